@@ -1,0 +1,45 @@
+# Two commands do all set-up on a fresh Debian machine: `make demo` (the main job) and `make test`.
+# Both bootstrap .venv and the Debian packages idempotently: a second call installs nothing.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# fonts-wqy-zenhei: the CJK glyphs (丝, ℃) of the frame overlay the simulator draws.
+APT_PACKAGES := fonts-wqy-zenhei
+
+.PHONY: demo test lint format setup apt clean
+
+demo: setup
+	$(BIN)/furnace-monitor demo --out demo
+
+test: setup lint
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check monitor tests docs
+	$(BIN)/ruff format --check monitor tests docs
+
+format: setup
+	$(BIN)/ruff check --fix monitor tests docs
+	$(BIN)/ruff format monitor tests docs
+
+setup: apt $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	    echo "installing Debian packages: $$missing"; \
+	    $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache .ruff_cache *.egg-info

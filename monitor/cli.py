@@ -1,0 +1,137 @@
+"""The `furnace-monitor` command: parse arguments, call one library function per subcommand."""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from monitor import __version__
+from monitor.config import ConfigError, load_config
+from monitor.logs import setup_logging
+
+
+def _simulation_options(args: argparse.Namespace):  # -> SimulationOptions
+    from monitor.simulate import SimulationOptions
+
+    profile = {
+        key: value
+        for key, value in {
+            "start_c": args.start_c,
+            "peak_c": args.peak_c,
+            "peak_at_s": args.peak_at_s,
+            "hold_s": args.hold_s,
+            "cool_rate_c_per_s": args.cool_rate,
+            "crystallization_c": args.crystallization_c,
+        }.items()
+        if value is not None
+    }
+    overrides = {
+        key: value
+        for key, value in {
+            "seconds": args.seconds,
+            "start": args.start,
+            "seed": args.seed,
+            "jpeg_quality": args.quality,
+            "noise_sigma": args.noise,
+            "width": args.width,
+            "height": args.height,
+            "realtime": args.realtime or None,
+            "fps": args.fps,
+            "slow_writes": args.slow_writes or None,
+            "workers": args.workers,
+        }.items()
+        if value is not None
+    }
+    base = SimulationOptions.from_yaml(args.options) if args.options else SimulationOptions()
+    data = base.model_dump()
+    data.update(overrides)
+    data["profile"] = {**data["profile"], **profile}
+    return SimulationOptions.model_validate(data)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from monitor.simulate import simulate
+    from monitor.summary import describe_run
+
+    options = _simulation_options(args)
+    started = time.perf_counter()
+    run = simulate(args.out, options, progress=not args.quiet)
+    elapsed = time.perf_counter() - started
+    print(describe_run(run))
+    print(f"\nwritten in {elapsed:.1f} s ({len(run.frames) / elapsed:.0f} frames/s)")
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        load_config(args.config)
+    except ConfigError as exc:
+        print(f"{exc.source}: {len(exc.errors)} error(s)", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  {error}", file=sys.stderr)
+        return 2
+    print(f"{args.config}: OK")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from monitor.demo import run_demo
+
+    return run_demo(args.out, seed=args.seed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="furnace-monitor", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sim = sub.add_parser("simulate", help="write a synthetic run: frames + truth.csv + events.json")
+    sim.add_argument("out", type=Path, help="output folder")
+    sim.add_argument("--seconds", type=int, help="frames to write, one per second (default 562)")
+    sim.add_argument("--start", type=int, help="run time of the first frame, s (default 110)")
+    sim.add_argument("--seed", type=int, help="random seed (default 0)")
+    sim.add_argument("--options", type=Path, help="YAML file of SimulationOptions (flags override it)")
+    sim.add_argument("--start-c", type=float, help="1# at ramp start, degC (default 900)")
+    sim.add_argument("--peak-c", type=float, help="hold temperature, degC (default 1500)")
+    sim.add_argument("--peak-at-s", type=float, help="run time the peak is reached, s (default 222)")
+    sim.add_argument("--hold-s", type=float, help="hold duration, s (default 99)")
+    sim.add_argument("--cool-rate", type=float, help="cooling rate, degC/s (default 1.97)")
+    sim.add_argument(
+        "--crystallization-c", type=float, help="crystallization temperature, degC (default 1053)"
+    )
+    sim.add_argument("--quality", type=int, help="JPEG quality (default 90)")
+    sim.add_argument("--noise", type=float, help="camera noise sigma, grey levels (default 2)")
+    sim.add_argument("--width", type=int, help="frame width, px (default 1024)")
+    sim.add_argument("--height", type=int, help="frame height, px (default 768)")
+    sim.add_argument("--realtime", action="store_true", help="pace frames in real time for a watcher")
+    sim.add_argument("--fps", type=float, help="frames per second with --realtime (default 1)")
+    sim.add_argument("--slow-writes", action="store_true", help="write each frame in place, in chunks")
+    sim.add_argument("--workers", type=int, help="render processes (default: one per core)")
+    sim.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sim.set_defaults(func=cmd_simulate)
+
+    chk = sub.add_parser("check-config", help="validate a config file; exit 0 if OK, 2 with every error")
+    chk.add_argument("-c", "--config", type=Path, required=True)
+    chk.set_defaults(func=cmd_check_config)
+
+    demo = sub.add_parser("demo", help="the whole story on a synthetic run, on this machine")
+    demo.add_argument("--out", type=Path, default=Path("demo"), help="working folder (default ./demo)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level)
+    try:
+        return args.func(args)
+    except ValidationError as exc:
+        print(f"invalid options:\n{exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2

@@ -1,0 +1,148 @@
+"""Read a YAML config, bring secrets in from the environment or files, validate, report errors by key path."""
+
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from monitor.config.root import MonitorConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A secret field: where it lives in the tree, its env variable and the key naming its file."""
+
+    section: str
+    key: str
+    env: str
+    file_key: str
+
+
+SECRETS = (
+    Secret("mqtt", "password", "FURNACE_MQTT_PASSWORD", "password_file"),
+    Secret("influx", "token", "FURNACE_INFLUX_TOKEN", "token_file"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem in a config, at a dotted key path."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; `errors` holds every problem found."""
+
+    def __init__(self, source: str, errors: list[FieldError]) -> None:
+        self.source = source
+        self.errors = errors
+        super().__init__(f"{source}: " + "; ".join(str(e) for e in errors))
+
+
+def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> MonitorConfig:
+    """Load and validate a config file (None = defaults only); raise ConfigError listing every problem."""
+    source = str(path) if path else "<defaults>"
+    data = _read_yaml(path) if path else {}
+    return parse_config(data, env=os.environ if env is None else env, source=source)
+
+
+def parse_config(data: Any, *, env: Mapping[str, str], source: str = "<config>") -> MonitorConfig:
+    """Validate an already-parsed YAML document."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, [FieldError("<root>", f"expected a mapping, got {type(data).__name__}")])
+    errors: list[FieldError] = []
+    data = _with_secrets(data, env, errors)
+    try:
+        config = MonitorConfig.model_validate(data)
+    except ValidationError as exc:
+        errors.extend(_field_errors(exc))
+    if errors:
+        raise ConfigError(source, errors)
+    return config
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [FieldError("<file>", f"cannot read: {exc.strerror}")]) from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<yaml>"
+        raise ConfigError(str(path), [FieldError(where, f"not valid YAML: {exc}")]) from exc
+
+
+def _with_secrets(data: dict[str, Any], env: Mapping[str, str], errors: list[FieldError]) -> dict[str, Any]:
+    """Secrets come from the environment or a file named in the config, never inline."""
+    data = dict(data)
+    for secret in SECRETS:
+        section = data.get(secret.section)
+        if section is not None and not isinstance(section, dict):
+            continue  # validation reports the wrong type
+        section = dict(section or {})
+        if secret.key in section:
+            errors.append(
+                FieldError(
+                    f"{secret.section}.{secret.key}",
+                    f"secrets are not read from the config file; set {secret.env} "
+                    f"or {secret.section}.{secret.file_key}",
+                )
+            )
+            del section[secret.key]
+        value = env.get(secret.env)
+        file_name = section.get(secret.file_key)
+        if value is None and file_name:
+            try:
+                value = Path(file_name).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                errors.append(
+                    FieldError(
+                        f"{secret.section}.{secret.file_key}", f"cannot read {file_name}: {exc.strerror}"
+                    )
+                )
+        if value is not None:
+            section[secret.key] = value
+        if section or secret.section in data:
+            data[secret.section] = section
+    return data
+
+
+def _field_errors(exc: ValidationError) -> list[FieldError]:
+    errors = []
+    for err in exc.errors(include_url=False):
+        path = ".".join(str(p) for p in err["loc"]) or "<root>"
+        if err["type"] == "extra_forbidden":
+            message = "unknown key" + _suggestion(err["loc"])
+        else:
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] != "missing" and err.get("input") is not None:
+                message += f" (got {err['input']!r})"
+        errors.append(FieldError(path, message))
+    return errors
+
+
+def _suggestion(loc: tuple[int | str, ...]) -> str:
+    """' (did you mean X?)' for a misspelt key, from the keys its section knows."""
+    model: type[BaseModel] | None = MonitorConfig
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if model else None
+        annotation = field.annotation if field else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,0 +1,36 @@
+"""A short text account of a simulated run: where it is, its stages and its events."""
+
+from collections import Counter
+from pathlib import Path
+
+from monitor.simulate import SimulatedRun
+
+
+def describe_run(run: SimulatedRun) -> str:
+    frames = run.frames
+    size_mb = sum((run.out / f.file).stat().st_size for f in frames) / 1e6
+    lines = [
+        f"run folder   {run.out.resolve()}",
+        f"frames       {len(frames)} ({frames[0].file} .. {frames[-1].file}), {size_mb:.1f} MB",
+        f"truth        {Path(run.out / 'truth.csv').resolve()}",
+        f"events       {Path(run.out / 'events.json').resolve()}",
+        "",
+        "stage          from     to   frames   1# range (degC)",
+    ]
+    counts = Counter(run.timeline.stage)
+    seen: list = []
+    for stage in run.timeline.stage:
+        if stage not in seen:
+            seen.append(stage)
+    for stage in seen:
+        idx = [i for i, s in enumerate(run.timeline.stage) if s == stage]
+        t1 = [frames[i].t1_c for i in idx]
+        lines.append(
+            f"{stage!s:<13} {frames[idx[0]].time_s:>5} {frames[idx[-1]].time_s:>6} {counts[stage]:>8}"
+            f"   {min(t1)} .. {max(t1)}"
+        )
+    lines += ["", "event                    time_s   file       1# (degC)"]
+    lines += [f"{e.type!s:<24} {e.time_s:>6.0f}   {e.file}   {e.t1_c}" for e in run.events]
+    k = run.timeline.kinetics
+    lines += ["", f"crystallization law      X = 1 - exp(-k t^n), n = {k.n:.2f}, k = {k.k:.3g}"]
+    return "\n".join(lines)

@@ -1,0 +1,94 @@
+"""Every CLI command on a tiny run: exit codes and what they print."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_simulate_writes_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    args = [
+        "simulate",
+        str(out),
+        "--seconds",
+        "5",
+        "--start",
+        "546",
+        "--width",
+        "320",
+        "--height",
+        "240",
+        "-q",
+    ]
+    assert main(args) == 0
+    assert sorted(p.name for p in out.glob("*.jpg")) == [f"{t:04d}.jpg" for t in range(546, 551)]
+    printed = capsys.readouterr().out
+    assert "crystallization_start       548   0548.jpg" in printed
+    assert "cooling" in printed and "crystallizing" in printed
+
+
+def test_simulate_profile_flags_change_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = [
+        "simulate",
+        str(tmp_path),
+        "--seconds",
+        "3",
+        "--start",
+        "300",
+        "--width",
+        "320",
+        "--height",
+        "240",
+    ]
+    assert main([*args, "--peak-c", "1400", "-q"]) == 0
+    rows = (tmp_path / "truth.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert all(1395 <= int(r.split(",")[2]) <= 1405 for r in rows)
+
+
+def test_simulate_options_file(tmp_path: Path) -> None:
+    options = tmp_path / "sim.yaml"
+    options.write_text("seconds: 2\nstart: 200\nwidth: 320\nheight: 240\nprofile: {peak_c: 1450}\n", "utf-8")
+    assert main(["simulate", str(tmp_path / "run"), "--options", str(options), "-q"]) == 0
+    assert len(list((tmp_path / "run").glob("*.jpg"))) == 2
+
+
+def test_simulate_refuses_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", str(tmp_path), "--quality", "0", "-q"]) == 2
+    assert "jpeg_quality" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_check_config_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", "-c", str(REPO / "config" / "monitor.yaml")]) == 0
+    assert capsys.readouterr().out.strip().endswith(": OK")
+
+
+def test_check_config_lists_every_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("mqtt:\n  port: 0\n  usernme: op\nhttp: {port: -1}\n", encoding="utf-8")
+    assert main(["check-config", "-c", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "3 error(s)" in err
+    assert "mqtt.port: Input should be greater than or equal to 1 (got 0)" in err
+    assert "mqtt.usernme: unknown key (did you mean 'username'?)" in err
+    assert "http.port:" in err
+
+
+def test_demo_tells_the_story(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert len(list((tmp_path / "run1").glob("*.jpg"))) == 562
+    for word in ("heating", "melting", "molten", "cooling", "crystallizing", "solid", "crystallization_end"):
+        assert word in printed
+
+
+def test_python_dash_m_is_the_same_command() -> None:
+    done = subprocess.run([sys.executable, "-m", "monitor", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0
+    assert done.stdout.startswith("furnace-monitor ")
