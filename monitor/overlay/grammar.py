@@ -1,0 +1,94 @@
+"""Turn recognised overlay text into candidate numbers, by the overlay's grammar, not by character position.
+
+Time line: one mark, the integer, one mark ('[548]'). Temperature line: the thermocouple label 'N#', the
+wire glyph '丝' (often misread), the integer, the unit '℃' (read as '°C', 'C', '8', or lost). The grammar
+yields candidates in order of preference; plausibility picks the first that fits, or flags the field.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Glyphs the recogniser confuses with digits, inside a number.
+_DIGIT_LIKE = str.maketrans("OoDQlI|i!SsBZzgq", "0000111115582299")
+_UNIT = re.compile(r"(?:[°º'`\"]?\s*[CcG]|℃|°|º)$")
+_LABEL = re.compile(r"^[12lI|!]?\s*[#＃H*]")
+_MARKS = set("[]()<>{}|【】「」『』〔〕")
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """Candidate values of one field, most likely first; empty with an error when nothing parses."""
+
+    candidates: tuple[int, ...]
+    error: str | None = None
+
+
+def _normalise(text: str) -> str:
+    # NFKC turns full-width digits and '℃' into ASCII ('°C'); spaces carry no meaning in the overlay.
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def _digits(text: str) -> str | None:
+    mapped = text.translate(_DIGIT_LIKE)
+    return mapped if mapped.isdigit() else None
+
+
+def _unique(values: list[str]) -> tuple[int, ...]:
+    seen: list[int] = []
+    for v in values:
+        if v and int(v) not in seen:
+            seen.append(int(v))
+    return tuple(seen)
+
+
+def parse_time(text: str) -> Parsed:
+    """'[548]' -> 548. A mark read as a digit ('1548]') leaves both readings as candidates."""
+    s = _normalise(text)
+    if not s:
+        return Parsed((), "empty")
+    lead_mark = not s[0].isdigit()
+    tail_mark = not s[-1].isdigit()
+    core = s[1 if lead_mark else 0 : len(s) - 1 if tail_mark and len(s) > 1 else len(s)]
+    core = core.strip("".join(_MARKS))
+    digits = _digits(core)
+    if digits is None:
+        return Parsed((), f"no integer in {text!r}")
+    options = [digits]
+    if not lead_mark and len(digits) > 1:
+        options.append(digits[1:])
+    if not tail_mark and len(digits) > 1:
+        options.append(digits[:-1])
+    if not lead_mark and not tail_mark and len(digits) > 2:
+        options.append(digits[1:-1])
+    return Parsed(_unique(options))
+
+
+def parse_temperature(text: str) -> Parsed:
+    """'1#丝951℃' -> 951; '1#丝9518' (unit read as 8) -> 951 first, 9518 second."""
+    s = _normalise(text)
+    if not s:
+        return Parsed((), "empty")
+    label = _LABEL.match(s)
+    rest = s[label.end() :] if label else s
+    unit = _UNIT.search(rest)
+    body = rest[: unit.start()] if unit else rest
+    # The wire glyph (丝 or whatever it was read as) sits between label and number.
+    while body and _digits(body[0]) is None:
+        body = body[1:]
+    digits = _digits(body)
+    if not digits:
+        return Parsed((), f"no temperature in {text!r}")
+    # Drop up to two leading digits (a misread wire glyph) and one trailing (a unit read as '8'); fewer
+    # drops first, and the trailing drop first when the unit is missing and the number ends in 8.
+    tail_drops = (1, 0) if unit is None and digits.endswith("8") else (0, 1)
+    lead_drops = (0,) if label and len(digits) <= 4 else (0, 1, 2)
+    options = [
+        cut
+        for lead in lead_drops
+        for tail in tail_drops
+        if (cut := digits[lead : len(digits) - tail])
+        and (cut == "0" or not cut.startswith("0"))
+        and (len(cut) <= 4 if lead == tail == 0 else 3 <= len(cut) <= 4)
+    ]
+    return Parsed(_unique(options)) if options else Parsed((), f"no 3-4 digit temperature in {text!r}")
