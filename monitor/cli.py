@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from monitor import __version__
 from monitor.config import ConfigError, load_config
 from monitor.logs import setup_logging
+from monitor.overlay.models import ModelError
 
 
 def _simulation_options(args: argparse.Namespace):  # -> SimulationOptions
@@ -76,6 +77,86 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reader_config(args: argparse.Namespace):  # -> MonitorConfig
+    config = load_config(args.config)
+    if args.engine:
+        config.ocr.engine = args.engine
+    return config
+
+
+def cmd_digitize(args: argparse.Namespace) -> int:
+    from monitor.ingest.loader import list_frames
+    from monitor.overlay.digitize import digitize
+    from monitor.overlay.factory import build_reader
+    from monitor.overlay.table import write_table
+
+    config = _reader_config(args)
+    paths = list_frames(args.frames)
+    reader = build_reader(config.overlay, config.ocr)
+    started = time.perf_counter()
+    rows = digitize(paths, reader, size=_frame_size(config), progress=not args.quiet)
+    elapsed = time.perf_counter() - started
+    write_table(args.output, rows)
+    flagged = sum(1 for r in rows if r.flags)
+    print(
+        f"{len(rows)} frames -> {args.output} in {elapsed:.1f} s ({len(rows) / elapsed:.1f} frames/s); "
+        f"{flagged} rows flagged"
+    )
+    if args.plot:
+        from monitor.report.plots import plot_temperatures
+
+        plot_temperatures(
+            [r.value("time") for r in rows],
+            [r.value("t1") for r in rows],
+            [r.value("t2") for r in rows],
+            args.plot,
+        )
+        print(f"plot -> {args.plot}")
+    return 0
+
+
+def cmd_evaluate_ocr(args: argparse.Namespace) -> int:
+    import json
+
+    from monitor.ingest.loader import list_frames
+    from monitor.overlay.digitize import digitize
+    from monitor.overlay.evaluate import format_score, read_truth, score
+    from monitor.overlay.factory import build_naive_reader, build_reader
+
+    config = _reader_config(args)
+    paths = list_frames(args.frames)
+    reader = (
+        build_naive_reader(config.overlay, config.ocr)
+        if args.naive
+        else build_reader(config.overlay, config.ocr)
+    )
+    started = time.perf_counter()
+    rows = digitize(paths, reader, size=_frame_size(config), progress=not args.quiet)
+    elapsed = time.perf_counter() - started
+    result = score(rows, read_truth(args.truth))
+    print(
+        f"reader: {'naive (detection + recognition every frame)' if args.naive else 'furnace-monitor'}, "
+        f"engine {config.ocr.engine}"
+    )
+    print(format_score(result, frames=len(rows), seconds=elapsed))
+    if args.json:
+        doc = {
+            "frames": len(rows),
+            "seconds": round(elapsed, 3),
+            "frames_per_s": round(len(rows) / elapsed, 2),
+            "engine": config.ocr.engine,
+            "naive": args.naive,
+            "fields": result.to_json(),
+        }
+        args.json.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _frame_size(config) -> tuple[int, int] | None:
+    o = config.overlay
+    return (o.frame_width, o.frame_height) if o.frame_width and o.frame_height else None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from monitor.demo import run_demo
 
@@ -117,6 +198,25 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("-c", "--config", type=Path, required=True)
     chk.set_defaults(func=cmd_check_config)
 
+    dig = sub.add_parser("digitize", help="read the overlay of every frame into a CSV or XLSX table")
+    dig.add_argument("frames", type=Path, help="folder of frames of one run")
+    dig.add_argument("-o", "--output", type=Path, required=True, help="table.csv or table.xlsx")
+    dig.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
+    dig.add_argument("--engine", choices=["onnxruntime", "paddle"], help="override ocr.engine")
+    dig.add_argument("--plot", type=Path, help="also write the 1#/2# temperature curves as PNG")
+    dig.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    dig.set_defaults(func=cmd_digitize)
+
+    ev = sub.add_parser("evaluate-ocr", help="digitize a simulated run and score it against its truth.csv")
+    ev.add_argument("frames", type=Path, help="folder of frames of one simulated run")
+    ev.add_argument("--truth", type=Path, required=True, help="the run's truth.csv")
+    ev.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
+    ev.add_argument("--engine", choices=["onnxruntime", "paddle"], help="override ocr.engine")
+    ev.add_argument("--naive", action="store_true", help="score the naive reference reader instead")
+    ev.add_argument("--json", type=Path, help="also write the figures as JSON")
+    ev.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    ev.set_defaults(func=cmd_evaluate_ocr)
+
     demo = sub.add_parser("demo", help="the whole story on a synthetic run, on this machine")
     demo.add_argument("--out", type=Path, default=Path("demo"), help="working folder (default ./demo)")
     demo.add_argument("--seed", type=int, default=0)
@@ -134,4 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
+        return 2
+    except (ModelError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -39,7 +39,11 @@ def list_frames(folder: Path) -> list[Path]:
     """The frame files of a recorded run, in time order (numeric names by number, others by name)."""
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder of frames")
-    files = [p for p in folder.iterdir() if p.suffix.lower() in FRAME_SUFFIXES and not p.name.startswith(".")]
+    files = [
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in FRAME_SUFFIXES and not p.name.startswith(".") and p.is_file()
+    ]
 
     def key(p: Path) -> tuple[int, int, str]:
         t = time_from_name(p.name)

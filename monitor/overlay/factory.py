@@ -5,6 +5,7 @@ from pathlib import Path
 from monitor.config.overlay import OcrConfig, OverlayConfig
 from monitor.overlay.engines import PaddleDetector, PaddleRecognizer
 from monitor.overlay.models import resolve_model_dir
+from monitor.overlay.naive import NaiveOverlayReader
 from monitor.overlay.reader import OverlayReader
 
 
@@ -15,3 +16,16 @@ def build_reader(overlay: OverlayConfig, ocr: OcrConfig, *, cache: Path | None =
     recognizer = PaddleRecognizer(rec_dir, ocr.engine)
     detector = PaddleDetector(det_dir, ocr.engine) if det_dir else None
     return OverlayReader(overlay=overlay, ocr=ocr, recognizer=recognizer, detector=detector)
+
+
+def build_naive_reader(
+    overlay: OverlayConfig, ocr: OcrConfig, *, cache: Path | None = None
+) -> NaiveOverlayReader:
+    """The naive reference (detection + recognition on the whole box every frame), same engine and models."""
+    rec_dir = resolve_model_dir(ocr.rec_model_dir, ocr.engine, "rec", cache)
+    det_dir = resolve_model_dir(ocr.det_model_dir, ocr.engine, "det", cache)
+    return NaiveOverlayReader(
+        overlay=overlay,
+        recognizer=PaddleRecognizer(rec_dir, ocr.engine),
+        detector=PaddleDetector(det_dir, ocr.engine),
+    )

@@ -82,7 +82,7 @@ def parse_temperature(text: str) -> Parsed:
     # Drop up to two leading digits (a misread wire glyph) and one trailing (a unit read as '8'); fewer
     # drops first, and the trailing drop first when the unit is missing and the number ends in 8.
     tail_drops = (1, 0) if unit is None and digits.endswith("8") else (0, 1)
-    lead_drops = (0,) if label and len(digits) <= 4 else (0, 1, 2)
+    lead_drops = (0,) if label and len(digits) <= 4 and not digits.startswith("0") else (0, 1, 2)
     options = [
         cut
         for lead in lead_drops

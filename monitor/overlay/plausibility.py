@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from monitor.config.overlay import PlausibilityConfig
 
 # A thermocouple that keeps reading consistently after being rejected for a jump has really moved
-# (or the first accepted value was wrong): after this many mutually consistent rejections, re-anchor.
+# (or the first accepted value was wrong): the REANCHOR_AFTER-th mutually consistent reading in a row
+# (the current one included) is accepted and becomes the new reference.
 REANCHOR_AFTER = 3
 
 
@@ -96,7 +97,7 @@ class TemperatureCheck:
     def jump(self, value: int, time_s: float) -> str:
         """Describe a change from the last accepted value."""
         track = self._track
-        dt = max(time_s - (track.time_s or time_s), 1.0)
+        dt = max(time_s - (track.time_s if track.time_s is not None else time_s), 1.0)
         return f"jump {track.value} -> {value} in {dt:g} s"
 
     def commit(self, verdict: Verdict, candidates: tuple[int, ...], time_s: float) -> None:

@@ -1,0 +1,209 @@
+"""Overlay grammar: recognised text -> candidate numbers, including the misreads of a real run's OCR table."""
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from monitor.overlay.grammar import Parsed, parse_temperature, parse_time
+
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "apmcm2022a"
+OCR_TABLE = SHARED_DATA / "ocr_temperatures.csv"
+
+
+# --- time line -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("[548]", 548),
+        ("[110]", 110),
+        ("(110)", 110),
+        ("【671】", 671),
+        ("[ 548 ]", 548),  # spaces inside carry no meaning
+        ("[5 4 8]", 548),
+        ("[1lO]", 110),  # l -> 1, O -> 0
+        ("[l1O]", 110),
+        ("[2OO]", 200),
+        ("[６７１]", 671),  # full-width digits
+    ],
+)
+def test_time_with_both_marks_gives_the_number_only(text: str, first: int) -> None:
+    assert parse_time(text) == Parsed((first,))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1548]", (1548, 548)),  # leading mark read as '1'
+        ("[5481", (5481, 548)),  # trailing mark read as '1'
+        ("15481", (15481, 5481, 1548, 548)),  # both marks read as digits
+    ],
+)
+def test_time_mark_read_as_a_digit_keeps_both_readings(text: str, expected: tuple[int, ...]) -> None:
+    parsed = parse_time(text)
+    assert parsed.error is None
+    assert parsed.candidates == expected
+    assert 548 in parsed.candidates
+
+
+def test_time_candidates_are_unique() -> None:
+    parsed = parse_time("1111")
+    assert len(parsed.candidates) == len(set(parsed.candidates))
+    assert parsed.candidates[0] == 1111
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("\t\n", "empty"),
+        ("[]", "no integer in '[]'"),
+        ("[abc]", "no integer in '[abc]'"),
+        ("]", "no integer in ']'"),
+        ("[5x8]", "no integer in '[5x8]'"),
+    ],
+)
+def test_time_without_a_number_is_an_error_without_candidates(text: str, error: str) -> None:
+    assert parse_time(text) == Parsed((), error)
+
+
+# --- temperature line ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1#丝951℃",  # as drawn
+        "1#丝951°C",  # unit read as '°C'
+        "1#丝951C",  # unit read as 'C'
+        "1#丝951G",  # unit read as 'G'
+        "1#丝951°",  # only the degree sign
+        "1#丝951",  # unit lost
+        "1#经951℃",  # wire glyph read as another glyph
+        "1#纟951℃",
+        "1#丝95l℃",  # l -> 1
+        "1#丝95I℃",  # I -> 1
+        "1 # 丝 9 5 1 ℃",  # spaces inside
+        "1#丝 951 ° C",
+        "l#丝951℃",  # label digit read as 'l'
+        "1＃丝951℃",  # full-width '#'
+        "951",  # bare number
+    ],
+)
+def test_temperature_951_read_many_ways(text: str) -> None:
+    assert parse_temperature(text) == Parsed((951,))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1#丝9518", (951, 9518)),  # real misread: '℃' read as '8' (NO 13, 122 s)
+        ("1#丝8818", (881, 8818)),  # real misread (NO 529, 638 s)
+        ("1#丝8218", (821, 8218)),  # real misread (NO 557, 666 s)
+        ("1#经9518", (951, 9518)),  # and the wire glyph misread too
+        ("1 # 丝 9 5 1 8", (951, 9518)),
+    ],
+)
+def test_unit_read_as_8_gives_the_number_first_and_the_raw_reading_second(
+    text: str, expected: tuple[int, ...]
+) -> None:
+    assert parse_temperature(text) == Parsed(expected)
+
+
+def test_number_ending_in_8_with_a_unit_keeps_the_8() -> None:
+    parsed = parse_temperature("1#丝978℃")
+    assert parsed.candidates[0] == 978
+
+
+def test_number_not_ending_in_8_without_unit_is_read_as_is_first() -> None:
+    assert parse_temperature("1#丝9180").candidates[0] == 9180
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("1#丝1O03℃", 1003),  # O -> 0
+        ("1#丝1o03℃", 1003),  # o -> 0
+        ("1#丝9O5℃", 905),
+        ("1#丝15OO℃", 1500),
+        ("2#丝1l45℃", 1145),
+        ("2#丝1145℃", 1145),
+        ("1#丝812℃", 812),
+    ],
+)
+def test_letters_confused_with_digits_are_read_as_digits(text: str, first: int) -> None:
+    parsed = parse_temperature(text)
+    assert parsed.error is None
+    assert parsed.candidates[0] == first
+
+
+def test_wire_glyph_read_as_digits_leaves_the_number_among_the_candidates() -> None:
+    parsed = parse_temperature("1#44951℃")
+    assert parsed.error is None
+    assert 951 in parsed.candidates
+    assert all(3 <= len(str(c)) <= 4 for c in parsed.candidates)
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("abc", "no temperature in 'abc'"),
+        ("1#丝", "no temperature in '1#丝'"),
+        ("1#丝℃", "no temperature in '1#丝℃'"),
+        ("2#经°C", "no temperature in '2#经°C'"),
+    ],
+)
+def test_temperature_without_a_number_is_an_error_without_candidates(text: str, error: str) -> None:
+    assert parse_temperature(text) == Parsed((), error)
+
+
+def test_temperature_candidates_are_unique_and_at_most_four_digits() -> None:
+    parsed = parse_temperature("1#丝95188")
+    assert parsed.error is None
+    assert len(parsed.candidates) == len(set(parsed.candidates))
+    assert all(c < 10_000 for c in parsed.candidates)
+    assert parsed.candidates[0] == 9518
+
+
+# --- the real OCR table ---------------------------------------------------------------------------------
+
+
+def _table_values() -> list[int]:
+    with OCR_TABLE.open(encoding="utf-8", newline="") as f:
+        cells = [row["1# Temperature"].strip() for row in csv.DictReader(f)]
+    return [int(float(cell)) for cell in cells if cell]
+
+
+needs_table = pytest.mark.skipif(not OCR_TABLE.is_file(), reason="shared OCR table not present")
+
+
+@needs_table
+def test_every_unit_read_as_8_misread_in_the_real_ocr_table_parses_to_the_number() -> None:
+    # The misreads are the 4-digit values ending in 8 above any plausible temperature (1800 degC):
+    # 9518, 8818 and 8218 for 951, 881 and 821.
+    misreads = [v for v in _table_values() if len(str(v)) == 4 and v % 10 == 8 and v > 1800]
+    assert {9518, 8818} <= set(misreads)
+    for value in misreads:
+        parsed = parse_temperature(f"1#丝{value}")
+        assert parsed.error is None, value
+        assert parsed.candidates[:2] == (value // 10, value), value
+
+
+@needs_table
+def test_every_value_of_the_real_ocr_table_survives_parsing() -> None:
+    values = _table_values()
+    assert len(values) > 500
+    for value in values:
+        # with its unit, the number itself comes first; without it, it is still among the candidates
+        assert parse_temperature(f"1#丝{value}℃").candidates[0] == value, value
+        assert value in parse_temperature(f"1#丝{value}").candidates, value
+
+
+@pytest.mark.parametrize("text", ["1#丝0951℃", "1#丝O951℃"])
+def test_wire_glyph_read_as_zero_is_dropped(text: str) -> None:
+    assert parse_temperature(text).candidates[0] == 951
