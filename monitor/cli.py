@@ -124,12 +124,20 @@ def cmd_evaluate_ocr(args: argparse.Namespace) -> int:
     from monitor.overlay.factory import build_naive_reader, build_reader
 
     config = _reader_config(args)
+
+    def build():
+        return (build_naive_reader if args.naive else build_reader)(config.overlay, config.ocr)
+
+    if args.variants:
+        from monitor.overlay.sweep import format_sweep, run_sweep
+
+        print(format_sweep(run_sweep(args.variants, build, seconds=args.seconds, progress=not args.quiet)))
+        return 0
+    if args.frames is None or args.truth is None:
+        print("error: give FRAMES and --truth, or --variants DIR", file=sys.stderr)
+        return 2
     paths = list_frames(args.frames)
-    reader = (
-        build_naive_reader(config.overlay, config.ocr)
-        if args.naive
-        else build_reader(config.overlay, config.ocr)
-    )
+    reader = build()
     started = time.perf_counter()
     rows = digitize(paths, reader, size=_frame_size(config), progress=not args.quiet)
     elapsed = time.perf_counter() - started
@@ -208,8 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     dig.set_defaults(func=cmd_digitize)
 
     ev = sub.add_parser("evaluate-ocr", help="digitize a simulated run and score it against its truth.csv")
-    ev.add_argument("frames", type=Path, help="folder of frames of one simulated run")
-    ev.add_argument("--truth", type=Path, required=True, help="the run's truth.csv")
+    ev.add_argument("frames", type=Path, nargs="?", help="folder of frames of one simulated run")
+    ev.add_argument("--truth", type=Path, help="the run's truth.csv")
+    ev.add_argument(
+        "--variants", type=Path, help="instead: simulate and score the variant sweep in this folder"
+    )
+    ev.add_argument("--seconds", type=int, help="with --variants: frames per variant (default: whole runs)")
     ev.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
     ev.add_argument("--engine", choices=["onnxruntime", "paddle"], help="override ocr.engine")
     ev.add_argument("--naive", action="store_true", help="score the naive reference reader instead")

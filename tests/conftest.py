@@ -20,3 +20,26 @@ def reference_run(tmp_path_factory: pytest.TempPathFactory) -> SimulatedRun:
 def short_options() -> SimulationOptions:
     """A short, small run across the crystallization start: quick to write twice."""
     return SimulationOptions(seconds=12, start=540, width=320, height=240, seed=3, workers=1)
+
+
+@pytest.fixture(scope="session")
+def ocr_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh cache folder for the assembled ONNX model folders."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def onnx_reader(ocr_cache: Path):
+    """The default reader: real PaddleOCR (ONNX PP-OCRv6_tiny det + rec) from the installed wheels."""
+    from monitor.config import parse_config
+    from monitor.overlay.factory import build_reader
+
+    config = parse_config({}, env={})
+    return build_reader(config.overlay, config.ocr, cache=ocr_cache)
+
+
+@pytest.fixture(scope="session")
+def heating_run(tmp_path_factory: pytest.TempPathFactory) -> SimulatedRun:
+    """40 small frames through melting: 2# spikes, 3- and 4-digit 1#, the melt flash behind the overlay."""
+    options = SimulationOptions(seconds=40, start=110, width=320, height=240, seed=11)
+    return simulate(tmp_path_factory.mktemp("heating"), options, progress=False)

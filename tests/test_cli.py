@@ -92,3 +92,55 @@ def test_python_dash_m_is_the_same_command() -> None:
     done = subprocess.run([sys.executable, "-m", "monitor", "--version"], capture_output=True, text=True)
     assert done.returncode == 0
     assert done.stdout.startswith("furnace-monitor ")
+
+
+def test_digitize_writes_table_and_plot(
+    heating_run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table, plot = tmp_path / "table.xlsx", tmp_path / "curves.png"
+    assert main(["digitize", str(heating_run.out), "-o", str(table), "--plot", str(plot), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert f"40 frames -> {table}" in printed
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from monitor.overlay.table import read_table
+
+    rows = read_table(table)
+    assert [int(r["Time"]) for r in rows] == [f.time_s for f in heating_run.frames]
+
+
+def test_digitize_names_a_missing_model_folder(heating_run, tmp_path: Path, capsys) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(f"ocr:\n  rec_model_dir: {tmp_path / 'gone'}\n", encoding="utf-8")
+    assert (
+        main(["digitize", str(heating_run.out), "-o", str(tmp_path / "t.csv"), "-c", str(config), "-q"]) == 2
+    )
+    err = capsys.readouterr().err
+    assert f"OCR model folder {tmp_path / 'gone'} does not exist" in err
+
+
+def test_evaluate_ocr_prints_accuracy(
+    heating_run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "score.json"
+    args = [
+        "evaluate-ocr",
+        str(heating_run.out),
+        "--truth",
+        str(heating_run.out / "truth.csv"),
+        "--json",
+        str(out),
+    ]
+    assert main([*args, "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "t1         40/40       100.00 %" in printed
+    import json
+
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["fields"]["time"]["exact"] == 40 and doc["fields"]["t2"]["wrong_unflagged"] == 0
+
+
+def test_evaluate_ocr_variant_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate-ocr", "--variants", str(tmp_path), "--seconds", "3", "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "camera: 18/18 temperatures exact (100.00 %)" in printed
+    assert "overlay: 36/36 temperatures exact (100.00 %)" in printed

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 # Glyphs the recogniser confuses with digits, inside a number.
 _DIGIT_LIKE = str.maketrans("OoDQlI|i!SsBZzgq", "0000111115582299")
-_UNIT = re.compile(r"(?:[°º'`\"]?\s*[CcG]|℃|°|º)$")
+_UNIT = re.compile(r"[°º'`\"]*[CcG]$|[°º]+$")  # after NFKC, '℃' is '°C'; doubled marks happen
 _LABEL = re.compile(r"^[12lI|!]?\s*[#＃H*]")
 _MARKS = set("[]()<>{}|【】「」『』〔〕")
 
@@ -79,9 +79,9 @@ def parse_temperature(text: str) -> Parsed:
     digits = _digits(body)
     if not digits:
         return Parsed((), f"no temperature in {text!r}")
-    # Drop up to two leading digits (a misread wire glyph) and one trailing (a unit read as '8'); fewer
-    # drops first, and the trailing drop first when the unit is missing and the number ends in 8.
-    tail_drops = (1, 0) if unit is None and digits.endswith("8") else (0, 1)
+    # Drop up to two leading digits (a misread wire glyph) and, when no unit was seen and the number ends
+    # in 8, the trailing one (the unit read as '8'), which is then the likelier reading.
+    tail_drops = (1, 0) if unit is None and digits.endswith("8") else (0,)
     lead_drops = (0,) if label and len(digits) <= 4 and not digits.startswith("0") else (0, 1, 2)
     options = [
         cut

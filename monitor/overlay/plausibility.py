@@ -89,7 +89,8 @@ class TemperatureCheck:
         for value in in_range:
             if abs(value - track.value) <= cfg.max_rate_c_per_s * dt:
                 return Verdict(value)
-        value = in_range[0]
+        # Of readings that all jump, the nearest is the one a second look may confirm.
+        value = min(in_range, key=lambda c: abs(c - track.value))  # type: ignore[operator]
         if self._reanchors(value, time_s):
             return Verdict(value)
         return Verdict(None, self.jump(value, time_s), suspect=value)

@@ -63,21 +63,33 @@ class OverlayReader:
     def read(self, image: np.ndarray, *, index: int, name: str) -> OverlayReading:
         """Read one frame; `index` is its 0-based position in the run, `name` its file name."""
         try:
-            crops = self._crops(image, refresh=False)
-            reads = self.recognizer.recognize([trim_to_ink(c) for c in crops])
-            parsed = [parse(r.text) for parse, r in zip(_PARSERS, reads, strict=True)]
-            if (
-                self._layout is not None
-                and self._layout.source == "detected"
-                and not any(p.candidates for p in parsed)
-            ):
-                log.info("%s: no field parses; finding the overlay lines again", name)
-                crops = self._crops(image, refresh=True)
-                reads = self.recognizer.recognize([trim_to_ink(c) for c in crops])
-                parsed = [parse(r.text) for parse, r in zip(_PARSERS, reads, strict=True)]
+            crops, reads, parsed = self._look(image, refresh=False)
+            if self._detected() and self._lost(parsed, index, name):
+                log.info("%s: the overlay reads stopped parsing; finding its lines again", name)
+                try:
+                    crops, reads, parsed = self._look(image, refresh=True)
+                except LayoutError as exc:
+                    log.warning("%s: %s; keeping the previous line boxes", name, exc)
         except LayoutError as exc:
             return _unreadable(f"overlay not found: {exc}")
         return self._judge(crops, reads, parsed, index=index, name=name)
+
+    def _look(
+        self, image: np.ndarray, *, refresh: bool
+    ) -> tuple[list[np.ndarray], list[TextRead], list[Parsed]]:
+        crops = self._crops(image, refresh=refresh)
+        reads = self.recognizer.recognize([trim_to_ink(c) for c in crops])
+        return crops, reads, [parse(r.text) for parse, r in zip(_PARSERS, reads, strict=True)]
+
+    def _detected(self) -> bool:
+        return self._layout is not None and self._layout.source == "detected"
+
+    def _lost(self, parsed: list[Parsed], index: int, name: str) -> bool:
+        """A line that yields no number, or a time that is not the one expected: the boxes may have moved."""
+        if not all(p.candidates for p in parsed):
+            return True
+        expected = self._time.expected(index, time_from_name(name))
+        return expected is not None and expected not in parsed[0].candidates
 
     def _crops(self, image: np.ndarray, *, refresh: bool) -> list[np.ndarray]:
         if self._layout is None or refresh:

@@ -1,10 +1,15 @@
 """The OCR acceptance sweep: simulated runs over seeds, JPEG qualities, noise and overlay variants, each
 digitized and scored against its truth. `furnace-monitor evaluate-ocr --variants DIR` runs it."""
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.simulate import OverlayOptions, SimulationOptions
+from monitor.ingest.loader import list_frames
+from monitor.overlay.digitize import FrameReader, digitize
+from monitor.overlay.evaluate import OcrScore, read_truth, score
+from monitor.simulate import OverlayOptions, SimulationOptions, simulate
 from monitor.simulate.overlay import FONT_CANDIDATES
 
 
@@ -36,5 +41,50 @@ VARIANTS: tuple[Variant, ...] = (
 )
 
 
-def variant_dirs(out: Path) -> dict[str, Path]:
-    return {v.name: out / v.name for v in VARIANTS}
+@dataclass(frozen=True, slots=True)
+class VariantResult:
+    variant: Variant
+    frames: int
+    seconds: float
+    score: OcrScore
+
+
+def run_sweep(
+    out: Path, build: Callable[[], FrameReader], *, seconds: int | None = None, progress: bool = False
+) -> list[VariantResult]:
+    """Simulate each variant into out/<name> (kept if already there), digitize it, score it."""
+    results = []
+    for variant in VARIANTS:
+        options = (
+            variant.options if seconds is None else variant.options.model_copy(update={"seconds": seconds})
+        )
+        folder = out / variant.name
+        if not (folder / "truth.csv").is_file() or len(list_frames(folder)) != options.seconds:
+            simulate(folder, options, progress=progress)
+        reader = build()
+        started = time.perf_counter()
+        rows = digitize(list_frames(folder), reader, progress=progress)
+        elapsed = time.perf_counter() - started
+        results.append(
+            VariantResult(variant, len(rows), elapsed, score(rows, read_truth(folder / "truth.csv")))
+        )
+    return results
+
+
+def format_sweep(results: list[VariantResult]) -> str:
+    lines = ["variant              group     frames   time %   1# %     2# %     wrong+unflagged  frames/s"]
+    totals: dict[str, list[int]] = {}
+    for r in results:
+        f = r.score.fields
+        unflagged = sum(s.wrong_unflagged for s in f.values())
+        lines.append(
+            f"{r.variant.name:<20} {r.variant.group:<8} {r.frames:>7} {100 * f['time'].accuracy:>7.2f}"
+            f" {100 * f['t1'].accuracy:>7.2f} {100 * f['t2'].accuracy:>7.2f} {unflagged:>12}"
+            f" {r.frames / r.seconds:>12.1f}"
+        )
+        group = totals.setdefault(r.variant.group, [0, 0])
+        group[0] += f["t1"].exact + f["t2"].exact
+        group[1] += f["t1"].total + f["t2"].total
+    for group, (exact, total) in totals.items():
+        lines.append(f"{group}: {exact}/{total} temperatures exact ({100 * exact / total:.2f} %)")
+    return "\n".join(lines)

@@ -207,3 +207,7 @@ def test_every_value_of_the_real_ocr_table_survives_parsing() -> None:
 @pytest.mark.parametrize("text", ["1#丝0951℃", "1#丝O951℃"])
 def test_wire_glyph_read_as_zero_is_dropped(text: str) -> None:
     assert parse_temperature(text).candidates[0] == 951
+
+
+def test_a_degree_sign_before_the_unit_is_part_of_the_unit() -> None:
+    assert parse_temperature("2#丝1382°℃").candidates == (1382,)

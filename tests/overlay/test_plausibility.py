@@ -247,3 +247,10 @@ def test_jump_message_counts_from_time_zero(temp_check: TemperatureCheck) -> Non
     temp_check.check((950,), 0.0)
     verdict = temp_check.evaluate((1500,), 5.0)
     assert verdict.error == "jump 950 -> 1500 in 5 s"
+
+
+def test_the_suspect_of_a_jump_is_the_nearest_candidate(temp_check: TemperatureCheck) -> None:
+    """'2#丝1148' with its unit clipped parses as (114, 1148); after 1229 only 1148 is worth a second look."""
+    temp_check.check((1229,), 238.0)
+    verdict = temp_check.evaluate((114, 1148), 239.0)
+    assert verdict.value is None and verdict.suspect == 1148
