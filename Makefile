@@ -6,8 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# fonts-wqy-zenhei: the CJK glyphs (丝, ℃) of the frame overlay the simulator draws.
-APT_PACKAGES := fonts-wqy-zenhei
+# fonts-wqy-zenhei: the CJK glyphs (丝, ℃) of the frame overlay the simulator draws;
+# fonts-wqy-microhei: a second CJK font for the OCR robustness sweep.
+APT_PACKAGES := fonts-wqy-zenhei fonts-wqy-microhei
 
 .PHONY: demo test lint format setup apt clean
 

@@ -118,44 +118,44 @@ def cmd_digitize(args: argparse.Namespace) -> int:
 def cmd_evaluate_ocr(args: argparse.Namespace) -> int:
     import json
 
-    from monitor.ingest.loader import list_frames
-    from monitor.overlay.digitize import digitize
-    from monitor.overlay.evaluate import format_score, read_truth, score
+    from monitor.overlay.evaluate import evaluate_run, format_score
     from monitor.overlay.factory import build_naive_reader, build_reader
 
     config = _reader_config(args)
-
-    def build():
-        return (build_naive_reader if args.naive else build_reader)(config.overlay, config.ocr)
-
+    builders = {
+        "furnace-monitor": build_reader,
+        "naive (detection + recognition every frame)": build_naive_reader,
+    }
+    if not args.compare:
+        builders = dict([list(builders.items())[1 if args.naive else 0]])
     if args.variants:
         from monitor.overlay.sweep import format_sweep, run_sweep
 
-        print(format_sweep(run_sweep(args.variants, build, seconds=args.seconds, progress=not args.quiet)))
+        (build,) = builders.values()
+        results = run_sweep(args.variants, lambda: build(config.overlay, config.ocr), seconds=args.seconds,
+                            progress=not args.quiet)  # fmt: skip
+        print(format_sweep(results))
         return 0
     if args.frames is None or args.truth is None:
         print("error: give FRAMES and --truth, or --variants DIR", file=sys.stderr)
         return 2
-    paths = list_frames(args.frames)
-    reader = build()
-    started = time.perf_counter()
-    rows = digitize(paths, reader, size=_frame_size(config), progress=not args.quiet)
-    elapsed = time.perf_counter() - started
-    result = score(rows, read_truth(args.truth))
-    print(
-        f"reader: {'naive (detection + recognition every frame)' if args.naive else 'furnace-monitor'}, "
-        f"engine {config.ocr.engine}"
-    )
-    print(format_score(result, frames=len(rows), seconds=elapsed))
+    results = {}
+    for name, build in builders.items():
+        reader = build(config.overlay, config.ocr)
+        results[name] = evaluate_run(args.frames, args.truth, reader, size=_frame_size(config),
+                                     progress=not args.quiet)  # fmt: skip
+        print(f"reader: {name}, engine {config.ocr.engine}")
+        print(format_score(results[name].score, frames=results[name].frames, seconds=results[name].seconds))
+        print()
+    doc: dict[str, object] = {
+        "engine": config.ocr.engine,
+        "readers": {k: v.to_json() for k, v in results.items()},
+    }
+    if args.compare:
+        ours, naive = results.values()
+        doc["speedup_vs_naive"] = round(ours.frames_per_s / naive.frames_per_s, 2)
+        print(f"speed-up over the naive reader: {doc['speedup_vs_naive']}x")
     if args.json:
-        doc = {
-            "frames": len(rows),
-            "seconds": round(elapsed, 3),
-            "frames_per_s": round(len(rows) / elapsed, 2),
-            "engine": config.ocr.engine,
-            "naive": args.naive,
-            "fields": result.to_json(),
-        }
         args.json.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     return 0
 
@@ -225,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
     ev.add_argument("--engine", choices=["onnxruntime", "paddle"], help="override ocr.engine")
     ev.add_argument("--naive", action="store_true", help="score the naive reference reader instead")
+    ev.add_argument(
+        "--compare", action="store_true", help="score both readers in this run, with the speed-up"
+    )
     ev.add_argument("--json", type=Path, help="also write the figures as JSON")
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(func=cmd_evaluate_ocr)

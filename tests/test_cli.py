@@ -136,7 +136,19 @@ def test_evaluate_ocr_prints_accuracy(
     import json
 
     doc = json.loads(out.read_text(encoding="utf-8"))
-    assert doc["fields"]["time"]["exact"] == 40 and doc["fields"]["t2"]["wrong_unflagged"] == 0
+    fields = doc["readers"]["furnace-monitor"]["fields"]
+    assert fields["time"]["exact"] == 40 and fields["t2"]["wrong_unflagged"] == 0
+
+
+def test_evaluate_ocr_compares_with_the_naive_reader(heating_run, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "score.json"
+    args = ["evaluate-ocr", str(heating_run.out), "--truth", str(heating_run.out / "truth.csv"), "--compare"]
+    assert main([*args, "--json", str(out), "-q"]) == 0
+    assert "speed-up over the naive reader:" in capsys.readouterr().out
+    import json
+
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert len(doc["readers"]) == 2 and doc["speedup_vs_naive"] > 0
 
 
 def test_evaluate_ocr_variant_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,10 +1,12 @@
 """Score a digitized run against the simulator's truth.csv: accuracy per field and every confusion case."""
 
 import csv
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitor.overlay.digitize import DigitizedRow
+from monitor.ingest.loader import list_frames
+from monitor.overlay.digitize import DigitizedRow, FrameReader, digitize
 
 # field in the table -> column in truth.csv
 TRUTH_COLUMN = {"time": "time_s", "t1": "t1_c", "t2": "t2_c"}
@@ -115,3 +117,40 @@ def format_score(score: OcrScore, *, frames: int, seconds: float, limit: int = 2
             for c in score.confusions[:limit]
         ]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """A reader's score on one run and how long it took (JPEG decode included)."""
+
+    score: OcrScore
+    frames: int
+    seconds: float
+
+    @property
+    def frames_per_s(self) -> float:
+        return self.frames / self.seconds if self.seconds else 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "frames": self.frames,
+            "seconds": round(self.seconds, 3),
+            "frames_per_s": round(self.frames_per_s, 2),
+            "fields": self.score.to_json(),
+        }
+
+
+def evaluate_run(
+    folder: Path,
+    truth: Path,
+    reader: FrameReader,
+    *,
+    size: tuple[int, int] | None = None,
+    progress: bool = False,
+) -> Evaluation:
+    """Digitize a simulated run with `reader` and score it against its truth.csv."""
+    paths = list_frames(folder)
+    started = time.perf_counter()
+    rows = digitize(paths, reader, size=size, progress=progress)
+    elapsed = time.perf_counter() - started
+    return Evaluation(score(rows, read_truth(truth)), len(rows), elapsed)

@@ -1,14 +1,13 @@
 """The OCR acceptance sweep: simulated runs over seeds, JPEG qualities, noise and overlay variants, each
 digitized and scored against its truth. `furnace-monitor evaluate-ocr --variants DIR` runs it."""
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.ingest.loader import list_frames
-from monitor.overlay.digitize import FrameReader, digitize
-from monitor.overlay.evaluate import OcrScore, read_truth, score
+from monitor.overlay.digitize import FrameReader
+from monitor.overlay.evaluate import Evaluation, evaluate_run
 from monitor.simulate import OverlayOptions, SimulationOptions, simulate
 from monitor.simulate.overlay import FONT_CANDIDATES
 
@@ -44,9 +43,7 @@ VARIANTS: tuple[Variant, ...] = (
 @dataclass(frozen=True, slots=True)
 class VariantResult:
     variant: Variant
-    frames: int
-    seconds: float
-    score: OcrScore
+    evaluation: Evaluation
 
 
 def run_sweep(
@@ -61,13 +58,8 @@ def run_sweep(
         folder = out / variant.name
         if not (folder / "truth.csv").is_file() or len(list_frames(folder)) != options.seconds:
             simulate(folder, options, progress=progress)
-        reader = build()
-        started = time.perf_counter()
-        rows = digitize(list_frames(folder), reader, progress=progress)
-        elapsed = time.perf_counter() - started
-        results.append(
-            VariantResult(variant, len(rows), elapsed, score(rows, read_truth(folder / "truth.csv")))
-        )
+        evaluation = evaluate_run(folder, folder / "truth.csv", build(), progress=progress)
+        results.append(VariantResult(variant, evaluation))
     return results
 
 
@@ -75,12 +67,13 @@ def format_sweep(results: list[VariantResult]) -> str:
     lines = ["variant              group     frames   time %   1# %     2# %     wrong+unflagged  frames/s"]
     totals: dict[str, list[int]] = {}
     for r in results:
-        f = r.score.fields
+        e = r.evaluation
+        f = e.score.fields
         unflagged = sum(s.wrong_unflagged for s in f.values())
         lines.append(
-            f"{r.variant.name:<20} {r.variant.group:<8} {r.frames:>7} {100 * f['time'].accuracy:>7.2f}"
+            f"{r.variant.name:<20} {r.variant.group:<8} {e.frames:>7} {100 * f['time'].accuracy:>7.2f}"
             f" {100 * f['t1'].accuracy:>7.2f} {100 * f['t2'].accuracy:>7.2f} {unflagged:>12}"
-            f" {r.frames / r.seconds:>12.1f}"
+            f" {e.frames_per_s:>12.1f}"
         )
         group = totals.setdefault(r.variant.group, [0, 0])
         group[0] += f["t1"].exact + f["t2"].exact
