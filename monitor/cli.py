@@ -11,6 +11,7 @@ from monitor import __version__
 from monitor.config import ConfigError, load_config
 from monitor.logs import setup_logging
 from monitor.overlay.models import ModelError
+from monitor.summary import describe_analysis
 
 
 def _simulation_options(args: argparse.Namespace):  # -> SimulationOptions
@@ -160,6 +161,45 @@ def cmd_evaluate_ocr(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from monitor.analytics.analyze import analyze_frames, analyze_table
+    from monitor.analytics.outputs import write_outputs
+    from monitor.ingest.loader import list_frames
+    from monitor.pipeline.process import build_processor
+
+    config = load_config(args.config)
+    if args.features:
+        run = args.features.stem
+        result = analyze_table(
+            args.features, args.temperatures, run=run, plausibility=config.ocr.plausibility,
+            confirm_frames=config.analytics.confirm_frames,
+        )  # fmt: skip
+    elif args.frames:
+        result = analyze_frames(list_frames(args.frames), build_processor(config), run=args.frames.name,
+                                size=_frame_size(config), progress=not args.quiet)  # fmt: skip
+    else:
+        print("error: give FRAMES or --features CSV", file=sys.stderr)
+        return 2
+    paths = write_outputs(args.output, result, report=not args.no_report)
+    print(describe_analysis(result))
+    print("\nwritten: " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def cmd_evaluate_analytics(args: argparse.Namespace) -> int:
+    from monitor.analytics.features import FeatureExtractor
+    from monitor.analytics.sweep import features_and_stages_rate, format_sweep, run_sweep, sweep_json
+    from monitor.pipeline.process import build_processor
+
+    config = load_config(args.config)
+    results = run_sweep(args.out, lambda: build_processor(config), progress=not args.quiet)
+    print(format_sweep(results))
+    rate = features_and_stages_rate(args.out / results[0].scenario.name, FeatureExtractor(config.analytics))
+    print(f"features + stage detection: {rate:.0f} frames/s (JPEG decode excluded)")
+    (args.out / "sweep.json").write_text(sweep_json(results) + "\n", encoding="utf-8")
+    return 0 if all(r.passed for r in results) else 1
+
+
 def _frame_size(config) -> tuple[int, int] | None:
     o = config.overlay
     return (o.frame_width, o.frame_height) if o.frame_width and o.frame_height else None
@@ -231,6 +271,24 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", type=Path, help="also write the figures as JSON")
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(func=cmd_evaluate_ocr)
+
+    an = sub.add_parser(
+        "analyze", help="features, stage events, thermocouple health, plots and an HTML report"
+    )
+    an.add_argument("frames", type=Path, nargs="?", help="folder of frames of one run")
+    an.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    an.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
+    an.add_argument("--features", type=Path, help="instead of frames: a table of Time, meanB, meanG, meanR")
+    an.add_argument("--temperatures", type=Path, help="with --features: a table of Time, 1#/2# Temperature")
+    an.add_argument("--no-report", action="store_true", help="only features.csv and events.json")
+    an.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    an.set_defaults(func=cmd_analyze)
+
+    ea = sub.add_parser("evaluate-analytics", help="simulate five runs, analyse them, score the events")
+    ea.add_argument("out", type=Path, help="working folder (runs are kept and reused)")
+    ea.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
+    ea.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    ea.set_defaults(func=cmd_evaluate_analytics)
 
     demo = sub.add_parser("demo", help="the whole story on a synthetic run, on this machine")
     demo.add_argument("--out", type=Path, default=Path("demo"), help="working folder (default ./demo)")

@@ -95,3 +95,68 @@ class OverlayReading:
         return [
             f"{name}: {f.error or f.warning}" for name, f in self.fields().items() if f.error or f.warning
         ]
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """Image features of one frame (whole-frame statistics on a downscaled copy, texture on the sample)."""
+
+    mean: float  # whole-frame mean of all channels, the reference paper's E(A)
+    mean_b: float
+    mean_g: float
+    mean_r: float
+    probes: tuple[tuple[float, float, float], ...]  # BGR of each configured probe point
+    change: float  # mean absolute difference from the previous frame (nan for the first)
+    texture: float  # mean local contrast (local std / local mean) in the sample region
+    textured_share: float  # share of sample-region pixels whose local contrast exceeds the texture level
+
+    @property
+    def probe_sum(self) -> float:
+        """Sum of the first probe point's channels (the reference paper's R+G+B at its pixel)."""
+        return float(sum(self.probes[0])) if self.probes else float("nan")
+
+
+@dataclass(frozen=True, slots=True)
+class ThermocoupleHealth:
+    """How far one thermocouple can be trusted, with the reasons."""
+
+    name: str  # "1#" or "2#"
+    score: float  # 0 (useless) .. 1 (fully trustworthy)
+    reliable: bool
+    reasons: tuple[str, ...]
+    correlation: float | None  # Pearson r with the image mean over the window
+    jump_rate: float  # share of steps larger than the jump threshold
+    stuck_share: float  # share of the window where the value did not move while the image did
+
+
+@dataclass(frozen=True, slots=True)
+class AvramiFit:
+    """JMAK/Avrami fit of the crystalline fraction: X = 1 - exp(-k t^n), t from crystallization start (s)."""
+
+    n: float
+    k: float
+    r2: float
+
+
+@dataclass(frozen=True, slots=True)
+class FrameResult:
+    """Everything the pipeline made of one frame."""
+
+    index: int  # 0-based position in the run
+    file: str
+    time_s: float  # the time read from the overlay, else the file name's second, else the index
+    reading: OverlayReading | None  # None when the frame could not be decoded
+    frame_error: str | None
+    features: Features | None
+    stage: Stage  # as far as confirmed when this frame was processed
+    events: tuple[StageEvent, ...]  # events confirmed at this frame (they may date a few frames back)
+    crystal_fraction: float | None  # online image measure of the crystallized area, 0..1
+    latency_ms: float
+
+    @property
+    def t1_c(self) -> float | None:
+        return None if self.reading is None or self.reading.t1.value is None else float(self.reading.t1.value)
+
+    @property
+    def t2_c(self) -> float | None:
+        return None if self.reading is None or self.reading.t2.value is None else float(self.reading.t2.value)

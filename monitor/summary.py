@@ -3,6 +3,7 @@
 from collections import Counter
 from pathlib import Path
 
+from monitor.analytics.result import AnalysisResult
 from monitor.simulate import SimulatedRun
 
 
@@ -33,4 +34,34 @@ def describe_run(run: SimulatedRun) -> str:
     lines += [f"{e.type!s:<24} {e.time_s:>6.0f}   {e.file}   {e.t1_c}" for e in run.events]
     k = run.timeline.kinetics
     lines += ["", f"crystallization law      X = 1 - exp(-k t^n), n = {k.n:.2f}, k = {k.k:.3g}"]
+    return "\n".join(lines)
+
+
+def _num(value: float | None, unit: str, digits: int = 0) -> str:
+    return "—" if value is None else f"{value:.{digits}f} {unit}"
+
+
+def describe_analysis(result: AnalysisResult) -> str:
+    s = result.summary
+    lines = [
+        f"run {result.run}: {len(result.times)} frames",
+        "",
+        "event                    time_s   file       1# (degC)",
+    ]
+    lines += [f"{e.type!s:<24} {e.time_s:>6.0f}   {e.file:<9}  {_num(e.t1_c, '')}" for e in result.events]
+    lines += [
+        "",
+        f"melting temperature          {_num(s.melting_temperature_c, 'degC')}",
+        f"crystallization temperature  {_num(s.crystallization_temperature_c, 'degC')}",
+        f"incubation time              {_num(s.incubation_s, 's')}",
+        "Avrami fit                   "
+        + ("—" if s.avrami is None else f"n = {s.avrami.n:.2f}, k = {s.avrami.k:.3g} (r² {s.avrami.r2:.3f})"),
+        "",
+    ]
+    for h in result.health:
+        verdict = "reliable" if h.reliable else "UNRELIABLE"
+        lines.append(
+            f"thermocouple {h.name}: {verdict} (score {h.score:.2f})"
+            + (f": {'; '.join(h.reasons)}" if h.reasons else "")
+        )
     return "\n".join(lines)

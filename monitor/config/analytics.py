@@ -3,6 +3,7 @@
 from pydantic import Field
 
 from monitor.config.base import Section
+from monitor.config.overlay import Box
 
 
 class ProbePoint(Section):
@@ -18,6 +19,10 @@ class AnalyticsConfig(Section):
     )
     downscale: int = Field(
         4, ge=1, le=32, description="Features are computed on a copy shrunk by this factor per side."
+    )
+    sample_roi: Box = Field(
+        default_factory=lambda: Box(x=370, y=345, width=285, height=155),
+        description="Box around the sample (px); its texture tells liquid from crystals.",
     )
     probe_points: list[ProbePoint] = Field(
         default_factory=lambda: [ProbePoint(x=512, y=422), ProbePoint(x=470, y=430)],

@@ -1,6 +1,8 @@
 """Read one frame file into an image, or say precisely why it cannot be used."""
 
 import re
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,3 +83,25 @@ def load_frame(path: Path, index: int, *, size: tuple[int, int] | None = None) -
     except OSError as exc:
         raise FrameError(f"{path.name}: cannot read ({exc.strerror})") from exc
     return Frame(path=path, index=index, image=decode_frame(data, name=path.name, size=size))
+
+
+def load_frames(
+    paths: list[Path], *, size: tuple[int, int] | None = None, depth: int = 4
+) -> Iterator[Frame | FrameError]:
+    """Each path's Frame (or its FrameError), in order, decoded ahead in a thread: OpenCV releases the GIL,
+    so decoding overlaps the work on the current frame."""
+
+    def load(path: Path, index: int) -> Frame | FrameError:
+        try:
+            return load_frame(path, index, size=size)
+        except FrameError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
+        pending: list[Future[Frame | FrameError]] = []
+        for i, path in enumerate(paths):
+            pending.append(pool.submit(load, path, i))
+            if len(pending) > depth:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()

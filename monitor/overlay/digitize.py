@@ -1,7 +1,5 @@
 """Digitize a recorded run: every frame's overlay read into one row; a bad frame is a flagged row."""
 
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -9,7 +7,7 @@ from typing import Protocol
 import numpy as np
 from tqdm import tqdm
 
-from monitor.ingest.loader import FrameError, load_frame
+from monitor.ingest.loader import FrameError, load_frames
 from monitor.records import FieldRead, OverlayReading
 
 
@@ -48,18 +46,6 @@ class DigitizedRow:
         return self.reading.flags if self.reading else []
 
 
-def _prefetched(paths: list[Path], load: Callable[[Path, int], object], depth: int = 4) -> Iterator[object]:
-    """Decode ahead in a thread (OpenCV releases the GIL) while the reader works on the current frame."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
-        pending: list[Future[object]] = []
-        for i, path in enumerate(paths):
-            pending.append(pool.submit(load, path, i))
-            if len(pending) > depth:
-                yield pending.pop(0).result()
-        for future in pending:
-            yield future.result()
-
-
 def digitize(
     paths: list[Path],
     reader: FrameReader,
@@ -69,21 +55,14 @@ def digitize(
 ) -> list[DigitizedRow]:
     """Read the overlay of each frame file, in the given (time) order."""
 
-    def load(path: Path, index: int) -> object:
-        try:
-            return load_frame(path, index, size=size)
-        except FrameError as exc:
-            return exc
-
     reader.new_run()
     rows = []
-    items = tqdm(
-        _prefetched(paths, load), total=len(paths), unit="frame", desc="digitize", disable=not progress
-    )
-    for index, (path, frame) in enumerate(zip(paths, items, strict=True)):
+    frames = load_frames(paths, size=size)
+    bar = tqdm(frames, total=len(paths), unit="frame", desc="digitize", disable=not progress)
+    for index, (path, frame) in enumerate(zip(paths, bar, strict=True)):
         if isinstance(frame, FrameError):
             rows.append(DigitizedRow(no=index + 1, file=path.name, reading=None, frame_error=str(frame)))
             continue
-        reading = reader.read(frame.image, index=index, name=path.name)  # type: ignore[attr-defined]
+        reading = reader.read(frame.image, index=index, name=path.name)
         rows.append(DigitizedRow(no=index + 1, file=path.name, reading=reading))
     return rows

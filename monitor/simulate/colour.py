@@ -4,6 +4,7 @@ Calibrated on the real whole-frame channel means (shared/data/apmcm2022a/frame_c
 900 degC (B70 G115 R118); deep orange-red when hot (B~0, G~95, R~175); a white-yellow flash while the powder
 melts, peaking when the last solid goes; a bright turbid melt until it clears; green dimming once cooling
 starts; greyish again once crystalline and cold (B55 G87 R85). Colours are BGR, 0..255.
+The melt clearing (fully molten) and clouding (crystals nucleate) are steps, as an operator sees them.
 """
 
 import numpy as np
@@ -15,6 +16,8 @@ POWDER_COLD = np.array([70.0, 115.0, 118.0])
 SOLID_COLD = np.array([55.0, 87.0, 85.0])
 FLASH = np.array([45.0, 112.0, 80.0])
 TURBID = np.array([4.0, 42.0, 32.0])
+# When crystals nucleate the clear melt turns cloudy and lets less of the glow through: a step down.
+CLOUDING = 0.92
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
@@ -31,7 +34,7 @@ def glow(t_c: np.ndarray) -> np.ndarray:
 
 def flash_strength(times: np.ndarray, events: dict[EventType, float]) -> np.ndarray:
     """The melt flash: builds up while the powder melts and collapses when the last solid has gone."""
-    start = events.get(EventType.MELTING_START, np.inf) - 2.0
+    start = events.get(EventType.MELTING_START, np.inf) - 1.0
     peak = events.get(EventType.MELTING_COMPLETE, np.inf)
     rising = np.clip((times - start) / max(peak - start, 1.0), 0.0, 1.0)
     return np.where(times <= peak, rising, 0.0)
@@ -48,4 +51,5 @@ def scene_colours(timeline: Timeline) -> np.ndarray:
     g = glow(timeline.t1)
     turbid = ((timeline.melt >= 1.0) * (1.0 - timeline.clarity))[:, None]
     flash = flash_strength(t, timeline.events)[:, None]
-    return cold * (1.0 - g) + hot * g + flash * FLASH + turbid * TURBID
+    colour = cold * (1.0 - g) + hot * g + flash * FLASH + turbid * TURBID
+    return colour * np.where(timeline.nucleated, CLOUDING, 1.0)[:, None]

@@ -12,6 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from monitor.records import EventType, Stage
+from monitor.stages import paper_progress, stage_at
 
 
 class FurnaceProfile(BaseModel):
@@ -42,7 +43,8 @@ class FurnaceProfile(BaseModel):
         (1.8, 3.2), description="Range the Avrami exponent n is drawn from (per seed)."
     )
     crystallization_duration_s: tuple[float, float] = Field(
-        (75.0, 105.0), description="Range of the time from crystallization start to 99 % crystalline, s."
+        (75.0, 105.0),
+        description="Range of the time from crystallization start to its end (97 % crystalline), s.",
     )
 
     @model_validator(mode="after")
@@ -85,8 +87,9 @@ class Kinetics:
         return 1.0 - np.exp(-self.k * tau**self.n)
 
 
-# Crystallization counts as ended once this fraction is crystalline.
-END_FRACTION = 0.99
+# Crystallization ends once this fraction is crystalline: the last liquid pockets between the grains then
+# freeze together (the rest of the fraction snaps to 1), which an observer sees as the end.
+END_FRACTION = 0.97
 
 
 def draw_kinetics(profile: FurnaceProfile, rng: np.random.Generator) -> Kinetics:
@@ -108,6 +111,7 @@ class Timeline:
     melt: np.ndarray  # 0..1, share of the powder turned liquid
     clarity: np.ndarray  # 0..1, how clear the liquid is
     fraction: np.ndarray  # 0..1, crystalline fraction (Avrami)
+    nucleated: np.ndarray  # bool: crystals have nucleated (the melt has turned cloudy)
     progress_pct: np.ndarray  # the reference paper's label: i/N x 100 over the crystallizing stage
     events: dict[EventType, float]  # event -> run time (s); missing if the run does not reach it
     cooling_start_s: float
@@ -151,21 +155,19 @@ def build_timeline(profile: FurnaceProfile, kinetics: Kinetics, times: np.ndarra
 
     melt = np.clip((t1 - profile.melt_start_c) / (profile.melt_complete_c - profile.melt_start_c), 0, 1)
     melt = np.where(times >= t_mc, 1.0, np.where(times < t_ms, 0.0, melt))
-    # The melt stays turbid (bubbles, undissolved grains) almost to the end, then clears quickly.
-    clarity = (
-        np.clip((t1 - profile.melt_complete_c) / (profile.fully_molten_c - profile.melt_complete_c), 0, 1)
-        ** 3
+    # Bubbles leave the melt slowly, then it clears at once: the operator's "fully molten".
+    clarity = 0.3 * np.clip(
+        (t1 - profile.melt_complete_c) / (profile.fully_molten_c - profile.melt_complete_c), 0, 1
     )
     clarity = np.where(times >= t_fm, 1.0, np.where(times < t_mc, 0.0, clarity))
     fraction = np.where(times >= t_cs, kinetics.fraction(times - t_cs), 0.0) if t_cs < inf else 0 * times
     fraction = np.where(times >= t_ce, 1.0, fraction)
-    if t_cs < inf and t_ce < inf:
-        progress = np.clip((times - t_cs) / (t_ce - t_cs), 0.0, 1.0) * 100.0
-    else:
-        progress = np.zeros_like(times)
+    progress = paper_progress(
+        times, events.get(EventType.CRYSTALLIZATION_START), events.get(EventType.CRYSTALLIZATION_END)
+    )
 
     cooling_start = profile.cooling_start_s
-    stage = [_stage_at(t, t_ms=t_ms, t_fm=t_fm, t_cool=cooling_start, t_cs=t_cs, t_ce=t_ce) for t in times]
+    stage = [stage_at(t, events, cooling_start) for t in times]
     return Timeline(
         times=times,
         t1=t1,
@@ -173,22 +175,9 @@ def build_timeline(profile: FurnaceProfile, kinetics: Kinetics, times: np.ndarra
         melt=melt,
         clarity=clarity,
         fraction=fraction,
+        nucleated=times >= t_cs,
         progress_pct=progress,
         events=events,
         cooling_start_s=cooling_start,
         kinetics=kinetics,
     )
-
-
-def _stage_at(t: float, *, t_ms: float, t_fm: float, t_cool: float, t_cs: float, t_ce: float) -> Stage:
-    if t >= t_ce:
-        return Stage.SOLID
-    if t >= t_cs:
-        return Stage.CRYSTALLIZING
-    if t >= t_cool:
-        return Stage.COOLING
-    if t >= t_fm:
-        return Stage.MOLTEN
-    if t >= t_ms:
-        return Stage.MELTING
-    return Stage.HEATING

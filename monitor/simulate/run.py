@@ -74,6 +74,7 @@ def plan_run(options: SimulationOptions) -> tuple[Timeline, list[PlannedFrame]]:
                 melt=float(timeline.melt[i]),
                 clarity=float(timeline.clarity[i]),
                 fraction=float(timeline.fraction[i]),
+                nucleated=bool(timeline.nucleated[i]),
             ),
         )
         for i, t in enumerate(times)

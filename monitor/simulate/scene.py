@@ -23,6 +23,7 @@ class FrameState:
     melt: float  # 0..1 of the powder turned liquid
     clarity: float  # 0..1, turbid -> clear liquid
     fraction: float  # 0..1 crystalline
+    nucleated: bool = False  # the melt has turned cloudy: no more clear highlight
 
 
 def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
@@ -77,7 +78,7 @@ class SceneRenderer:
         self._highlight = np.exp(
             -(((bx - 0.42 * bw) / (0.12 * bw)) ** 2 + ((by - 0.35 * bh) / (0.1 * bh)) ** 2)
         )
-        self._crystal_order, self._crystal_texture = self._crystals(rng, bh, bw, scale)
+        self._crystal_order, self._crystal_texture = self._crystals(rng, self._sample[self._box] > 0.5, scale)
         self._noise = rng.standard_normal((h + NOISE_MARGIN, w + NOISE_MARGIN, 3)).astype(np.float32)
 
     @staticmethod
@@ -95,11 +96,16 @@ class SceneRenderer:
         return cv2.GaussianBlur(mask, (0, 0), 0.8)
 
     @staticmethod
-    def _crystals(rng: np.random.Generator, bh: int, bw: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
-        """Johnson-Mehl growth: nuclei appear over time and grow at one speed; a pixel turns crystalline
-        when the first grain reaches it. Ranking those times makes 'crystalline share = X' a threshold."""
+    def _crystals(
+        rng: np.random.Generator, sample: np.ndarray, scale: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Johnson-Mehl growth: nuclei appear over time inside the sample and grow at one speed; a pixel turns
+        crystalline when the first grain reaches it. Ranking those times over the sample's pixels makes
+        'crystalline share of the sample = X' a threshold."""
+        bh, bw = sample.shape
         count = 60
-        ny, nx = rng.uniform(0, bh, count), rng.uniform(0, bw, count)
+        inside = np.argwhere(sample)
+        ny, nx = inside[rng.integers(0, len(inside), count)].T.astype(np.float32)
         birth = rng.uniform(0, 1, count) ** 2 * 0.6 * max(bh, bw)
         yy, xx = np.mgrid[0:bh, 0:bw].astype(np.float32)
         arrival = np.full((bh, bw), np.inf, np.float32)
@@ -109,10 +115,12 @@ class SceneRenderer:
             closer = t < arrival
             arrival[closer] = t[closer]
             grain[closer] = i
-        order = _rank01(arrival.ravel()).reshape(bh, bw)
+        order = np.ones((bh, bw), np.float32)
+        order[sample] = _rank01(arrival[sample])
         shade = rng.uniform(0.75, 1.25, count).astype(np.float32)[grain]
         boundary = cv2.morphologyEx(grain.astype(np.float32), cv2.MORPH_GRADIENT, np.ones((3, 3))) > 0
-        facets = 0.85 + 0.3 * _smooth_noise(rng, (bh, bw), 1.5 * scale)
+        # Fine facets of fixed relative contrast: a crystal looks textured however bright the scene is.
+        facets = 0.7 + 0.6 * _smooth_noise(rng, (bh, bw), 0.8 * scale)
         texture = shade * facets * np.where(boundary, 0.6, 1.0)
         return order, (texture / texture.mean()).astype(np.float32)
 
@@ -141,7 +149,8 @@ class SceneRenderer:
         powder = self._powder[..., None] * colour
         liquid_colour = colour * np.float32(1.06)
         turbid = liquid_colour + (1.0 - state.clarity) * self._bubbles[..., None] * np.float32(40.0)
-        clear = state.clarity * self._highlight[..., None] * np.float32(55.0)
+        shine = 0.0 if state.nucleated else state.clarity
+        clear = shine * self._highlight[..., None] * np.float32(55.0)
         liquid = turbid + clear
         grey = np.float32(0.5) * colour + np.float32(0.5) * (colour.mean() + 12.0)
         crystal = self._crystal_texture[..., None] * grey

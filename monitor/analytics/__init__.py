@@ -1,0 +1,1 @@
+"""Image analytics: per-frame features, the online stage detector, thermocouple health, the run summary."""

@@ -1,0 +1,147 @@
+"""`analyze`: run the pipeline over a recorded run (or a table of per-frame means) and sum it up."""
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from monitor.analytics.detector import StageDetector
+from monitor.analytics.fraction import offline_fraction
+from monitor.analytics.health import assess
+from monitor.analytics.kinetics import fit_avrami
+from monitor.analytics.result import AnalysisResult, RunSummary
+from monitor.config.overlay import PlausibilityConfig
+from monitor.ingest.loader import FrameError, load_frames
+from monitor.overlay.plausibility import TemperatureCheck
+from monitor.pipeline.process import FrameProcessor
+from monitor.records import EventType, Features, FrameResult, StageEvent
+from monitor.stages import paper_progress, stage_at
+
+
+def analyze_frames(
+    paths: list[Path], processor: FrameProcessor, *, run: str, size: tuple[int, int] | None = None,
+    progress: bool = True,
+) -> AnalysisResult:  # fmt: skip
+    """Every frame through the pipeline (OCR, features, online detector), then the run summary."""
+    processor.new_run()
+    results: list[FrameResult] = []
+    frames = tqdm(
+        load_frames(paths, size=size), total=len(paths), unit="frame", desc="analyze", disable=not progress
+    )
+    for path, frame in zip(paths, frames, strict=True):
+        if isinstance(frame, FrameError):
+            results.append(processor.failed(len(results), path.name, str(frame)))
+        else:
+            results.append(processor.process(frame))
+    flags = [
+        [f"frame: {r.frame_error}"] if r.frame_error else (r.reading.flags if r.reading else [])
+        for r in results
+    ]
+    return summarise(
+        run=run,
+        times=[r.time_s for r in results],
+        files=[r.file for r in results],
+        features=[r.features for r in results],
+        t1=[r.t1_c for r in results],
+        t2=[r.t2_c for r in results],
+        detector=processor.detector,
+        flags=flags,
+    )
+
+
+def analyze_table(features_csv: Path, temperatures_csv: Path | None, *, run: str,
+                  plausibility: PlausibilityConfig, confirm_frames: int = 3) -> AnalysisResult:  # fmt: skip
+    """The detector on a table of per-frame channel means (Time, meanB, meanG, meanR), with 1#/2# from a
+    digitized table (Time, '1# Temperature', '2# Temperature') checked for plausibility on the way in."""
+    with features_csv.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    temps: dict[float, dict[str, str]] = {}
+    if temperatures_csv is not None:
+        with temperatures_csv.open(encoding="utf-8") as f:
+            temps = {float(r["Time"]): r for r in csv.DictReader(f) if r.get("Time")}
+    checks = (TemperatureCheck(plausibility), TemperatureCheck(plausibility))
+    detector = StageDetector(confirm_frames=confirm_frames)
+    times, files, features, t1s, t2s, flags = [], [], [], [], [], []
+    for row in rows:
+        t = float(row["Time"])
+        b, g, r = (float(row[k]) for k in ("meanB", "meanG", "meanR"))
+        feat = Features(mean=(b + g + r) / 3, mean_b=b, mean_g=g, mean_r=r, probes=(), change=math.nan,
+                        texture=math.nan, textured_share=math.nan)  # fmt: skip
+        values, frame_flags = [], []
+        for check, column in zip(checks, ("1# Temperature", "2# Temperature"), strict=True):
+            raw = temps.get(t, {}).get(column, "")
+            verdict = check.check((round(float(raw)),), t) if raw else None
+            values.append(None if verdict is None else verdict.value)
+            if verdict is not None and verdict.error:
+                frame_flags.append(f"{column}: {raw} rejected ({verdict.error})")
+        file = f"{int(t):04d}"
+        detector.update(time_s=t, file=file, mean=feat.mean, textured=feat.textured_share,
+                        t1_c=None if values[0] is None else float(values[0]))  # fmt: skip
+        times.append(t)
+        files.append(file)
+        features.append(feat)
+        t1s.append(None if values[0] is None else float(values[0]))
+        t2s.append(None if values[1] is None else float(values[1]))
+        flags.append(frame_flags)
+    return summarise(run=run, times=times, files=files, features=features, t1=t1s, t2=t2s, detector=detector,
+                     flags=flags)  # fmt: skip
+
+
+def summarise(
+    *, run: str, times: list[float], files: list[str], features: list[Features | None],
+    t1: list[float | None], t2: list[float | None], detector: StageDetector, flags: list[list[str]],
+) -> AnalysisResult:  # fmt: skip
+    events = detector.events
+    at = {e.type: e.time_s for e in events}
+    start, end = at.get(EventType.CRYSTALLIZATION_START), at.get(EventType.CRYSTALLIZATION_END)
+    textured = [None if f is None or math.isnan(f.textured_share) else f.textured_share for f in features]
+    fraction = offline_fraction(times, textured, start, end)
+    means = [None if f is None else f.mean for f in features]
+    return AnalysisResult(
+        run=run,
+        times=times,
+        files=files,
+        features=features,
+        t1=t1,
+        t2=t2,
+        stages=[stage_at(t, at, detector.cooling_start_s) for t in times],
+        events=events,
+        fraction_image=fraction,
+        progress_pct=[float(p) for p in paper_progress(np.asarray(times), start, end)],
+        health=assess(t1, t2, means),
+        correlation=correlation_table(t1, t2, means, [None if f is None else f.probe_sum for f in features]),
+        summary=RunSummary(
+            melting_temperature_c=_t1_at(events, EventType.MELTING_COMPLETE),
+            crystallization_temperature_c=_t1_at(events, EventType.CRYSTALLIZATION_START),
+            cooling_start_s=detector.cooling_start_s,
+            incubation_s=None
+            if start is None or detector.cooling_start_s is None
+            else start - detector.cooling_start_s,
+            avrami=None if start is None else fit_avrami(times, fraction, start),
+        ),
+        flags=flags,
+    )
+
+
+def _t1_at(events: list[StageEvent], kind: EventType) -> float | None:
+    return next((e.t1_c for e in events if e.type is kind), None)
+
+
+def correlation_table(*series: list[float | None]) -> dict[str, dict[str, float | None]]:
+    """Pearson r between 1#, 2#, the frame mean and the probe sum, over the frames where both are known."""
+    names = ("1#", "2#", "mean", "probe_sum")
+    table: dict[str, dict[str, float | None]] = {}
+    for a_name, a in zip(names, series, strict=True):
+        table[a_name] = {}
+        for b_name, b in zip(names, series, strict=True):
+            pairs = [(x, y) for x, y in zip(a, b, strict=True)
+                     if x is not None and y is not None and not (math.isnan(x) or math.isnan(y))]  # fmt: skip
+            r = None
+            if len(pairs) >= 3:
+                xs, ys = np.asarray(pairs, dtype=float).T
+                if xs.std() > 0 and ys.std() > 0:
+                    r = float(np.corrcoef(xs, ys)[0, 1])
+            table[a_name][b_name] = r
+    return table

@@ -1,0 +1,67 @@
+"""The crystallized area fraction measured on the image.
+
+Crystals are textured and the melt is smooth, so the share of the sample box whose local contrast is high
+grows with the crystalline area. Online, that growth since crystallization_start is scaled by the share the
+powder covered while heating (the whole sample, textured); it is an estimate until the run ends. Offline,
+once crystallization_end is known, the texture is scaled between its values at the start and at the end.
+"""
+
+import math
+
+import numpy as np
+
+
+class OnlineFraction:
+    """Feeds on textured_share frame by frame; knows the start and end once the detector confirms them."""
+
+    def __init__(self) -> None:
+        self._powder: list[float] = []
+        self._history: dict[float, float] = {}
+        self._baseline: float | None = None
+        self._ended = False
+
+    def heating(self, share: float) -> None:
+        """A frame from before melting: the powder covers the whole sample."""
+        if not math.isnan(share):
+            self._powder.append(share)
+
+    def observe(self, time_s: float, share: float) -> None:
+        self._history[time_s] = share
+
+    def started(self, time_s: float) -> None:
+        self._baseline = self._history.get(time_s)
+
+    def ended(self) -> None:
+        self._ended = True
+
+    def value(self, share: float) -> float | None:
+        if self._ended:
+            return 1.0
+        if self._baseline is None or math.isnan(share):
+            return None if self._baseline is None else math.nan
+        full = float(np.median(self._powder)) if self._powder else math.nan
+        span = full - self._baseline
+        if not span > 0:
+            return None
+        return float(np.clip((share - self._baseline) / span, 0.0, 1.0))
+
+
+def offline_fraction(
+    times: list[float], texture: list[float | None], start: float | None, end: float | None
+) -> list[float | None]:
+    """Texture scaled to 0 at crystallization_start and 1 at crystallization_end (None where unknown)."""
+    if start is None or end is None:
+        return [None] * len(times)
+    by_time = dict(zip(times, texture, strict=True))
+    t0, t1 = by_time.get(start), by_time.get(end)
+    if t0 is None or t1 is None or not t1 > t0:
+        return [None] * len(times)
+    out: list[float | None] = []
+    for t, x in zip(times, texture, strict=True):
+        if t < start:
+            out.append(0.0)
+        elif t >= end:
+            out.append(1.0)
+        else:
+            out.append(None if x is None else float(np.clip((x - t0) / (t1 - t0), 0.0, 1.0)))
+    return out

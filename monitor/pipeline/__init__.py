@@ -1,0 +1,1 @@
+"""The pipeline: one frame in, one FrameResult out, for batch commands, the daemon and tests."""
