@@ -14,7 +14,6 @@ from monitor.analytics.kinetics import fit_avrami
 from monitor.analytics.result import AnalysisResult, RunSummary
 from monitor.config.overlay import PlausibilityConfig
 from monitor.ingest.loader import FrameError, load_frames
-from monitor.overlay.plausibility import TemperatureCheck
 from monitor.pipeline.process import FrameProcessor
 from monitor.records import EventType, Features, FrameResult, StageEvent
 from monitor.stages import paper_progress, stage_at
@@ -61,7 +60,7 @@ def analyze_table(features_csv: Path, temperatures_csv: Path | None, *, run: str
     if temperatures_csv is not None:
         with temperatures_csv.open(encoding="utf-8") as f:
             temps = {float(r["Time"]): r for r in csv.DictReader(f) if r.get("Time")}
-    checks = (TemperatureCheck(plausibility), TemperatureCheck(plausibility))
+    lo, hi = plausibility.t_min_c, plausibility.t_max_c
     detector = StageDetector(confirm_frames=confirm_frames)
     times, files, features, t1s, t2s, flags = [], [], [], [], [], []
     for row in rows:
@@ -69,21 +68,24 @@ def analyze_table(features_csv: Path, temperatures_csv: Path | None, *, run: str
         b, g, r = (float(row[k]) for k in ("meanB", "meanG", "meanR"))
         feat = Features(mean=(b + g + r) / 3, mean_b=b, mean_g=g, mean_r=r, probes=(), change=math.nan,
                         texture=math.nan, textured_share=math.nan)  # fmt: skip
-        values, frame_flags = [], []
-        for check, column in zip(checks, ("1# Temperature", "2# Temperature"), strict=True):
+        # Out-of-range values are misreads (9518 for 951) and are dropped; jumps are kept: with no second
+        # read to tell a misread from a real jump, judging them is the thermocouple health check's job.
+        values: list[float | None] = []
+        frame_flags = []
+        for column in ("1# Temperature", "2# Temperature"):
             raw = temps.get(t, {}).get(column, "")
-            verdict = check.check((round(float(raw)),), t) if raw else None
-            values.append(None if verdict is None else verdict.value)
-            if verdict is not None and verdict.error:
-                frame_flags.append(f"{column}: {raw} rejected ({verdict.error})")
+            value = float(raw) if raw else None
+            if value is not None and not lo <= value <= hi:
+                frame_flags.append(f"{column}: {raw} outside {lo:g}..{hi:g} degC")
+                value = None
+            values.append(value)
         file = f"{int(t):04d}"
-        detector.update(time_s=t, file=file, mean=feat.mean, textured=feat.textured_share,
-                        t1_c=None if values[0] is None else float(values[0]))  # fmt: skip
+        detector.update(time_s=t, file=file, mean=feat.mean, textured=feat.textured_share, t1_c=values[0])
         times.append(t)
         files.append(file)
         features.append(feat)
-        t1s.append(None if values[0] is None else float(values[0]))
-        t2s.append(None if values[1] is None else float(values[1]))
+        t1s.append(values[0])
+        t2s.append(values[1])
         flags.append(frame_flags)
     return summarise(run=run, times=times, files=files, features=features, t1=t1s, t2=t2s, detector=detector,
                      flags=flags)  # fmt: skip

@@ -1,7 +1,8 @@
 """The online stage detector: causal (past frames only), each transition confirmed within a few frames.
 
 It works on the feature series alone (whole-frame mean, textured share of the sample, 1# when read), so
-it runs the same on live frames and on a table of per-frame means. Every threshold is relative to the run's own statistics:
+it runs the same on live frames and on a table of per-frame means. Every threshold is relative to the
+run's own statistics:
 - melting_start: the mean starts climbing several times faster than it did while heating (the melt flash);
 - melting_complete: the flash collapses; the event is the frame before the collapse (the flash's peak);
 - fully_molten: the next sharp drop, when the turbid melt clears;
@@ -126,15 +127,17 @@ class StageDetector:
         start = self._index_of(EventType.MELTING_START)
         peak = max(range(start, n), key=lambda i: self._points[i].mean)
         amplitude = self._points[peak].mean - self._melt_start_mean
-        if peak >= n - 1 or amplitude <= 0:
-            return
-        drop = self._points[peak].mean - self._points[peak + 1].mean
-        # A collapse: a third of the whole flash gone in one frame, and still gone on the next frame.
         after = self._points[peak + 1 : n]
+        if amplitude <= 0 or len(after) < 2:
+            return
+        top = self._points[peak].mean
+        # A collapse: a third of the whole flash gone within two frames, and still gone since.
+        low = min(range(2) if len(after) > 2 else range(1), key=lambda i: after[i].mean)
+        drop = top - after[low].mean
         if (
             drop > 0.3 * amplitude
-            and len(after) >= 2
-            and all(self._points[peak].mean - p.mean > 0.3 * amplitude for p in after)
+            and all(top - p.mean > 0.15 * amplitude for p in after[low:])
+            and len(after) > low + 1
         ):
             self._mark(EventType.MELTING_COMPLETE, peak)
             self._peak_index = peak
@@ -173,8 +176,15 @@ class StageDetector:
                     break
 
     def _find_crystallization_start(self) -> None:
+        """Crystals form on cooling: with 1# read, wait for the end of the hold; without it, search from
+        fully molten on. The noise is that of the frames since."""
         n = len(self._points)
-        first = self._index_of(EventType.FULLY_MOLTEN) + 1
+        if any(p.t1_c is not None for p in self._points):
+            if self._marks.cooling_start_s is None:
+                return
+            first = next(i for i, p in enumerate(self._points) if p.time_s >= self._marks.cooling_start_s)
+        else:
+            first = self._index_of(EventType.FULLY_MOLTEN) + 1
         if n - first < 8:
             return
         diffs = self._diffs(first)
