@@ -4,15 +4,18 @@ import shutil
 import time
 from pathlib import Path
 
+from monitor.analytics.analyze import analyze_frames
+from monitor.analytics.outputs import write_outputs
 from monitor.config import parse_config
 from monitor.ingest.loader import list_frames
 from monitor.overlay.digitize import digitize
 from monitor.overlay.evaluate import format_score, read_truth, score
 from monitor.overlay.factory import build_reader
 from monitor.overlay.table import write_table
+from monitor.pipeline.process import build_processor
 from monitor.report.plots import plot_temperatures
 from monitor.simulate import SimulationOptions, simulate
-from monitor.summary import describe_run
+from monitor.summary import describe_analysis, describe_run
 
 
 def run_demo(out: Path, *, seed: int = 0) -> int:
@@ -41,4 +44,10 @@ def run_demo(out: Path, *, seed: int = 0) -> int:
         score(rows, read_truth(run_dir / "truth.csv")), frames=len(rows), seconds=elapsed, limit=5
     )
     print("\n".join("   " + line for line in report.splitlines()))
+
+    print("\n3. Analysing the run: features, online stage detection, thermocouple health, report")
+    result = analyze_frames(list_frames(run_dir), build_processor(config), run=run_dir.name)
+    paths = write_outputs(out / "analysis", result)
+    print("\n".join("   " + line for line in describe_analysis(result).splitlines()))
+    print(f"\n   true events: {run_dir / 'events.json'}\n   report: {paths['report']}")
     return 0

@@ -64,6 +64,7 @@ class ScenarioResult:
     false_events: list[str]
     unreliable: list[str]
     result: AnalysisResult
+    true_n: float  # the simulator's Avrami exponent, to compare with result.summary.avrami
 
     @property
     def passed(self) -> bool:
@@ -83,12 +84,13 @@ def run_sweep(
         if not (folder / "truth.csv").is_file() or len(list_frames(folder)) != options.seconds:
             simulate(folder, options, progress=progress)
         truth = {e.type: e.time_s for e in read_events(folder / "events.json")}
+        true_n = json.loads((folder / "events.json").read_text(encoding="utf-8"))["avrami"]["n"]
         result = analyze_frames(list_frames(folder), build(), run=s.name, progress=progress)
         found = {e.type: e.time_s for e in result.events}
         errors = {k: (found[k] - t if k in found else None) for k, t in truth.items()}
         false = [f"{k} at {t:g} s" for k, t in found.items() if k not in truth]
         unreliable = [h.name for h in result.health if not h.reliable]
-        results.append(ScenarioResult(s, errors, false, unreliable, result))
+        results.append(ScenarioResult(s, errors, false, unreliable, result, true_n))
     return results
 
 
@@ -114,9 +116,11 @@ def format_sweep(results: list[ScenarioResult]) -> str:
         cells = " ".join(
             f"{'missed' if (e := r.errors.get(k)) is None else f'{e:+.0f} s':>19}" for k in kinds
         )
+        fit = r.result.summary.avrami
+        n = "-" if fit is None else f"{fit.n:.2f}"
         lines.append(
             f"{r.scenario.name:<19} {cells}  {len(r.false_events):>5}  {','.join(r.unreliable) or '-':>10}"
-            f"  {'yes' if r.passed else 'NO'}"
+            f"  {n:>8} ({r.true_n:.2f})  {'yes' if r.passed else 'NO'}"
         )
     lines.append(f"{sum(r.passed for r in results)}/{len(results)} scenarios within the targets")
     return "\n".join(lines)
@@ -130,6 +134,8 @@ def sweep_json(results: list[ScenarioResult]) -> str:
                 "errors_s": {str(k): e for k, e in r.errors.items()},
                 "false_events": r.false_events,
                 "unreliable": r.unreliable,
+                "avrami_n": None if r.result.summary.avrami is None else r.result.summary.avrami.n,
+                "true_avrami_n": r.true_n,
                 "passed": r.passed,
             }
             for r in results

@@ -1,0 +1,94 @@
+"""analyze end to end: the output files and report, the real reference series, and the five-run sweep."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from monitor.analytics.analyze import analyze_frames, analyze_table
+from monitor.analytics.outputs import FEATURE_COLUMNS, write_outputs
+from monitor.analytics.result import AnalysisResult
+from monitor.cli import main
+from monitor.config import parse_config
+from monitor.config.overlay import PlausibilityConfig
+from monitor.ingest.loader import list_frames
+from monitor.pipeline.process import build_processor
+from monitor.records import EventType, read_events
+from monitor.simulate import SimulatedRun
+from tests.conftest import SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def analysed(reference_run: SimulatedRun) -> AnalysisResult:
+    config = parse_config({}, env={})
+    return analyze_frames(
+        list_frames(reference_run.out), build_processor(config), run="reference", progress=False
+    )
+
+
+def test_outputs_hold_the_numbers_of_events_json(analysed: AnalysisResult, tmp_path: Path) -> None:
+    paths = write_outputs(tmp_path, analysed)
+    for name in ("features", "events", "mean", "mean_diff", "channels", "temperatures", "fraction", "report"):
+        assert paths[name].is_file() and paths[name].stat().st_size > 0, name
+    events = read_events(paths["events"])
+    assert events == analysed.events and len(events) == 5
+    html = paths["report"].read_text(encoding="utf-8")
+    for event in events:
+        assert f"{event.time_s:.0f}" in html and f"{event.t1_c:.0f}" in html and str(event.type) in html
+    doc = json.loads(paths["events"].read_text(encoding="utf-8"))
+    assert doc["summary"]["unreliable_thermocouples"] == ["2#"]
+    assert doc["summary"]["melting_temperature_c"] == next(
+        e.t1_c for e in events if e.type is EventType.MELTING_COMPLETE
+    )
+    with paths["features"].open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert tuple(rows[0]) == FEATURE_COLUMNS and len(rows) == 562
+
+
+def test_summary_matches_the_simulated_truth(analysed: AnalysisResult, reference_run: SimulatedRun) -> None:
+    s = analysed.summary
+    truth = {e.type: e for e in read_events(reference_run.out / "events.json")}
+    assert s.melting_temperature_c == truth[EventType.MELTING_COMPLETE].t1_c
+    assert s.crystallization_temperature_c == truth[EventType.CRYSTALLIZATION_START].t1_c
+    assert (
+        s.incubation_s
+        == truth[EventType.CRYSTALLIZATION_START].time_s - reference_run.timeline.cooling_start_s
+    )
+    assert s.avrami is not None and s.avrami.n == pytest.approx(reference_run.timeline.kinetics.n, abs=0.3)
+    assert analysed.correlation["1#"]["1#"] == pytest.approx(1.0)
+    assert abs(analysed.correlation["1#"]["2#"]) < 0.3
+
+
+def test_real_reference_series() -> None:
+    """The channel means and the third-party OCR table of the real run (no frames, so no texture)."""
+    result = analyze_table(
+        SHARED_DATA / "frame_channel_means.csv", SHARED_DATA / "ocr_temperatures.csv", run="apmcm2022a",
+        plausibility=PlausibilityConfig(),
+    )  # fmt: skip
+    found = {e.type: e for e in result.events}
+    assert found[EventType.MELTING_COMPLETE].time_s == 148  # the peak of the melt flash
+    assert EventType.FULLY_MOLTEN in found and EventType.CRYSTALLIZATION_START in found
+    assert found[EventType.CRYSTALLIZATION_START].time_s > result.summary.cooling_start_s
+    assert [h.name for h in result.health if not h.reliable] == ["2#"]
+    assert sum(1 for flags in result.flags if flags) == 3  # 9518, 8818, 8218: 1# misreads outside 0..1800
+
+
+def test_evaluate_analytics_sweep_meets_the_targets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Five simulated runs with different programmes and seeds, through the whole pipeline (OCR included)."""
+    assert main(["evaluate-analytics", str(tmp_path), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "5/5 scenarios within the targets" in printed
+    doc = json.loads((tmp_path / "sweep.json").read_text(encoding="utf-8"))
+    assert all(s["passed"] and not s["false_events"] and s["unreliable"] == ["2#"] for s in doc)
+
+
+def test_analyze_cli_on_a_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["analyze", "--features", str(SHARED_DATA / "frame_channel_means.csv"), "--temperatures",
+            str(SHARED_DATA / "ocr_temperatures.csv"), "-o", str(tmp_path)]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "melting_complete" in printed and "thermocouple 2#: UNRELIABLE" in printed
+    assert (tmp_path / "report.html").is_file()

@@ -1,0 +1,101 @@
+"""The online stage detector on the reference run: events against truth, causality, confirmation delay."""
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from monitor.analytics.detector import StageDetector
+from monitor.analytics.features import FeatureExtractor
+from monitor.config import parse_config
+from monitor.records import EventType, Features, Stage, read_events
+from monitor.simulate import SimulatedRun
+
+
+@pytest.fixture(scope="module")
+def series(reference_run: SimulatedRun) -> list[tuple[float, str, Features, float]]:
+    """(time, file, features, 1#) of every frame of the reference run."""
+    extractor = FeatureExtractor(parse_config({}, env={}).analytics)
+    out = []
+    for frame in reference_run.frames:
+        features = extractor.extract(cv2.imread(str(reference_run.out / frame.file)))
+        out.append((float(frame.time_s), frame.file, features, float(frame.t1_c)))
+    return out
+
+
+def feed(
+    series, *, stop: int | None = None, with_t1: bool = True
+) -> tuple[StageDetector, dict[EventType, int]]:
+    """Run the detector; also note at which frame index each event was confirmed."""
+    detector = StageDetector(confirm_frames=3)
+    confirmed_at: dict[EventType, int] = {}
+    for i, (t, file, f, t1) in enumerate(series[:stop]):
+        for event in detector.update(time_s=t, file=file, mean=f.mean, textured=f.textured_share,
+                                     t1_c=t1 if with_t1 else None):  # fmt: skip
+            confirmed_at[event.type] = i
+    return detector, confirmed_at
+
+
+TOLERANCE = {EventType.MELTING_COMPLETE: 3, EventType.FULLY_MOLTEN: 3, EventType.CRYSTALLIZATION_START: 3,
+             EventType.CRYSTALLIZATION_END: 5, EventType.MELTING_START: math.inf}  # fmt: skip
+
+
+def test_every_event_found_within_tolerance(series, reference_run: SimulatedRun) -> None:
+    detector, _ = feed(series)
+    truth = {e.type: e for e in read_events(reference_run.out / "events.json")}
+    found = {e.type: e for e in detector.events}
+    assert set(found) == set(truth)
+    for kind, event in found.items():
+        assert abs(event.time_s - truth[kind].time_s) <= TOLERANCE[kind], kind
+        assert (
+            event.t1_c == pytest.approx(truth[kind].t1_c, abs=3)
+            if event.time_s == truth[kind].time_s
+            else True
+        )
+    assert detector.cooling_start_s == reference_run.timeline.cooling_start_s
+
+
+def test_every_frame_gets_the_true_stage(series, reference_run: SimulatedRun) -> None:
+    detector, _ = feed(series)
+    labels = [detector.stage_of(t) for t, *_ in series]
+    truth = reference_run.timeline.stage
+    agree = np.mean([a == b for a, b in zip(labels, truth, strict=True)])
+    assert agree >= 0.99
+    assert labels[-1] is Stage.SOLID
+
+
+def test_events_are_confirmed_within_the_configured_frames(series) -> None:
+    detector, confirmed_at = feed(series)
+    index = {file: i for i, (_, file, _, _) in enumerate(series)}
+    for event in detector.events:
+        delay = confirmed_at[event.type] - index[event.file]
+        assert 0 <= delay <= 3, (event.type, delay)
+
+
+def test_causal_a_prefix_gives_the_same_events(series) -> None:
+    """Fed only the frames up to the confirmation of each event, the detector finds exactly the events the
+    whole run gives up to then: later frames never change an event."""
+    full, confirmed_at = feed(series)
+    for kind, at in confirmed_at.items():
+        prefix, _ = feed(series, stop=at + 1)
+        expected = [e for e in full.events if confirmed_at[e.type] <= at]
+        assert prefix.events == expected, kind
+        before, _ = feed(series, stop=at)
+        assert kind not in {e.type for e in before.events}
+
+
+def test_without_1_the_cooling_stage_is_not_marked_but_events_are_found(series) -> None:
+    detector, _ = feed(series, with_t1=False)
+    assert detector.cooling_start_s is None
+    assert {e.type for e in detector.events} == set(EventType)
+    assert all(e.t1_c is None for e in detector.events)
+
+
+def test_a_flat_run_has_no_events() -> None:
+    detector = StageDetector()
+    rng = np.random.default_rng(0)
+    for i in range(300):
+        mean = 100.0 + rng.normal(0, 0.3)
+        assert detector.update(time_s=float(i), file=f"{i}", mean=mean, textured=0.01, t1_c=900.0) == []
+    assert detector.stage is Stage.HEATING
