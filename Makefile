@@ -7,8 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # fonts-wqy-zenhei: the CJK glyphs (丝, ℃) of the frame overlay the simulator draws;
-# fonts-wqy-microhei: a second CJK font for the OCR robustness sweep.
-APT_PACKAGES := fonts-wqy-zenhei fonts-wqy-microhei
+# fonts-wqy-microhei: a second CJK font for the OCR robustness sweep;
+# mosquitto, influxdb: the real MQTT broker and InfluxDB (1.x) the integration tests start on loopback ports.
+APT_PACKAGES := fonts-wqy-zenhei fonts-wqy-microhei mosquitto influxdb
 
 .PHONY: demo test lint format setup apt clean
 

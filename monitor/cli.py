@@ -205,6 +205,12 @@ def _frame_size(config) -> tuple[int, int] | None:
     return (o.frame_width, o.frame_height) if o.frame_width and o.frame_height else None
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from monitor.service.app import run_service
+
+    return run_service(args.config)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from monitor.demo import run_demo
 
@@ -289,6 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
     ea.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
     ea.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ea.set_defaults(func=cmd_evaluate_analytics)
+
+    rn = sub.add_parser("run", help="the daemon: watch the frames folder, publish to MQTT / InfluxDB / store")
+    rn.add_argument("-c", "--config", type=Path, required=True, help="config file")
+    rn.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo", help="the whole story on a synthetic run, on this machine")
     demo.add_argument("--out", type=Path, default=Path("demo"), help="working folder (default ./demo)")

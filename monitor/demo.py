@@ -1,52 +1,133 @@
-"""`furnace-monitor demo`: the story so far, on a synthetic run made on this machine."""
+"""`furnace-monitor demo`: the whole story on a synthetic run, on this machine, with no services to install.
 
+A private Mosquitto is started (Debian's, which `make demo` installs), the daemon watches a folder, the
+simulator writes a run into it in accelerated real time, a real MQTT subscriber prints what arrives and the
+crystallization alert; then the run is read back in batch, scored against the truth, and reported.
+"""
+
+import json
 import shutil
+import threading
 import time
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
+
 from monitor.analytics.analyze import analyze_frames
 from monitor.analytics.outputs import write_outputs
-from monitor.config import parse_config
+from monitor.config import MonitorConfig, parse_config
 from monitor.ingest.loader import list_frames
 from monitor.overlay.digitize import digitize
 from monitor.overlay.evaluate import format_score, read_truth, score
 from monitor.overlay.factory import build_reader
-from monitor.overlay.table import write_table
 from monitor.pipeline.process import build_processor
-from monitor.report.plots import plot_temperatures
+from monitor.service.app import build_daemon
+from monitor.service.local_broker import LocalBroker
 from monitor.simulate import SimulationOptions, simulate
 from monitor.summary import describe_analysis, describe_run
 
 
-def run_demo(out: Path, *, seed: int = 0) -> int:
-    run_dir = out / "run1"
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    print(f"1. Simulating the reference run (110 s .. 671 s, seed {seed}) into {run_dir}")
+def _config(out: Path, broker: LocalBroker | None) -> MonitorConfig:
+    mqtt_section = (
+        {"host": broker.host, "port": broker.port, "spool_dir": str(out / "state" / "spool")}
+        if broker
+        else {"enabled": False}
+    )
+    return parse_config(
+        {
+            "rig": "demo",
+            "ingest": {"watch_dir": str(out / "live"), "checkpoint_dir": str(out / "state" / "checkpoints"),
+                       "settle_s": 0.1},
+            "mqtt": mqtt_section,
+            "store": {"path": str(out / "state" / "furnace.sqlite")},
+        },
+        env={},
+    )  # fmt: skip
+
+
+class _Printer:
+    """A real MQTT subscriber that prints a line every 50 frames, every event, and the alert."""
+
+    def __init__(self, broker: LocalBroker) -> None:
+        self.frames = 0
+        self.alert_seen = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="demo-subscriber")
+        self.client.on_connect = lambda c, *_: c.subscribe("furnace/demo/#", qos=1)
+        self.client.on_message = self._on_message
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+
+    def _on_message(self, _c: object, _u: object, message: mqtt.MQTTMessage) -> None:
+        topic = message.topic.rsplit("/", 1)[-1]
+        if topic == "status":
+            print(f"   [mqtt] status: {message.payload.decode()}")
+            return
+        doc = json.loads(message.payload)
+        if topic == "frame":
+            self.frames += 1
+            if self.frames % 50 == 1:
+                print(
+                    f"   [mqtt] frame {doc['file']}: t={doc['time_s']:.0f} s 1#={doc['t1_c']} "
+                    f"2#={doc['t2_c']} stage={doc['stage']} mean={doc['mean']} "
+                    f"latency={doc['latency_ms']:.0f} ms"
+                )
+        elif topic == "event":
+            print(
+                f"   [mqtt] event {doc['type']} at {doc['time_s']:.0f} s, 1# {doc['t1_c']} degC "
+                f"(id {doc['id']})"
+            )
+        elif topic == "alert":
+            print(f"   [mqtt] *** ALERT: {doc['type']} at {doc['time_s']:.0f} s, 1# {doc['t1_c']} degC ***")
+            self.alert_seen.set()
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def run_demo(out: Path, *, seed: int = 0, fps: float = 25.0) -> int:
+    if out.exists():
+        shutil.rmtree(out)
+    run_dir = out / "live" / "run1"
+    (out / "live").mkdir(parents=True)
+    try:
+        broker: LocalBroker | None = LocalBroker()
+        broker.wait_ready()
+        print(f"1. A private MQTT broker on {broker.host}:{broker.port}; the daemon watches {out / 'live'}")
+    except (FileNotFoundError, TimeoutError) as exc:
+        broker = None
+        print(f"1. No MQTT broker ({exc}): the daemon writes to its local store only")
+    config = _config(out, broker)
+    daemon = build_daemon(config)
+    printer = _Printer(broker) if broker else None
+    daemon.start()
+    options = SimulationOptions(seed=seed, realtime=True, fps=fps)
+    print(f"\n2. The furnace: a run of {options.seconds} frames written into {run_dir} at {fps:g} frames/s")
     started = time.perf_counter()
-    run = simulate(run_dir, SimulationOptions(seed=seed))
-    print(f"   {len(run.frames)} frames in {time.perf_counter() - started:.1f} s\n")
+    run = simulate(run_dir, options, progress=False)
+    deadline = time.monotonic() + 120
+    while printer and printer.frames < len(run.frames) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    daemon.stop()
+    if printer:
+        printer.close()
+    if broker:
+        broker.stop()
+    print(f"   live part done in {time.perf_counter() - started:.1f} s; store: {config.store.path}\n")
     print(describe_run(run))
 
-    config = parse_config({}, env={})
-    print(f"\n2. Reading the overlay of every frame (PaddleOCR, engine {config.ocr.engine}, local models)")
-    reader = build_reader(config.overlay, config.ocr)
-    started = time.perf_counter()
-    rows = digitize(list_frames(run_dir), reader)
-    elapsed = time.perf_counter() - started
-    table, plot = out / "overlay.csv", out / "temperatures.png"
-    write_table(table, rows)
-    plot_temperatures([r.value("time") for r in rows], [r.value("t1") for r in rows],
-                      [r.value("t2") for r in rows], plot)  # fmt: skip
-    print(f"   table -> {table}\n   plot  -> {plot}\n")
-    print("   against the simulator's truth:")
-    report = format_score(
-        score(rows, read_truth(run_dir / "truth.csv")), frames=len(rows), seconds=elapsed, limit=5
+    print(
+        f"\n3. Reading the overlay of every frame again in batch (engine {config.ocr.engine}), "
+        "against the truth"
     )
+    began = time.perf_counter()
+    rows = digitize(list_frames(run_dir), build_reader(config.overlay, config.ocr), progress=False)
+    report = format_score(score(rows, read_truth(run_dir / "truth.csv")), frames=len(rows),
+                          seconds=time.perf_counter() - began, limit=5)  # fmt: skip
     print("\n".join("   " + line for line in report.splitlines()))
 
-    print("\n3. Analysing the run: features, online stage detection, thermocouple health, report")
-    result = analyze_frames(list_frames(run_dir), build_processor(config), run=run_dir.name)
+    print("\n4. The run report: features, stages, thermocouple health, kinetics")
+    result = analyze_frames(list_frames(run_dir), build_processor(config), run=run_dir.name, progress=False)
     paths = write_outputs(out / "analysis", result)
     print("\n".join("   " + line for line in describe_analysis(result).splitlines()))
     print(f"\n   true events: {run_dir / 'events.json'}\n   report: {paths['report']}")

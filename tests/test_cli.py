@@ -81,11 +81,15 @@ def test_check_config_lists_every_error(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_demo_tells_the_story(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The whole demo: live daemon with a private broker, the alert on MQTT, then batch OCR and the report."""
     assert main(["demo", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
-    assert len(list((tmp_path / "run1").glob("*.jpg"))) == 562
+    assert len(list((tmp_path / "live" / "run1").glob("*.jpg"))) == 562
+    assert "*** ALERT: crystallization_start at 548 s" in printed
+    assert "[mqtt] status: offline" in printed
     for word in ("heating", "melting", "molten", "cooling", "crystallizing", "solid", "crystallization_end"):
         assert word in printed
+    assert (tmp_path / "analysis" / "report.html").is_file()
 
 
 def test_python_dash_m_is_the_same_command() -> None:

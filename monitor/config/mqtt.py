@@ -39,6 +39,10 @@ class MqttConfig(Section):
         description="Filled from FURNACE_MQTT_PASSWORD or password_file, never from YAML.",
     )
     keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keep-alive, seconds.")
+    spool_dir: Path = Field(
+        Path("/var/lib/furnace-monitor/spool/mqtt"),
+        description="Messages made while the broker is away wait here, and survive a restart.",
+    )
     tls: TlsConfig = Field(default_factory=TlsConfig)
     homeassistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
 

@@ -1,0 +1,327 @@
+"""Watch the frames folder and hand over every complete frame file exactly once, in time order per run.
+
+Layout: one sub-folder per run under `watch_dir` (run = the folder's path relative to `watch_dir`, usually
+its name); frames directly in `watch_dir` form one run named after it. Dot files, dot folders, `*.tmp` and
+names not matching `config.pattern` (or not a frame type the loader reads) are ignored.
+
+Complete means: under inotify, a close-after-write (IN_CLOSE_WRITE) or a rename onto the frame name (atomic
+writers). Otherwise (created/modified events, scanned files, and everything under the PollingObserver, which
+has no close events): size and mtime unchanged for `settle_s` and not empty. A JPEG/PNG that is stable but
+lacks its end marker (a writer pausing mid-file) waits up to `_GIVE_UP_S` more, then goes anyway so the
+pipeline can report it.
+
+Order: a run's frames go out in time order (`list_frames` order). A complete frame waits while an earlier
+frame of its run is known but incomplete, at most `hold_s` (settle_s + 1 s, + one poll period when
+polling): enough for a neighbour still being written to finish. Then it goes ahead, the laggard follows
+when complete (logged). Frames that no event or scan has announced yet cannot be waited for.
+
+Threads: the observer thread only appends events to an unbounded queue, so nothing is lost while
+`on_frame` blocks (the daemon's bounded queue is the back-pressure). One delivery thread scans, reads the
+queue, checks files and calls `on_frame`: never concurrently, never twice for a file in one process.
+"""
+
+import fnmatch
+import logging
+import os
+import queue
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchdog import events as ev
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from monitor.config.ingest import IngestConfig
+from monitor.ingest.checkpoint import Checkpoint
+from monitor.ingest.loader import FRAME_SUFFIXES, list_frames, time_from_name
+
+log = logging.getLogger(__name__)
+
+_EVENTS: list[type[ev.FileSystemEvent]] = [
+    *(ev.FileCreatedEvent, ev.FileModifiedEvent, ev.FileClosedEvent, ev.FileMovedEvent, ev.FileDeletedEvent),
+    *(ev.DirCreatedEvent, ev.DirMovedEvent, ev.DirDeletedEvent),
+]
+_GIVE_UP_S = 5.0  # extra wait for a stable file without its end marker before handing it over anyway
+_RESCAN_S = 30.0  # full rescan period: a safety net for events the kernel dropped (inotify queue overflow)
+_IDLE_WAIT_S = 0.5  # queue wait when nothing is pending; stop() wakes the thread sooner
+# The end markers loader.decode_frame checks: a stable file without one is probably still being written.
+_JPEG_SOI, _JPEG_EOI = b"\xff\xd8", b"\xff\xd9"
+_PNG_MAGIC, _PNG_IEND = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"
+
+
+@dataclass(frozen=True, slots=True)
+class FrameArrival:
+    """A complete frame file of a run, ready to be loaded."""
+
+    run: str
+    path: Path
+
+
+def _order_key(name: str) -> tuple[int, int, str]:
+    # the same order as list_frames: numeric names by number, others after them by name
+    t = time_from_name(name)
+    return (0, t, name) if t is not None else (1, 0, name)
+
+
+def _looks_whole(path: Path) -> bool:
+    """False if the file is a JPEG/PNG without its end marker; other formats cannot be told."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(8)
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 64))
+            tail = f.read()
+    except OSError:
+        return False
+    if head[:2] == _JPEG_SOI:
+        return _JPEG_EOI in tail
+    if head[:8] == _PNG_MAGIC:
+        return _PNG_IEND in tail
+    return True
+
+
+@dataclass(slots=True)
+class _Candidate:
+    run: str
+    path: Path
+    key: tuple[int, int, str]
+    live: bool  # seen while running (not in the start-up scan): counts as a new arrival
+    complete: bool = False  # a close or rename said so
+    sig: tuple[int, int] | None = None  # (size, mtime_ns) at the last look
+    sig_since: float = 0.0  # monotonic time `sig` was first seen
+    ready_at: float | None = None
+    overtaken: bool = False  # a later frame went ahead: it no longer holds the run back
+
+
+class _Enqueue(ev.FileSystemEventHandler):
+    """Runs in the observer thread: only queue the event, so a slow consumer never drops one."""
+
+    def __init__(self, events: queue.SimpleQueue[ev.FileSystemEvent | None]) -> None:
+        self._events = events
+
+    def dispatch(self, event: ev.FileSystemEvent) -> None:
+        self._events.put(event)
+
+
+class FrameWatcher:
+    """Delivers each complete frame file under `config.watch_dir` once to `on_frame` (see module doc)."""
+
+    def __init__(
+        self, *, config: IngestConfig, checkpoint: Checkpoint, on_frame: Callable[[FrameArrival], None]
+    ) -> None:
+        self._config = config
+        self._checkpoint = checkpoint
+        self._on_frame = on_frame
+        self._root = Path(os.path.abspath(config.watch_dir))
+        self.hold_s = config.settle_s + 1.0 + (config.poll_interval_s if config.polling else 0.0)
+        self._tick = min(0.1, max(0.02, config.settle_s / 5))
+        self.last_arrival: float | None = None  # wall-clock time of the last new complete frame
+        self._last_mono: float | None = None
+        self._events: queue.SimpleQueue[ev.FileSystemEvent | None] = queue.SimpleQueue()
+        self._pending: dict[Path, _Candidate] = {}
+        self._delivered: defaultdict[str, set[str]] = defaultdict(set)
+        self._last_key: dict[str, tuple[int, int, str]] = {}
+        self._stop = threading.Event()
+        self._observer: BaseObserver | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start watching, then scan: events racing with the scan are deduplicated by path."""
+        if self._thread is not None:
+            raise RuntimeError("FrameWatcher.start() called twice")
+        if not self._root.is_dir():
+            raise FileNotFoundError(f"watch folder {self._root} does not exist")
+        c = self._config
+        observer = PollingObserver(timeout=c.poll_interval_s) if c.polling else Observer()
+        observer.schedule(_Enqueue(self._events), str(self._root), recursive=True, event_filter=_EVENTS)
+        observer.start()  # watches exist when this returns, so nothing written after the scan is missed
+        self._observer = observer
+        self._thread = threading.Thread(target=self._run, name="frame-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop watching; frames not handed over yet come again on the next start (not checkpointed)."""
+        self._stop.set()
+        self._events.put(None)  # wake the delivery thread
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("frame watcher: on_frame still blocked after %.1f s at stop", timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+
+    def stalled(self) -> bool:
+        """A run is active (a frame has arrived) and no new frame came for `stall_timeout_s`."""
+        last = self._last_mono
+        return last is not None and time.monotonic() - last > self._config.stall_timeout_s
+
+    # -- delivery thread ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        next_scan, live = time.monotonic(), False  # the first scan is the catch-up
+        while not self._stop.is_set():
+            try:
+                if time.monotonic() >= next_scan:
+                    self._scan(self._root, live=live)
+                    next_scan, live = time.monotonic() + _RESCAN_S, True
+                self._drain(self._tick if self._pending else _IDLE_WAIT_S)
+                now = time.monotonic()
+                self._check(now)
+                self._deliver(now)
+            except Exception:
+                # Nothing upstream can catch this thread's errors, and a dead thread is a dead feed: log,
+                # back off a little and carry on (the state is consistent between steps).
+                log.exception("frame watcher: unexpected error; continuing")
+                self._stop.wait(1.0)
+
+    def _drain(self, timeout: float) -> None:
+        try:
+            event = self._events.get(timeout=timeout)
+            while True:
+                if event is not None:
+                    self._handle(event)
+                event = self._events.get_nowait()
+        except queue.Empty:
+            pass
+
+    def _handle(self, event: ev.FileSystemEvent) -> None:
+        src = Path(os.fsdecode(event.src_path))
+        dest = Path(os.fsdecode(event.dest_path)) if event.dest_path else None
+        if isinstance(event, ev.DirMovedEvent | ev.DirDeletedEvent):
+            self._pending = {p: c for p, c in self._pending.items() if not p.is_relative_to(src)}
+        if isinstance(event, ev.DirCreatedEvent | ev.DirMovedEvent):
+            # files can land in a new folder before its watch exists: look for them directly
+            self._scan(dest or src, live=True)
+        elif isinstance(event, ev.FileDeletedEvent):
+            self._pending.pop(src, None)
+        elif isinstance(event, ev.FileMovedEvent):
+            self._pending.pop(src, None)
+            if dest is not None:  # a rename is atomic: the file is whole, unless polling cannot tell
+                self._offer(dest, live=True, complete=not self._config.polling)
+        elif isinstance(event, ev.FileClosedEvent | ev.FileCreatedEvent | ev.FileModifiedEvent):
+            self._offer(src, live=True, complete=isinstance(event, ev.FileClosedEvent))
+
+    def _run_of(self, path: Path) -> str | None:
+        """The run a frame file belongs to, or None if it is outside the tree or hidden."""
+        try:
+            parts = path.relative_to(self._root).parts
+        except ValueError:
+            return None
+        if not parts or any(p.startswith(".") for p in parts):
+            return None
+        return "/".join(parts[:-1]) or self._root.name
+
+    def _is_frame(self, name: str) -> bool:
+        lower = name.lower()
+        return (
+            not name.startswith(".")
+            and not lower.endswith(".tmp")
+            and os.path.splitext(lower)[1] in FRAME_SUFFIXES
+            and fnmatch.fnmatchcase(lower, self._config.pattern.lower())
+        )
+
+    def _offer(self, path: Path, *, live: bool, complete: bool) -> None:
+        run = self._run_of(path)
+        if run is None or not self._is_frame(path.name):
+            return
+        if path.name in self._delivered[run] or self._checkpoint.done(run, path.name):
+            return
+        cand = self._pending.get(path)
+        if cand is None:
+            cand = self._pending[path] = _Candidate(run, path, _order_key(path.name), live)
+        cand.complete = cand.complete or complete
+        cand.live = cand.live or live
+
+    def _scan(self, folder: Path, *, live: bool) -> None:
+        for dirpath, dirnames, _ in os.walk(folder):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            try:
+                frames = list_frames(Path(dirpath))
+            except OSError as exc:
+                log.warning("frame watcher: cannot list %s: %s", dirpath, exc)
+                continue
+            for path in frames:
+                self._offer(path, live=live, complete=False)
+
+    def _check(self, now: float) -> None:
+        """Decide which pending files are complete now."""
+        for path, cand in list(self._pending.items()):
+            if cand.ready_at is not None:
+                continue
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                del self._pending[path]
+                continue
+            except OSError:  # e.g. a share briefly gone: look again on the next tick
+                continue
+            if st.st_size == 0:
+                cand.complete = False  # no frame yet even if closed: some writers create first, fill later
+            if not (cand.complete or self._settled(cand, st, now)):
+                continue
+            cand.ready_at = now
+            # a start-up backlog is not a live feed, unless its newest files are recent
+            if cand.live or time.time() - st.st_mtime < self._config.stall_timeout_s:
+                self._last_mono, self.last_arrival = now, time.time()
+
+    def _settled(self, cand: _Candidate, st: os.stat_result, now: float) -> bool:
+        """The size-stable rule, for files without a close or rename event."""
+        sig = (st.st_size, st.st_mtime_ns)
+        if sig != cand.sig:
+            cand.sig, cand.sig_since = sig, now
+            return False
+        stable = now - cand.sig_since
+        if st.st_size == 0 or stable < self._config.settle_s:
+            return False
+        return stable >= self._config.settle_s + _GIVE_UP_S or _looks_whole(cand.path)
+
+    def _deliver(self, now: float) -> None:
+        by_run: defaultdict[str, list[_Candidate]] = defaultdict(list)
+        for cand in self._pending.values():
+            by_run[cand.run].append(cand)
+        for cands in by_run.values():
+            holding: list[_Candidate] = []  # earlier frames of the run, known but not complete yet
+            for cand in sorted(cands, key=lambda c: c.key):
+                if self._stop.is_set():
+                    return
+                if cand.ready_at is None:
+                    if not cand.overtaken:
+                        holding.append(cand)
+                    continue
+                if holding:
+                    if now - cand.ready_at < self.hold_s:
+                        break  # hold this and every later frame of the run a little longer
+                    names = ", ".join(h.path.name for h in holding)
+                    log.warning(
+                        "frame watcher: %s/%s goes before incomplete %s", cand.run, cand.path.name, names
+                    )
+                    for h in holding:
+                        h.overtaken = True
+                    holding.clear()
+                self._hand_over(cand)
+
+    def _hand_over(self, cand: _Candidate) -> None:
+        del self._pending[cand.path]
+        if not cand.path.is_file():
+            log.info("frame watcher: %s vanished before delivery", cand.path)
+            return
+        last = self._last_key.get(cand.run)
+        if last is not None and cand.key < last:
+            log.warning("frame watcher: %s/%s arrived late, after later frames", cand.run, cand.path.name)
+        else:
+            self._last_key[cand.run] = cand.key
+        self._delivered[cand.run].add(cand.path.name)
+        try:
+            self._on_frame(FrameArrival(cand.run, cand.path))
+        except Exception:
+            # one bad hand-over must not end the feed; the frame stays unmarked, so a restart retries it
+            log.exception("frame watcher: on_frame failed for %s", cand.path)

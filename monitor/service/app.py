@@ -1,0 +1,95 @@
+"""The composition root of `furnace-monitor run`: build the parts from the config, start them in order,
+stop them in the mirror order on SIGTERM; SIGHUP reloads what can change safely (the log level)."""
+
+import logging
+import signal
+import threading
+from pathlib import Path
+
+from monitor.config import MonitorConfig, load_config
+from monitor.ingest.checkpoint import Checkpoint
+from monitor.logs import setup_logging
+from monitor.pipeline.process import build_processor
+from monitor.service.daemon import Daemon
+from monitor.service.http import HealthServer
+from monitor.service.metrics import Metrics
+from monitor.service.systemd import notify, watchdog_interval_s
+from monitor.sinks.base import Sink
+
+log = logging.getLogger(__name__)
+
+
+def build_sinks(config: MonitorConfig) -> list[Sink]:
+    """The outputs the config enables; each validates its settings here and connects only in start()."""
+    sinks: list[Sink] = []
+    if config.store.enabled:
+        from monitor.sinks.store import StoreSink
+
+        sinks.append(StoreSink(config.store))
+    if config.mqtt.enabled:
+        from monitor.sinks.mqtt import MqttSink
+
+        sinks.append(
+            MqttSink(
+                config=config.mqtt, alerts=config.alerts, rig=config.rig, spool_dir=config.mqtt.spool_dir
+            )
+        )
+    if config.influx.enabled:
+        from monitor.sinks.influx import InfluxSink
+
+        sinks.append(InfluxSink(config.influx, buffer_dir=config.influx.buffer_dir))
+    return sinks
+
+
+def build_daemon(config: MonitorConfig, *, sinks: list[Sink] | None = None) -> Daemon:
+    return Daemon(
+        config,
+        processor=build_processor(config),
+        sinks=build_sinks(config) if sinks is None else sinks,
+        checkpoint=Checkpoint(config.ingest.checkpoint_dir),
+        metrics=Metrics(),
+    )
+
+
+def run_service(config_path: Path | None) -> int:
+    """Run until SIGTERM / SIGINT; exit 0 after draining and flushing."""
+    config = load_config(config_path)
+    setup_logging(config.logging.level, config.logging.format)
+    daemon = build_daemon(config)
+    http = None
+    if config.http.enabled:
+        http = HealthServer(
+            config.http.host, config.http.port, health=daemon.health, metrics=daemon.metrics.render
+        )
+
+    def on_term(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        daemon.stop_event.set()
+
+    def on_hup(_signum: int, _frame: object) -> None:
+        try:
+            fresh = load_config(config_path)
+        except Exception as exc:
+            log.error("reload refused, keeping the running config: %s", exc)
+            return
+        logging.getLogger().setLevel(fresh.logging.level)
+        log.info("reloaded: log level %s (other changes need a restart)", fresh.logging.level)
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    signal.signal(signal.SIGHUP, on_hup)
+    if http is not None:
+        http.start()
+    daemon.start()
+    notify("READY=1")
+    interval = watchdog_interval_s()
+    while not daemon.stop_event.wait(interval or 1.0):
+        if interval and daemon.health().alive:
+            notify("WATCHDOG=1")
+    notify("STOPPING=1")
+    stopper = threading.Thread(target=daemon.stop, name="stop")
+    stopper.start()
+    stopper.join()
+    if http is not None:
+        http.stop()
+    return 0

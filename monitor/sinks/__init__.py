@@ -1,0 +1,1 @@
+"""Outputs: each sink serialises FrameResults for one destination (MQTT, InfluxDB, SQLite, stdout)."""

@@ -1,0 +1,69 @@
+"""How a FrameResult is written out: the JSON documents for MQTT and the store, the points for InfluxDB.
+One place, so every sink says the same thing."""
+
+from typing import Any
+
+from monitor.records import FrameResult, StageEvent
+from monitor.sinks.base import RunContext
+
+
+def frame_document(context: RunContext, result: FrameResult) -> dict[str, Any]:
+    """The per-frame JSON (MQTT topic `frame`)."""
+    reading = result.reading
+    f = result.features
+    return {
+        "id": context.frame_id(result.file),
+        "rig": context.rig,
+        "run": context.run,
+        "file": result.file,
+        "index": result.index,
+        "time_s": result.time_s,
+        "timestamp": context.timestamp(result.time_s),
+        "t1_c": result.t1_c,
+        "t2_c": result.t2_c,
+        "t1_confidence": None if reading is None else round(reading.t1.confidence, 4),
+        "t2_confidence": None if reading is None else round(reading.t2.confidence, 4),
+        "stage": str(result.stage),
+        "crystal_fraction": result.crystal_fraction,
+        "mean": None if f is None else round(f.mean, 3),
+        "mean_b": None if f is None else round(f.mean_b, 3),
+        "mean_g": None if f is None else round(f.mean_g, 3),
+        "mean_r": None if f is None else round(f.mean_r, 3),
+        "textured_share": None if f is None else round(f.textured_share, 4),
+        "flags": [f"frame: {result.frame_error}"]
+        if result.frame_error
+        else (reading.flags if reading else []),
+        "latency_ms": round(result.latency_ms, 2),
+    }
+
+
+def event_document(context: RunContext, event: StageEvent) -> dict[str, Any]:
+    """A stage transition (MQTT topics `event` and `alert`)."""
+    return {
+        "id": context.event_id(str(event.type)),
+        "rig": context.rig,
+        "run": context.run,
+        "type": str(event.type),
+        "time_s": event.time_s,
+        "timestamp": context.timestamp(event.time_s),
+        "file": event.file,
+        "t1_c": event.t1_c,
+    }
+
+
+def frame_fields(result: FrameResult) -> dict[str, float | int]:
+    """Numeric fields of the InfluxDB measurement `furnace_frame` (missing values are left out)."""
+    doc: dict[str, float | int | None] = {
+        "time_s": result.time_s,
+        "t1_c": result.t1_c,
+        "t2_c": result.t2_c,
+        "crystal_fraction": result.crystal_fraction,
+        "latency_ms": result.latency_ms,
+        "flagged": int(bool(result.frame_error or (result.reading and result.reading.flags))),
+    }
+    if result.features is not None:
+        f = result.features
+        doc.update(
+            mean=f.mean, mean_b=f.mean_b, mean_g=f.mean_g, mean_r=f.mean_r, textured_share=f.textured_share
+        )
+    return {k: v for k, v in doc.items() if v is not None and v == v}  # v == v drops NaN

@@ -1,0 +1,232 @@
+"""The local store: runs, frames and stage events in one SQLite file, and the digitize table made from it.
+
+A frame is keyed by (run, file) and an event by its stable id, written with INSERT OR REPLACE: replaying a
+run updates its rows instead of adding copies. Each frame carries its overlay reading as JSON, so the
+exported table is the one `digitize` would have written from the same readings.
+"""
+
+import json
+import logging
+import sqlite3
+import threading
+from contextlib import closing
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from monitor.config.service import StoreConfig
+from monitor.records import FieldRead, FrameResult, OverlayReading
+from monitor.sinks.base import RunContext, SinkHealth
+from monitor.sinks.payload import event_document, frame_document
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run TEXT PRIMARY KEY,
+    rig TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    first_time_s REAL NOT NULL,
+    last_time_s REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS frames (
+    run TEXT NOT NULL,
+    file TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    time_s REAL NOT NULL,
+    t1_c REAL,
+    t2_c REAL,
+    stage TEXT NOT NULL,
+    crystal_fraction REAL,
+    mean REAL,
+    flags TEXT NOT NULL,
+    frame_error TEXT,
+    reading TEXT,
+    document TEXT NOT NULL,
+    PRIMARY KEY (run, file)
+);
+CREATE INDEX IF NOT EXISTS frames_order ON frames (run, idx);
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY,
+    run TEXT NOT NULL,
+    type TEXT NOT NULL,
+    time_s REAL NOT NULL,
+    file TEXT NOT NULL,
+    t1_c REAL
+);
+CREATE INDEX IF NOT EXISTS events_run ON events (run, time_s);
+"""
+
+_UPSERT_RUN = """
+INSERT INTO runs (run, rig, started_at, first_time_s, last_time_s) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT(run) DO UPDATE SET
+    rig = excluded.rig,
+    started_at = excluded.started_at,
+    first_time_s = min(first_time_s, excluded.first_time_s),
+    last_time_s = max(last_time_s, excluded.last_time_s)
+"""
+_PUT_FRAME = "INSERT OR REPLACE INTO frames VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_PUT_EVENT = "INSERT OR REPLACE INTO events (id, run, type, time_s, file, t1_c) VALUES (?, ?, ?, ?, ?, ?)"
+
+
+def _reading_json(reading: OverlayReading | None) -> str | None:
+    if reading is None:
+        return None
+    return json.dumps({name: asdict(field) for name, field in reading.fields().items()}, ensure_ascii=False)
+
+
+def _reading_from_json(text: str | None) -> OverlayReading | None:
+    if text is None:
+        return None
+    fields = {name: FieldRead(**value) for name, value in json.loads(text).items()}
+    return OverlayReading(**fields)
+
+
+def _connect_read_only(db_path: Path) -> sqlite3.Connection:
+    """Readers open their own connection: WAL lets them read while the sink writes."""
+    if not db_path.is_file():
+        raise FileNotFoundError(f"no store at {db_path}")
+    db = sqlite3.connect(db_path.resolve().as_uri() + "?mode=ro", uri=True)
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def stored_runs(db_path: Path) -> list[dict[str, Any]]:
+    """Every stored run, oldest first, with its frame count."""
+    sql = (
+        "SELECT r.*, (SELECT COUNT(*) FROM frames f WHERE f.run = r.run) AS frames "
+        "FROM runs r ORDER BY r.started_at, r.run"
+    )
+    with closing(_connect_read_only(db_path)) as db:
+        return [dict(row) for row in db.execute(sql)]
+
+
+def stored_events(db_path: Path, run: str) -> list[dict[str, Any]]:
+    """The stage events of one run in time order: id, run, type, time_s, file, t1_c."""
+    with closing(_connect_read_only(db_path)) as db:
+        rows = db.execute("SELECT * FROM events WHERE run = ? ORDER BY time_s, type", (run,))
+        return [dict(row) for row in rows]
+
+
+def export_table(db_path: Path, run: str, out_path: Path) -> int:
+    """Write the digitize table (CSV, or XLSX for a .xlsx name) of a stored run; returns the row count.
+
+    The stored readings become DigitizedRows again, so overlay/table.py's writer and columns are used as is.
+    """
+    # Imported here: the digitizer brings OpenCV and friends, which the sink itself does not need.
+    from monitor.overlay.digitize import DigitizedRow
+    from monitor.overlay.table import write_table
+
+    sql = "SELECT idx, file, reading, frame_error FROM frames WHERE run = ? ORDER BY idx, time_s"
+    with closing(_connect_read_only(db_path)) as db:
+        rows = [
+            DigitizedRow(
+                no=r["idx"] + 1,
+                file=r["file"],
+                reading=_reading_from_json(r["reading"]),
+                frame_error=r["frame_error"],
+            )
+            for r in db.execute(sql, (run,))
+        ]
+    if not rows:
+        raise ValueError(f"no frames of run {run!r} in {db_path}")
+    write_table(out_path, rows)
+    return len(rows)
+
+
+class StoreSink:
+    """Sink `store`: one connection, one lock, one transaction per frame (its run, row and events)."""
+
+    name = "store"
+
+    def __init__(self, config: StoreConfig) -> None:
+        if config.path.is_dir():
+            raise ValueError(f"store.path {config.path} is a folder, not an SQLite file")
+        self.config = config
+        self.path = config.path
+        self.frames_written = 0
+        self.failed = 0
+        self._error: str | None = None
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+
+    def start(self) -> None:
+        if self._db is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # in WAL mode: durable across a process crash
+        db.execute("PRAGMA busy_timeout=5000")  # an export or a sqlite3 shell may hold a lock briefly
+        db.executescript(_SCHEMA)
+        self._db = db
+
+    def publish(self, context: RunContext, result: FrameResult) -> None:
+        doc = frame_document(context, result)
+        frame = (
+            context.run,
+            result.file,
+            result.index,
+            result.time_s,
+            result.t1_c,
+            result.t2_c,
+            str(result.stage),
+            result.crystal_fraction,
+            doc["mean"],
+            "; ".join(doc["flags"]),
+            result.frame_error,
+            _reading_json(result.reading),
+            json.dumps(doc, ensure_ascii=False),
+        )
+        events = [event_document(context, e) for e in result.events]
+        run = (context.run, context.rig, context.started_at, result.time_s, result.time_s)
+        try:
+            with self._lock:
+                self._write(run, frame, events)
+        except (sqlite3.Error, RuntimeError) as e:
+            # The pipeline goes on: the failure is logged, counted and shown in health().
+            self.failed += 1
+            self._error = str(e)
+            log.error(
+                "store: frame %s of run %s not stored in %s: %s", result.file, context.run, self.path, e
+            )
+            return
+        self.frames_written += 1
+        self._error = None
+
+    def _write(self, run: tuple[Any, ...], frame: tuple[Any, ...], events: list[dict[str, Any]]) -> None:
+        db = self._db
+        if db is None:
+            raise RuntimeError("store sink not started")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(_UPSERT_RUN, run)
+            db.execute(_PUT_FRAME, frame)
+            db.executemany(
+                _PUT_EVENT,
+                [(e["id"], e["run"], e["type"], e["time_s"], e["file"], e["t1_c"]) for e in events],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def health(self) -> SinkHealth:
+        if self._error is not None:
+            return SinkHealth(ok=False, detail=f"store {self.path} failing: {self._error}")
+        return SinkHealth(ok=True, detail=f"{self.frames_written} frames stored in {self.path}")
+
+    def runs(self) -> list[dict[str, Any]]:
+        return stored_runs(self.path)
+
+    def events(self, run: str) -> list[dict[str, Any]]:
+        return stored_events(self.path, run)
+
+    def export_table(self, run: str, out_path: Path) -> int:
+        return export_table(self.path, run, out_path)

@@ -1,0 +1,89 @@
+"""Per-run checkpoints: what is marked is done, survives a restart, and is written atomically."""
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from monitor.ingest.checkpoint import Checkpoint
+
+
+def test_mark_done_last(tmp_path: Path) -> None:
+    cp = Checkpoint(tmp_path / "cp")
+    assert not cp.done("run-1", "0001.jpg")
+    assert cp.last("run-1") is None
+    cp.mark("run-1", "0001.jpg")
+    cp.mark("run-1", tmp_path / "frames" / "run-1" / "0002.jpg")  # a path counts by its file name
+    assert cp.done("run-1", "0001.jpg")
+    assert cp.done("run-1", Path("0002.jpg"))
+    assert not cp.done("run-1", "0003.jpg")
+    assert not cp.done("run-2", "0001.jpg")  # runs are separate
+    assert cp.last("run-1") == "0002.jpg"
+    assert cp.processed("run-1") == ["0001.jpg", "0002.jpg"]
+
+
+def test_marking_twice_is_a_no_op(tmp_path: Path) -> None:
+    cp = Checkpoint(tmp_path)
+    cp.mark("r", "0001.jpg")
+    cp.mark("r", "0002.jpg")
+    cp.mark("r", "0001.jpg")  # re-delivered after a restart
+    assert cp.processed("r") == ["0001.jpg", "0002.jpg"]
+    assert cp.last("r") == "0002.jpg"
+
+
+def test_survives_a_restart(tmp_path: Path) -> None:
+    cp = Checkpoint(tmp_path)
+    for i in range(1, 4):
+        cp.mark("run-1", f"{i:04d}.jpg")
+    cp.mark("run-2", "0009.jpg")
+    again = Checkpoint(tmp_path)
+    assert again.processed("run-1") == ["0001.jpg", "0002.jpg", "0003.jpg"]
+    assert again.last("run-1") == "0003.jpg"
+    assert again.done("run-2", "0009.jpg")
+
+
+def test_written_atomically_as_readable_json(tmp_path: Path) -> None:
+    cp = Checkpoint(tmp_path)
+    cp.mark("run-1", "0001.jpg")
+    cp.mark("run-1", "0002.jpg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run-1.json"]  # no temp file left behind
+    data = json.loads((tmp_path / "run-1.json").read_text())
+    assert data["files"] == ["0001.jpg", "0002.jpg"]
+    assert data["last"] == "0002.jpg"
+    assert data["run"] == "run-1"
+
+
+def test_nested_run_names_get_one_flat_file(tmp_path: Path) -> None:
+    cp = Checkpoint(tmp_path / "cp")
+    cp.mark("2024/run-7", "0001.jpg")
+    files = list((tmp_path / "cp").iterdir())
+    assert len(files) == 1 and files[0].parent == tmp_path / "cp"
+    assert Checkpoint(tmp_path / "cp").done("2024/run-7", "0001.jpg")
+    for bad in ("", ".", ".."):
+        with pytest.raises(ValueError):
+            cp.mark(bad, "0001.jpg")
+
+
+def test_an_unreadable_checkpoint_starts_the_run_afresh(tmp_path: Path) -> None:
+    (tmp_path / "run-1.json").write_text('{"files": ["0001.jpg", ')  # torn by hand
+    cp = Checkpoint(tmp_path)
+    assert not cp.done("run-1", "0001.jpg")  # re-delivering beats skipping
+    assert (tmp_path / "run-1.json.corrupt").exists()
+    cp.mark("run-1", "0001.jpg")
+    assert Checkpoint(tmp_path).processed("run-1") == ["0001.jpg"]
+
+
+def test_marks_from_several_threads_are_all_kept(tmp_path: Path) -> None:
+    cp = Checkpoint(tmp_path)
+
+    def mark(start: int) -> None:
+        for i in range(start, start + 20):
+            cp.mark("run-1", f"{i:04d}.jpg")
+
+    threads = [threading.Thread(target=mark, args=(k * 100,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(Checkpoint(tmp_path).processed("run-1")) == 80

@@ -1,0 +1,128 @@
+"""The daemon end to end, with a real Mosquitto and a real InfluxDB: frames dropped into the watched folder
+come out on MQTT (a real subscriber), in InfluxDB (read back with InfluxQL) and in the SQLite store."""
+
+import json
+import os
+import shutil
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from monitor.config import parse_config
+from monitor.records import EventType, read_events
+from monitor.service.app import build_daemon
+from monitor.service.http import HealthServer
+from monitor.simulate import SimulatedRun
+from monitor.sinks.store import stored_events
+from tests.sinks.conftest import Mosquitto
+from tests.sinks.influx_server import InfluxServer
+
+
+class Subscriber:
+    """A real MQTT client collecting every message under furnace/rig1/#."""
+
+    def __init__(self, broker: Mosquitto) -> None:
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-subscriber")
+        self.client.on_message = self._on_message
+        self.client.on_connect = lambda c, *_: c.subscribe("furnace/rig1/#", qos=1)
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+
+    def _on_message(self, _c: object, _u: object, message: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append((message.topic, message.payload, bool(message.retain)))
+
+    def on(self, topic: str) -> list[bytes]:
+        with self._lock:
+            return [p for t, p, _ in self.messages if t == f"furnace/rig1/{topic}"]
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def wait_for(predicate, timeout_s: float = 240.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.2)
+
+
+def drop_frames(source: Path, folder: Path) -> None:
+    """Copy a recorded run into the watched folder the way a camera PC does: temp file, then rename."""
+    folder.mkdir(parents=True)
+    for frame in sorted(source.glob("*.jpg")):
+        tmp = folder / f".{frame.name}.tmp"
+        shutil.copyfile(frame, tmp)
+        os.replace(tmp, folder / frame.name)
+
+
+@pytest.fixture
+def influx(tmp_path: Path):
+    with InfluxServer(tmp_path / "influx") as server:
+        server.create_database("furnace")
+        yield server
+
+
+def test_frames_in_folder_come_out_everywhere(
+    reference_run: SimulatedRun, mosquitto: Mosquitto, influx: InfluxServer, tmp_path: Path
+) -> None:
+    config = parse_config(
+        {
+            "rig": "rig1",
+            "ingest": {"watch_dir": str(tmp_path / "frames"), "checkpoint_dir": str(tmp_path / "checkpoints"),
+                       "settle_s": 0.2, "stall_timeout_s": 600},
+            "mqtt": {"host": mosquitto.host, "port": mosquitto.port, "spool_dir": str(tmp_path / "spool")},
+            "influx": {"enabled": True, "api": "v1", "url": influx.url, "database": "furnace",
+                       "buffer_dir": str(tmp_path / "buffer")},
+            "store": {"path": str(tmp_path / "store.sqlite")},
+        },
+        env={},
+    )  # fmt: skip
+    (tmp_path / "frames").mkdir()
+    subscriber = Subscriber(mosquitto)
+    daemon = build_daemon(config)
+    http = HealthServer("127.0.0.1", 0, health=daemon.health, metrics=daemon.metrics.render)
+    http.start()
+    daemon.start()
+    try:
+        drop_frames(reference_run.out, tmp_path / "frames" / "run1")
+        wait_for(lambda: len(subscriber.on("frame")) >= 562)
+        wait_for(lambda: influx.count("furnace_frame", "furnace") >= 562, 60)
+        with urllib.request.urlopen(f"http://127.0.0.1:{http.port}/healthz") as answer:
+            health = json.loads(answer.read())
+        with urllib.request.urlopen(f"http://127.0.0.1:{http.port}/metrics") as answer:
+            metrics = answer.read().decode()
+    finally:
+        daemon.stop()
+        http.stop()
+    wait_for(lambda: subscriber.on("status")[-1:] == [b"offline"], 20)
+    subscriber.close()
+
+    frames = [json.loads(p) for p in subscriber.on("frame")]
+    assert {f["id"] for f in frames} == {f"rig1/run1/{fr.file}" for fr in reference_run.frames}
+    assert [f["time_s"] for f in frames] == sorted(f["time_s"] for f in frames)  # order kept
+    truth = {e.type: e for e in read_events(reference_run.out / "events.json")}
+    events = {json.loads(p)["type"]: json.loads(p) for p in subscriber.on("event")}
+    assert set(events) == {str(t) for t in EventType}
+    alerts = [json.loads(p) for p in subscriber.on("alert")]
+    assert [a["type"] for a in alerts] == ["crystallization_start"]
+    assert abs(alerts[0]["time_s"] - truth[EventType.CRYSTALLIZATION_START].time_s) <= 3
+    assert alerts[0]["t1_c"] is not None
+    assert subscriber.on("status")[0] == b"online"
+
+    assert influx.count("furnace_event", "furnace") == 5
+    rows = influx.rows('SELECT "t1_c", "mean" FROM "furnace_frame" WHERE "run" = \'run1\'', "furnace")
+    assert len(rows) == 562 and all(r["mean"] is not None for r in rows)
+    assert len(stored_events(config.store.path, "run1")) == 5
+
+    assert health == {"alive": True, "ready": True, "reasons": []}
+    assert "furnace_frames_processed_total 562.0" in metrics
+    assert 'furnace_events_total{type="crystallization_start"} 1.0' in metrics

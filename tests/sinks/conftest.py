@@ -1,0 +1,145 @@
+"""Real services for the sink tests: a mosquitto broker on a free loopback port, started per test."""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+MOSQUITTO = Path(os.environ.get("MOSQUITTO_BIN", "/usr/sbin/mosquitto"))
+MOSQUITTO_PASSWD = Path(os.environ.get("MOSQUITTO_PASSWD_BIN", "/usr/bin/mosquitto_passwd"))
+OPENSSL = Path("/usr/bin/openssl")
+
+
+def require_binary(path: Path) -> Path:
+    """The binary, else skip the test (fail on CI, where a missing service must not pass silently)."""
+    found = path if path.is_file() and os.access(path, os.X_OK) else None
+    found = found or (Path(p) if (p := shutil.which(path.name)) else None)
+    if found is None:
+        message = f"{path.name} is not installed (apt-get install mosquitto)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Mosquitto:
+    """A mosquitto process on 127.0.0.1:`port`; `restart()` brings it back on the same port."""
+
+    host = "127.0.0.1"
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        users: dict[str, str] | None = None,
+        persistent: bool = False,
+        tls: bool = False,
+    ) -> None:
+        self.binary = require_binary(MOSQUITTO)
+        self.workdir = workdir
+        self.port = free_port()
+        self.log = workdir / "mosquitto.log"
+        lines = [f"listener {self.port} {self.host}", f"persistence {str(persistent).lower()}"]
+        if os.geteuid() == 0:
+            # As root mosquitto drops to the `mosquitto` user, which cannot read pytest's private tmp dirs.
+            lines.append("user root")
+        if persistent:
+            # Sessions and queued messages survive a restart, so a test subscriber misses nothing.
+            lines += [f"persistence_location {workdir}/", "queue_qos0_messages true"]
+        if users:
+            passwd = require_binary(MOSQUITTO_PASSWD)
+            password_file = workdir / "passwd"
+            for i, (user, password) in enumerate(users.items()):
+                flags = ["-b", "-c"] if i == 0 else ["-b"]
+                subprocess.run(
+                    [passwd, *flags, password_file, user, password], check=True, capture_output=True
+                )
+            lines += ["allow_anonymous false", f"password_file {password_file}"]
+        else:
+            lines.append("allow_anonymous true")
+        self.tls_port: int | None = None
+        self.ca_file: Path | None = None
+        if tls:
+            # A second listener with a self-signed certificate for 127.0.0.1; it is its own CA.
+            self.tls_port, self.ca_file, key = free_port(), workdir / "cert.pem", workdir / "key.pem"
+            subprocess.run(
+                [require_binary(OPENSSL), "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", self.ca_file, "-days", "1",
+                 "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            lines += [f"listener {self.tls_port} {self.host}", f"certfile {self.ca_file}", f"keyfile {key}"]
+        self.conf = workdir / "mosquitto.conf"
+        self.conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 10.0) -> None:
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [self.binary, "-c", self.conf], stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"mosquitto exited: {self.log.read_text(errors='replace')}")
+            try:
+                for port in (self.port, self.tls_port or self.port):
+                    socket.create_connection((self.host, port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"mosquitto did not listen on {self.port}: {self.log.read_text(errors='replace')}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()  # SIGTERM: mosquitto saves its persistence file, if any
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:
+    """Make and start brokers: `mosquitto_factory(users={"u": "p"}, persistent=True, tls=True)`; all stopped
+    after the test. `tls=True` adds a TLS listener on `tls_port` whose certificate is `ca_file`."""
+    brokers: list[Mosquitto] = []
+
+    def make(
+        *, users: dict[str, str] | None = None, persistent: bool = False, tls: bool = False
+    ) -> Mosquitto:
+        workdir = tmp_path / f"mosquitto{len(brokers)}"
+        workdir.mkdir()
+        broker = Mosquitto(workdir, users=users, persistent=persistent, tls=tls)
+        brokers.append(broker)
+        broker.start()
+        return broker
+
+    yield make
+    for broker in brokers:
+        broker.stop()
+
+
+@pytest.fixture
+def mosquitto(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
+    """A running anonymous broker, no persistence."""
+    return mosquitto_factory()

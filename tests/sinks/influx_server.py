@@ -1,0 +1,170 @@
+"""A real InfluxDB 1.x server for the tests: influxd on free loopback ports, data under a temporary folder.
+
+The server can be stopped and started again on the same port and data folder, so a test can stage an
+outage and check that nothing written before, during or after it is lost.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pytest
+
+INFLUXD = "/usr/bin/influxd"
+
+
+def require_influxd() -> str:
+    """The influxd binary; a missing one fails the test on CI (the Makefile installs it), else skips it."""
+    # Debian's 1.x first: an influxd 2.x elsewhere on PATH takes another config format.
+    binary = INFLUXD if os.access(INFLUXD, os.X_OK) else shutil.which("influxd")
+    if binary is None:
+        message = "influxd is not installed (apt-get install influxdb)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return binary
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class InfluxServer:
+    """influxd 1.x with auth off, no reporting, no _internal monitor; use as a context manager."""
+
+    def __init__(self, root: Path) -> None:
+        self.binary = require_influxd()
+        self.root = root
+        self.port = free_port()
+        self.rpc_port = free_port()
+        self.config_path = root / "influxdb.conf"
+        self.log_path = root / "influxd.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        root.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(self._config(), encoding="utf-8")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def _config(self) -> str:
+        return f"""reporting-disabled = true
+bind-address = "127.0.0.1:{self.rpc_port}"
+
+[meta]
+  dir = "{self.root / "meta"}"
+  logging-enabled = false
+
+[data]
+  dir = "{self.root / "data"}"
+  wal-dir = "{self.root / "wal"}"
+  query-log-enabled = false
+
+[monitor]
+  store-enabled = false
+
+[subscriber]
+  enabled = false
+
+[continuous_queries]
+  enabled = false
+
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:{self.port}"
+  auth-enabled = false
+  log-enabled = false
+"""
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        """Start influxd (again: same port, same data) and wait until /ping answers 204."""
+        if self.running:
+            return
+        log = self.log_path.open("ab")
+        self._process = subprocess.Popen(
+            [self.binary, "-config", str(self.config_path)], stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()  # the child keeps its own descriptor
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"influxd exited with {self._process.returncode}: {self._log_tail()}")
+            if self.ping():
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"influxd did not answer /ping within {timeout_s} s: {self._log_tail()}")
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=5)
+        self._process = None
+
+    def _log_tail(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+
+    def ping(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as response:
+                return response.status == 204
+        except OSError:
+            return False
+
+    def query(self, q: str, db: str | None = None) -> dict[str, Any]:
+        """Run InfluxQL; timestamps come back as integer nanoseconds."""
+        params = {"q": q, "epoch": "ns", **({"db": db} if db else {})}
+        data = urllib.parse.urlencode(params).encode()
+        with urllib.request.urlopen(f"{self.url}/query", data=data, timeout=10) as response:
+            return json.loads(response.read())
+
+    def create_database(self, name: str) -> None:
+        self.query(f'CREATE DATABASE "{name}"')
+
+    def rows(self, q: str, db: str) -> list[dict[str, Any]]:
+        """The rows of a SELECT as dicts (column -> value), tags of GROUP BY * merged in."""
+        out: list[dict[str, Any]] = []
+        for result in self.query(q, db).get("results", []):
+            if "error" in result:
+                raise RuntimeError(result["error"])
+            for series in result.get("series", []):
+                for values in series["values"]:
+                    out.append(
+                        {**series.get("tags", {}), **dict(zip(series["columns"], values, strict=True))}
+                    )
+        return out
+
+    def count(self, measurement: str, db: str) -> int:
+        """Points in a measurement (counted over its always-present time_s field)."""
+        rows = self.rows(f'SELECT count("time_s") FROM "{measurement}"', db)
+        return int(rows[0]["count"]) if rows else 0
+
+    def __enter__(self) -> "InfluxServer":
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,299 @@
+"""InfluxSink against a real influxd 1.x: points as written and read back, replays, outages, errors."""
+
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.config.influx import InfluxConfig
+from monitor.records import EventType, Features, FieldRead, FrameResult, OverlayReading, Stage, StageEvent
+from monitor.sinks.base import RunContext
+from monitor.sinks.buffer import DiskBuffer
+from monitor.sinks.influx import InfluxSink, event_point, frame_point, line, timestamp_ns
+from tests.sinks.influx_server import InfluxServer
+
+START = 1_700_000_000.0
+# Tag values with a space, a comma and an equals sign: the server has to parse our escaping.
+CONTEXT = RunContext(rig="rig 1", run="run,7=a", started_at=START)
+FAST = {"retry_initial_s": 0.1, "retry_max_s": 1.0}
+
+
+def make_frame(index: int, time_s: float, events: tuple[StageEvent, ...] = ()) -> FrameResult:
+    def read(value: int) -> FieldRead:
+        return FieldRead(raw=str(value), value=value, confidence=0.9)
+
+    t1 = 1000 + index
+    reading = OverlayReading(time=read(int(time_s)), t1=read(t1), t2=read(t1 - 10))
+    features = Features(
+        mean=100.5, mean_b=90.0, mean_g=100.0, mean_r=111.5, probes=((1.0, 2.0, 3.0),),
+        change=math.nan, texture=0.1, textured_share=0.25,
+    )  # fmt: skip
+    return FrameResult(
+        index=index, file=f"{int(time_s):04d}.jpg", time_s=time_s, reading=reading, frame_error=None,
+        features=features, stage=Stage.HEATING, events=events, crystal_fraction=0.5, latency_ms=12.5,
+    )  # fmt: skip
+
+
+def make_run(n: int, first_s: float = 540.0) -> list[FrameResult]:
+    """n frames one second apart; the third one confirms the crystallization start."""
+    frames = []
+    for i in range(n):
+        t = first_s + i
+        events = (StageEvent(EventType.CRYSTALLIZATION_START, t - 1, f"{int(t - 1):04d}.jpg", 1052.0),)
+        frames.append(make_frame(i, t, events if i == 2 else ()))
+    return frames
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def v1_config(server: InfluxServer, database: str, **extra: Any) -> InfluxConfig:
+    return InfluxConfig(
+        enabled=True,
+        api="v1",
+        url=server.url,
+        database=database,
+        batch_size=10,
+        flush_interval_s=0.1,
+        **extra,
+    )
+
+
+@pytest.fixture(scope="module")
+def influx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServer]:
+    with InfluxServer(tmp_path_factory.mktemp("influxd")) as server:
+        yield server
+
+
+@pytest.fixture
+def own_influx(tmp_path: Path) -> Iterator[InfluxServer]:
+    """A server of the test's own, for tests that take it down."""
+    with InfluxServer(tmp_path / "influxd") as server:
+        yield server
+
+
+@pytest.fixture
+def database(influx: InfluxServer) -> str:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    influx.create_database(name)
+    return name
+
+
+def test_line_protocol_escaping() -> None:
+    text = line("m x", {"b": "v 1,=", "a": ""}, {"s": 'say "hi" \\', "n": 2, "bad": math.inf}, 5)
+    assert text == r'm\ x,b=v\ 1\,\= s="say \"hi\" \\",n=2.0 5'
+
+
+def test_point_building() -> None:
+    """The contract: measurement, sorted tags, float fields (flagged an integer), timestamp in ns."""
+    frame = make_frame(0, 548.0)
+    assert frame_point(CONTEXT, frame) == (
+        r"furnace_frame,rig=rig\ 1,run=run\,7\=a time_s=548.0,t1_c=1000.0,t2_c=990.0,crystal_fraction=0.5,"
+        "latency_ms=12.5,flagged=0i,mean=100.5,mean_b=90.0,mean_g=100.0,mean_r=111.5,textured_share=0.25 "
+        "1700000548000000000"
+    )
+    event = StageEvent(EventType.CRYSTALLIZATION_START, 548.0, "0548.jpg", None)
+    assert event_point(CONTEXT, event) == (
+        r"furnace_event,rig=rig\ 1,run=run\,7\=a,type=crystallization_start time_s=548.0,"
+        r'id="rig 1/run,7=a/crystallization_start",file="0548.jpg" 1700000548000000000'
+    )
+    assert timestamp_ns(START + 0.25) == 1_700_000_000_250_000_000
+
+
+def test_disk_buffer_fifo_restart_and_bound(tmp_path: Path) -> None:
+    buffer = DiskBuffer(tmp_path / "b.sqlite", max_items=5)
+    buffer.extend(["a", "b", "c"])
+    (first, _), (second, _) = buffer.peek(2)
+    buffer.ack([first, second])
+    assert [item for _, item in buffer.peek(10)] == ["c"] and len(buffer) == 1
+    buffer.close()
+
+    buffer = DiskBuffer(tmp_path / "b.sqlite", max_items=5)  # reopened: still there
+    assert [item for _, item in buffer.peek(10)] == ["c"]
+    buffer.extend(["d", "e", "f", "g", "h", "i"])
+    assert len(buffer) == 5 and buffer.dropped == 2
+    assert [item for _, item in buffer.peek(10)] == ["e", "f", "g", "h", "i"]
+    buffer.close()
+    assert DiskBuffer(tmp_path / "b.sqlite", max_items=5).dropped == 2
+
+
+def test_frames_and_events_read_back(influx: InfluxServer, database: str, tmp_path: Path) -> None:
+    sink = InfluxSink(v1_config(influx, database), tmp_path, **FAST)
+    sink.start()
+    frames = make_run(5)
+    for frame in frames:
+        sink.publish(CONTEXT, frame)
+    sink.stop()
+    assert sink.stats()["written"] == 6 and sink.stats()["buffered"] == 0
+
+    rows = influx.rows("SELECT * FROM furnace_frame GROUP BY *", database)
+    assert [r["time"] for r in rows] == [timestamp_ns(START + f.time_s) for f in frames]
+    assert {(r["rig"], r["run"]) for r in rows} == {("rig 1", "run,7=a")}
+    assert [r["t1_c"] for r in rows] == [1000, 1001, 1002, 1003, 1004]
+    assert rows[0]["time_s"] == 540 and rows[0]["flagged"] == 0 and rows[0]["mean_r"] == 111.5
+
+    (event,) = influx.rows("SELECT * FROM furnace_event GROUP BY *", database)
+    assert event["type"] == "crystallization_start" and event["id"] == "rig 1/run,7=a/crystallization_start"
+    assert event["time"] == timestamp_ns(START + 541.0) and event["t1_c"] == 1052
+    assert sink.health().ok
+
+
+def test_replay_does_not_duplicate(influx: InfluxServer, database: str, tmp_path: Path) -> None:
+    for _ in range(2):
+        sink = InfluxSink(v1_config(influx, database), tmp_path, **FAST)
+        sink.start()
+        for frame in make_run(12):
+            sink.publish(CONTEXT, frame)
+        sink.stop()
+        assert influx.count("furnace_frame", database) == 12
+        assert influx.count("furnace_event", database) == 1
+
+
+def test_outage_loses_nothing(own_influx: InfluxServer, tmp_path: Path) -> None:
+    own_influx.create_database("furnace")
+    sink = InfluxSink(v1_config(own_influx, "furnace"), tmp_path, **FAST)
+    sink.start()
+    frames = make_run(40)
+    for frame in frames[:10]:
+        sink.publish(CONTEXT, frame)
+    assert wait_for(lambda: own_influx.count("furnace_frame", "furnace") == 10)
+
+    own_influx.stop()
+    for frame in frames[10:]:
+        sink.publish(CONTEXT, frame)
+    assert wait_for(lambda: sink.failed > 0)
+    health = sink.health()
+    assert not health.ok and "database down" in health.detail and health.queued > 0
+
+    own_influx.start()
+    assert wait_for(lambda: sink.stats()["buffered"] == 0)
+    sink.stop()
+    assert own_influx.count("furnace_frame", "furnace") == 40
+    assert own_influx.count("furnace_event", "furnace") == 1
+    assert sink.health().ok and sink.stats()["written"] == 41
+
+
+def test_buffer_survives_a_sink_restart(own_influx: InfluxServer, tmp_path: Path) -> None:
+    own_influx.create_database("furnace")
+    config = v1_config(own_influx, "furnace")
+    own_influx.stop()
+    first = InfluxSink(config, tmp_path, **FAST)
+    first.start()
+    for frame in make_run(20):
+        first.publish(CONTEXT, frame)
+    first.stop(timeout_s=0.5)  # the database is down: the points stay on disk
+    assert first.stats()["buffered"] == 21 and first.stats()["written"] == 0
+
+    own_influx.start()
+    second = InfluxSink(config, tmp_path, **FAST)
+    assert second.stats()["buffered"] == 21
+    second.start()
+    assert wait_for(lambda: own_influx.count("furnace_frame", "furnace") == 20)
+    second.stop()
+    assert own_influx.count("furnace_event", "furnace") == 1 and second.stats()["buffered"] == 0
+
+
+def test_missing_database_is_logged_counted_and_retried(
+    influx: InfluxServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="monitor.sinks.influx")
+    name = f"later_{uuid.uuid4().hex[:8]}"
+    sink = InfluxSink(v1_config(influx, name), tmp_path, **FAST)
+    sink.start()
+    sink.publish(CONTEXT, make_frame(0, 540.0))
+    assert wait_for(lambda: sink.failed > 0)
+    assert any("HTTP 404" in r.message and "database not found" in r.message for r in caplog.records)
+    assert "1 points buffered" in sink.health().detail
+
+    influx.create_database(name)  # the retries deliver once the database exists
+    assert wait_for(lambda: influx.count("furnace_frame", name) == 1)
+    sink.stop()
+    assert sink.health().ok
+
+
+def test_refused_points_are_logged_counted_and_not_retried(
+    influx: InfluxServer, database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="monitor.sinks.influx")
+    sink = InfluxSink(v1_config(influx, database), tmp_path, **FAST)
+    sink.buffer.put("furnace_frame,rig=x this is not line protocol")  # forced past the point builder
+    sink.publish(CONTEXT, make_frame(0, 540.0))
+    sink.start()
+    assert wait_for(lambda: sink.rejected > 0)
+    sink.stop()
+    assert any("HTTP 400" in r.message and "unable to parse" in r.message for r in caplog.records)
+    assert sink.stats()["buffered"] == 0 and sink.failed == 1 and sink.rejected == 2
+    assert "refuses points" in sink.health().detail
+    assert influx.count("furnace_frame", database) == 1  # 1.x keeps the valid points of a refused batch
+
+
+class _FakeWriteApi:
+    def __init__(self, calls: list[dict[str, Any]]) -> None:
+        self.calls = calls
+
+    def write(self, **kwargs: Any) -> None:
+        self.calls.append(kwargs)
+
+
+def test_v2_writes_through_influxdb_client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import influxdb_client
+    from influxdb_client import WritePrecision
+
+    calls: list[dict[str, Any]] = []
+    made: dict[str, Any] = {}
+
+    class FakeClient:
+        def __init__(self, url: str, token: str, **kwargs: Any) -> None:
+            made.update(url=url, token=token, **kwargs)
+
+        def write_api(self, **kwargs: Any) -> _FakeWriteApi:
+            return _FakeWriteApi(calls)
+
+        def close(self) -> None:
+            made["closed"] = True
+
+    monkeypatch.setattr(influxdb_client, "InfluxDBClient", FakeClient)
+    config = InfluxConfig(
+        enabled=True, url="http://db.example:8086", org="lab", bucket="furnace", token="s3cret",
+        batch_size=50, flush_interval_s=0.1,
+    )  # fmt: skip
+    sink = InfluxSink(config, tmp_path, **FAST)
+    sink.start()
+    frames = make_run(3)
+    for frame in frames:
+        sink.publish(CONTEXT, frame)
+    sink.stop()
+    assert made["token"] == "s3cret" and made["org"] == "lab" and made["retries"] is False and made["closed"]
+    records = [r for call in calls for r in call["record"]]
+    event = event_point(CONTEXT, frames[2].events[0])
+    assert records == [*(frame_point(CONTEXT, f) for f in frames), event]  # the frame first, then its events
+    assert all(c["bucket"] == "furnace" and c["org"] == "lab" for c in calls)
+    assert all(c["write_precision"] == WritePrecision.NS for c in calls)
+
+
+def test_v2_against_a_1x_server_fails_loudly(
+    influx: InfluxServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="monitor.sinks.influx")
+    config = InfluxConfig(
+        enabled=True, url=influx.url, org="lab", bucket="furnace", token="t", flush_interval_s=0.1
+    )
+    sink = InfluxSink(config, tmp_path, **FAST)
+    sink.start()
+    sink.publish(CONTEXT, make_frame(0, 540.0))
+    assert wait_for(lambda: sink.failed > 0)
+    sink.stop(timeout_s=0.2)
+    assert any("HTTP 404" in r.message and "404 page not found" in r.message for r in caplog.records)
+    health = sink.health()
+    assert not health.ok and health.queued == 1 and sink.stats()["written"] == 0

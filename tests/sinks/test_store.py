@@ -1,0 +1,143 @@
+"""StoreSink: runs, frames and events in SQLite, replays without copies, the digitize table exported."""
+
+import csv
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from monitor.config.service import StoreConfig
+from monitor.overlay.digitize import DigitizedRow
+from monitor.overlay.table import COLUMNS, read_table, write_table
+from monitor.records import EventType, FieldRead, FrameResult, OverlayReading, Stage, StageEvent
+from monitor.sinks.base import RunContext
+from monitor.sinks.store import StoreSink, export_table
+
+CONTEXT = RunContext(rig="rig-1", run="2024-05-01T10-00", started_at=1_714_557_600.0)
+START_EVENT = StageEvent(EventType.CRYSTALLIZATION_START, 541.0, "0541.jpg", 1052.0)
+
+
+def field(value: int | None, confidence: float = 0.98765, error: str | None = None) -> FieldRead:
+    return FieldRead(raw="" if value is None else str(value), value=value, confidence=confidence, error=error)
+
+
+def make_frames() -> list[FrameResult]:
+    """A good frame, one with a flagged 2#, one that could not be decoded, one with an event."""
+    readings: list[OverlayReading | None] = [
+        OverlayReading(time=field(540), t1=field(1050), t2=field(1041)),
+        OverlayReading(time=field(541), t1=field(1052), t2=field(None, 0.3, "jump of 400 °C")),
+        None,
+        OverlayReading(
+            time=field(543),
+            t1=FieldRead("1058", 1058, 0.9, warning="confirmed jump", reread=True),
+            t2=field(1049),
+        ),
+    ]
+    return [
+        FrameResult(
+            index=i,
+            file=f"{540 + i:04d}.jpg",
+            time_s=540.0 + i,
+            reading=reading,
+            frame_error="cannot decode JPEG" if reading is None else None,
+            features=None,
+            stage=Stage.CRYSTALLIZING if i == 3 else Stage.COOLING,
+            events=(START_EVENT,) if i == 3 else (),
+            crystal_fraction=None if i < 3 else 0.05,
+            latency_ms=10.0 + i,
+        )
+        for i, reading in enumerate(readings)
+    ]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> StoreSink:
+    sink = StoreSink(StoreConfig(path=tmp_path / "db" / "furnace.sqlite"))
+    sink.start()
+    for frame in make_frames():
+        sink.publish(CONTEXT, frame)
+    return sink
+
+
+def test_frames_runs_and_events_stored(store: StoreSink) -> None:
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        rows = db.execute("SELECT file, time_s, t1_c, t2_c, stage, flags FROM frames ORDER BY idx").fetchall()
+    assert rows[0] == ("0540.jpg", 540.0, 1050.0, 1041.0, "cooling", "")
+    assert rows[1][3] is None and rows[1][5] == "t2: jump of 400 °C"
+    assert rows[2][2:] == (None, None, "cooling", "frame: cannot decode JPEG")
+    assert rows[3][4] == "crystallizing"
+
+    (run,) = store.runs()
+    assert run == {
+        "run": CONTEXT.run, "rig": "rig-1", "started_at": CONTEXT.started_at,
+        "first_time_s": 540.0, "last_time_s": 543.0, "frames": 4,
+    }  # fmt: skip
+    (event,) = store.events(CONTEXT.run)
+    assert event == {
+        "id": "rig-1/2024-05-01T10-00/crystallization_start", "run": CONTEXT.run,
+        "type": "crystallization_start", "time_s": 541.0, "file": "0541.jpg", "t1_c": 1052.0,
+    }  # fmt: skip
+    assert store.health().ok and store.frames_written == 4
+    store.stop()
+
+
+def test_replay_is_not_duplicated(store: StoreSink) -> None:
+    store.stop()
+    again = StoreSink(store.config)  # a second process replaying the same run
+    again.start()
+    for frame in make_frames():
+        again.publish(CONTEXT, frame)
+    again.stop()
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM frames").fetchone()[0] == 4
+        assert db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 1
+    assert [r["frames"] for r in again.runs()] == [4]
+
+
+def test_export_is_the_digitize_table(store: StoreSink, tmp_path: Path) -> None:
+    store.stop()
+    out = tmp_path / "table.csv"
+    assert export_table(store.path, CONTEXT.run, out) == 4
+    with out.open(encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    assert header == [
+        "NO",
+        "Time",
+        "1# Temperature",
+        "2# Temperature",
+        "1# confidence",
+        "2# confidence",
+        "flags",
+    ]
+    assert tuple(header) == COLUMNS
+
+    # Byte for byte what `digitize` writes from the same readings.
+    expected = tmp_path / "expected.csv"
+    rows = [DigitizedRow(f.index + 1, f.file, f.reading, f.frame_error) for f in make_frames()]
+    write_table(expected, rows)
+    assert out.read_text(encoding="utf-8") == expected.read_text(encoding="utf-8")
+    table = read_table(out)
+    assert table[1]["2# Temperature"] == "" and table[1]["flags"] == "t2: jump of 400 °C"
+    assert table[2]["flags"] == "frame: cannot decode JPEG" and table[0]["1# confidence"] == "0.9877"
+
+    xlsx = tmp_path / "table.xlsx"
+    store.export_table(CONTEXT.run, xlsx)
+    assert read_table(xlsx) == table
+
+
+def test_export_of_an_unknown_run_fails(store: StoreSink, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no frames"):
+        export_table(store.path, "nope", tmp_path / "t.csv")
+    with pytest.raises(FileNotFoundError):
+        export_table(tmp_path / "missing.sqlite", CONTEXT.run, tmp_path / "t.csv")
+    store.stop()
+
+
+def test_a_failing_store_does_not_raise(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    sink = StoreSink(StoreConfig(path=tmp_path / "furnace.sqlite"))
+    sink.publish(CONTEXT, make_frames()[0])  # not started: logged and counted, the pipeline goes on
+    assert sink.failed == 1 and not sink.health().ok
+    assert any("not stored" in r.message for r in caplog.records)
+    with pytest.raises(ValueError, match="folder"):
+        StoreSink(StoreConfig(path=tmp_path))
