@@ -132,8 +132,9 @@ class Daemon:
     def _context_for(self, arrival: FrameArrival) -> RunContext:
         if self._context is None or self._context.run != arrival.run:
             self.processor.new_run()
+            folder = arrival.path.parent
             self._context = RunContext(
-                rig=self.config.rig, run=arrival.run, started_at=run_started_at(arrival.path.parent)
+                rig=self.config.rig, run=arrival.run, started_at=run_started_at(folder), folder=folder
             )
             log.info("run %s started", arrival.run)
         return self._context

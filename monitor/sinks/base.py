@@ -1,6 +1,7 @@
 """The sink interface and the run context every output needs."""
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from monitor.records import FrameResult
@@ -14,6 +15,11 @@ class RunContext:
     rig: str
     run: str
     started_at: float
+    folder: Path | None = None  # where the run's frames are, for snapshot paths
+
+    def snapshot(self, file: str) -> str | None:
+        """Path of a frame file, so an alert points at the picture it was raised on."""
+        return None if self.folder is None else str(self.folder / file)
 
     def timestamp(self, time_s: float) -> float:
         return self.started_at + time_s

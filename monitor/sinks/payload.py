@@ -47,6 +47,7 @@ def event_document(context: RunContext, event: StageEvent) -> dict[str, Any]:
         "time_s": event.time_s,
         "timestamp": context.timestamp(event.time_s),
         "file": event.file,
+        "snapshot": context.snapshot(event.file),
         "t1_c": event.t1_c,
     }
 

@@ -116,6 +116,7 @@ def test_frames_in_folder_come_out_everywhere(
     assert [a["type"] for a in alerts] == ["crystallization_start"]
     assert abs(alerts[0]["time_s"] - truth[EventType.CRYSTALLIZATION_START].time_s) <= 3
     assert alerts[0]["t1_c"] is not None
+    assert Path(alerts[0]["snapshot"]) == tmp_path / "frames" / "run1" / alerts[0]["file"]
     assert subscriber.on("status")[0] == b"online"
 
     assert influx.count("furnace_event", "furnace") == 5

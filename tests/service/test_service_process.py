@@ -1,0 +1,89 @@
+"""`furnace-monitor run` as a real process: SIGKILL mid-run and a restart deliver every frame at least once
+(duplicates carry the same frame id), SIGTERM drains and exits 0 with `offline` retained."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from monitor.ingest.checkpoint import Checkpoint
+from monitor.simulate import SimulatedRun
+from tests.service.test_daemon import Subscriber, wait_for
+from tests.sinks.conftest import Mosquitto, free_port
+
+
+def start_daemon(config: Path, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "-c", str(config)],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def drop(frames: list[Path], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for frame in frames:
+        tmp = folder / f".{frame.name}.tmp"
+        shutil.copyfile(frame, tmp)
+        os.replace(tmp, folder / frame.name)
+
+
+def test_kill_restart_and_terminate(heating_run: SimulatedRun, mosquitto: Mosquitto, tmp_path: Path) -> None:
+    http_port = free_port()
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "rig": "rig1",
+                "ingest": {"watch_dir": str(tmp_path / "frames"), "checkpoint_dir": str(tmp_path / "ckpt"),
+                           "settle_s": 0.1, "stall_timeout_s": 600},
+                "mqtt": {"host": mosquitto.host, "port": mosquitto.port,
+                         "spool_dir": str(tmp_path / "spool")},
+                "store": {"path": str(tmp_path / "store.sqlite")},
+                "http": {"port": http_port},
+            }
+        ),
+        encoding="utf-8",
+    )  # fmt: skip
+    (tmp_path / "frames").mkdir()
+    frames = sorted(heating_run.out.glob("*.jpg"))
+    subscriber = Subscriber(mosquitto)
+    log = tmp_path / "daemon.log"
+    daemon = start_daemon(config, log)
+    try:
+        wait_for(lambda: subscriber.on("status")[-1:] == [b"online"], 60)
+        drop(frames[:20], tmp_path / "frames" / "run1")
+        wait_for(lambda: len(subscriber.on("frame")) >= 10, 120)
+        daemon.kill()  # SIGKILL: no clean-up at all
+        daemon.wait()
+        wait_for(lambda: subscriber.on("status")[-1:] == [b"offline"], 60)  # the Last Will
+        drop(frames[20:], tmp_path / "frames" / "run1")
+
+        daemon = start_daemon(config, log)
+        wanted = {f"rig1/run1/{f.name}" for f in frames}
+        wait_for(lambda: {json.loads(p)["id"] for p in subscriber.on("frame")} >= wanted, 180)
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz") as answer:
+            assert json.loads(answer.read())["alive"] is True
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=60) == 0, log.read_text(encoding="utf-8")[-3000:]
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    wait_for(lambda: subscriber.on("status")[-1:] == [b"offline"], 30)
+    subscriber.close()
+
+    received = [json.loads(p) for p in subscriber.on("frame")]
+    ids = [r["id"] for r in received]
+    assert set(ids) == wanted  # every frame at least once
+    for frame_id in set(ids):  # a duplicate is the same frame, said again
+        copies = [r for r in received if r["id"] == frame_id]
+        assert len({(c["time_s"], c["t1_c"]) for c in copies}) == 1
+    assert Checkpoint(tmp_path / "ckpt").processed("run1") == [f.name for f in frames]
+    text = log.read_text(encoding="utf-8")
+    assert "stopped" in text and "Traceback" not in text
