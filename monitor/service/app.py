@@ -42,13 +42,15 @@ def build_sinks(config: MonitorConfig) -> list[Sink]:
 
 
 def build_daemon(config: MonitorConfig, *, sinks: list[Sink] | None = None) -> Daemon:
-    return Daemon(
+    daemon = Daemon(
         config,
         processor=build_processor(config),
         sinks=build_sinks(config) if sinks is None else sinks,
         checkpoint=Checkpoint(config.ingest.checkpoint_dir),
         metrics=Metrics(),
     )
+    daemon.feed_listeners += [s.report_feed for s in daemon.sinks if hasattr(s, "report_feed")]
+    return daemon
 
 
 def run_service(config_path: Path | None) -> int:

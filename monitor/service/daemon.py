@@ -5,7 +5,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from monitor.config import MonitorConfig
@@ -47,6 +47,8 @@ class Daemon:
         self._worker = threading.Thread(target=self._work, name="pipeline", daemon=True)
         self.watcher = FrameWatcher(config=config.ingest, checkpoint=checkpoint, on_frame=self.enqueue)
         self.results: queue.Queue[FrameResult] | None = None  # set by callers that want to follow along
+        self.feed_listeners: list[Callable[..., None]] = []  # called as listener(stalled=..., detail=...)
+        self._stalled = False
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -87,6 +89,7 @@ class Daemon:
             try:
                 arrival = self._queue.get(timeout=0.2)
             except queue.Empty:
+                self.check_feed()
                 continue
             self.metrics.queue_depth.set(self._queue.qsize())
             try:
@@ -144,6 +147,18 @@ class Daemon:
         return (o.frame_width, o.frame_height) if o.frame_width and o.frame_height else None
 
     # --- health --------------------------------------------------------------------------------------
+
+    def check_feed(self) -> None:
+        """Tell the listeners (MQTT) when the feed stalls and when it comes back, once per change."""
+        stalled = self.watcher.stalled()
+        if stalled == self._stalled:
+            return
+        self._stalled = stalled
+        limit = self.config.ingest.stall_timeout_s
+        detail = f"no frame for more than {limit:g} s" if stalled else "frames arriving"
+        (log.warning if stalled else log.info)("feed %s", detail)
+        for listener in self.feed_listeners:
+            listener(stalled=stalled, detail=detail)
 
     def health(self) -> Health:
         reasons = []

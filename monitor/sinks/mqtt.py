@@ -35,7 +35,7 @@ paho_logger = logging.getLogger(f"{__name__}.paho")  # paho's own messages, incl
 paho_logger.addFilter(lambda record: not record.getMessage().startswith("Client is not connected"))
 
 ONLINE, OFFLINE = "online", "offline"
-LEAVES = ("status", "frame", "event", "alert", "forecast")  # forecast: reserved, not published yet
+LEAVES = ("status", "frame", "event", "alert", "feed", "forecast")  # forecast: reserved, not published yet
 RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 30
 MAX_INFLIGHT = 100  # QoS 1 messages handed to paho and not acknowledged yet: bounds paho's own queue
 AUTH_REFUSALS = ("not authori", "bad user name or password")
@@ -175,6 +175,15 @@ class MqttSink:
                 return
             for topic_, payload, qos in messages:
                 self._enqueue(topic_, payload, qos)
+        self._wake.set()
+
+    def report_feed(self, *, stalled: bool, detail: str) -> None:
+        """Retained `feed` state, so a dashboard or an operator sees a stalled camera feed at once."""
+        doc = {"rig": self._rig, "stalled": stalled, "detail": detail, "timestamp": time.time()}
+        with self._lock:
+            if self._stopped:
+                return
+            self._spool.put(self._topics["feed"], _json(doc), 1, True, durable=True)
         self._wake.set()
 
     def _enqueue(self, topic_: str, payload: str, qos: int) -> None:

@@ -127,3 +127,42 @@ def test_frames_in_folder_come_out_everywhere(
     assert health == {"alive": True, "ready": True, "reasons": []}
     assert "furnace_frames_processed_total 562.0" in metrics
     assert 'furnace_events_total{type="crystallization_start"} 1.0' in metrics
+
+
+def test_a_stalled_feed_is_reported_on_mqtt_and_in_health(
+    heating_run: SimulatedRun, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    config = parse_config(
+        {
+            "rig": "rig1",
+            "ingest": {"watch_dir": str(tmp_path / "frames"), "checkpoint_dir": str(tmp_path / "ckpt"),
+                       "settle_s": 0.1, "stall_timeout_s": 1.0},
+            "mqtt": {"host": mosquitto.host, "port": mosquitto.port, "spool_dir": str(tmp_path / "spool")},
+            "store": {"path": str(tmp_path / "store.sqlite")},
+        },
+        env={},
+    )  # fmt: skip
+    (tmp_path / "frames").mkdir()
+    subscriber = Subscriber(mosquitto)
+    daemon = build_daemon(config)
+    daemon.start()
+    frames = sorted(heating_run.out.glob("*.jpg"))
+    try:
+        for frame in frames[:2]:
+            shutil.copyfile(frame, tmp_path / "frames" / frame.name)
+        wait_for(lambda: any(json.loads(p)["stalled"] for p in subscriber.on("feed")), 60)
+        health = daemon.health()
+        assert not health.ready and health.reasons[0].startswith("feed stalled")
+        shutil.copyfile(frames[2], tmp_path / "frames" / frames[2].name)
+        wait_for(lambda: not json.loads(subscriber.on("feed")[-1])["stalled"], 60)
+    finally:
+        daemon.stop()
+        subscriber.close()
+    assert len(subscriber.on("feed")) == 2  # one message per change, not per check
+    late = Subscriber(mosquitto)  # joins afterwards: the broker hands it the retained state
+    try:
+        wait_for(lambda: bool(late.on("feed")), 30)
+        assert [r for t, _, r in late.messages if t == "furnace/rig1/feed"] == [True]
+        assert json.loads(late.on("feed")[0])["stalled"] is False
+    finally:
+        late.close()
