@@ -25,10 +25,15 @@ from tests.sinks.influx_server import InfluxServer
 class Subscriber:
     """A real MQTT client collecting every message under furnace/rig1/#."""
 
-    def __init__(self, broker: Mosquitto) -> None:
+    def __init__(self, broker: Mosquitto, *, clean_start: bool = True) -> None:
         self.messages: list[tuple[str, bytes, bool]] = []
         self._lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-subscriber")
+        # A persistent session (clean_start False) has the broker keep QoS 1 messages while we are away.
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"test-subscriber-{id(self)}",
+            clean_session=clean_start,
+        )
         self.client.on_message = self._on_message
         self.client.on_connect = lambda c, *_: c.subscribe("furnace/rig1/#", qos=1)
         self.client.connect(broker.host, broker.port)
@@ -57,8 +62,12 @@ def wait_for(predicate, timeout_s: float = 240.0) -> None:
 
 def drop_frames(source: Path, folder: Path) -> None:
     """Copy a recorded run into the watched folder the way a camera PC does: temp file, then rename."""
-    folder.mkdir(parents=True)
-    for frame in sorted(source.glob("*.jpg")):
+    drop_frames_into(sorted(source.glob("*.jpg")), folder)
+
+
+def drop_frames_into(frames: list[Path], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for frame in frames:
         tmp = folder / f".{frame.name}.tmp"
         shutil.copyfile(frame, tmp)
         os.replace(tmp, folder / frame.name)
@@ -166,3 +175,44 @@ def test_a_stalled_feed_is_reported_on_mqtt_and_in_health(
         assert json.loads(late.on("feed")[0])["stalled"] is False
     finally:
         late.close()
+
+
+def test_broker_restart_and_database_outage_mid_run_lose_nothing(
+    heating_run: SimulatedRun, mosquitto_factory, influx: InfluxServer, tmp_path: Path
+) -> None:
+    broker = mosquitto_factory(persistent=True)  # keeps the test subscriber's session across the restart
+    config = parse_config(
+        {
+            "rig": "rig1",
+            "ingest": {"watch_dir": str(tmp_path / "frames"), "checkpoint_dir": str(tmp_path / "ckpt"),
+                       "settle_s": 0.1, "stall_timeout_s": 600},
+            "mqtt": {"host": broker.host, "port": broker.port, "spool_dir": str(tmp_path / "spool")},
+            "influx": {"enabled": True, "api": "v1", "url": influx.url, "database": "furnace",
+                       "buffer_dir": str(tmp_path / "buffer")},
+            "store": {"path": str(tmp_path / "store.sqlite")},
+        },
+        env={},
+    )  # fmt: skip
+    (tmp_path / "frames").mkdir()
+    frames = sorted(heating_run.out.glob("*.jpg"))
+    subscriber = Subscriber(broker, clean_start=False)
+    daemon = build_daemon(config)
+    daemon.start()
+    try:
+        drop_frames_into(frames[:15], tmp_path / "frames" / "run1")
+        wait_for(lambda: len(subscriber.on("frame")) >= 15, 120)
+        broker.stop()
+        influx.stop()
+        drop_frames_into(frames[15:30], tmp_path / "frames" / "run1")
+        processed = daemon.metrics.registry.get_sample_value
+        wait_for(lambda: (processed("furnace_frames_processed_total") or 0) >= 30, 120)
+        broker.start()
+        influx.start()
+        drop_frames_into(frames[30:], tmp_path / "frames" / "run1")
+        wanted = {f"rig1/run1/{f.name}" for f in frames}
+        wait_for(lambda: {json.loads(p)["id"] for p in subscriber.on("frame")} >= wanted, 120)
+        wait_for(lambda: influx.count("furnace_frame", "furnace") >= len(frames), 120)
+    finally:
+        daemon.stop()
+        subscriber.close()
+    assert influx.count("furnace_frame", "furnace") == len(frames)

@@ -2,8 +2,6 @@
 (duplicates carry the same frame id), SIGTERM drains and exits 0 with `offline` retained."""
 
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +12,7 @@ import yaml
 
 from monitor.ingest.checkpoint import Checkpoint
 from monitor.simulate import SimulatedRun
-from tests.service.test_daemon import Subscriber, wait_for
+from tests.service.test_daemon import Subscriber, drop_frames_into, wait_for
 from tests.sinks.conftest import Mosquitto, free_port
 
 
@@ -24,14 +22,6 @@ def start_daemon(config: Path, log: Path) -> subprocess.Popen:
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
-
-
-def drop(frames: list[Path], folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for frame in frames:
-        tmp = folder / f".{frame.name}.tmp"
-        shutil.copyfile(frame, tmp)
-        os.replace(tmp, folder / frame.name)
 
 
 def test_kill_restart_and_terminate(heating_run: SimulatedRun, mosquitto: Mosquitto, tmp_path: Path) -> None:
@@ -58,12 +48,12 @@ def test_kill_restart_and_terminate(heating_run: SimulatedRun, mosquitto: Mosqui
     daemon = start_daemon(config, log)
     try:
         wait_for(lambda: subscriber.on("status")[-1:] == [b"online"], 60)
-        drop(frames[:20], tmp_path / "frames" / "run1")
+        drop_frames_into(frames[:20], tmp_path / "frames" / "run1")
         wait_for(lambda: len(subscriber.on("frame")) >= 10, 120)
         daemon.kill()  # SIGKILL: no clean-up at all
         daemon.wait()
         wait_for(lambda: subscriber.on("status")[-1:] == [b"offline"], 60)  # the Last Will
-        drop(frames[20:], tmp_path / "frames" / "run1")
+        drop_frames_into(frames[20:], tmp_path / "frames" / "run1")
 
         daemon = start_daemon(config, log)
         wanted = {f"rig1/run1/{f.name}" for f in frames}
