@@ -3,7 +3,7 @@
 import logging
 import os
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -29,26 +29,27 @@ class Detector(Protocol):
     def detect(self, image: np.ndarray) -> list[tuple[int, int, int, int]]: ...
 
 
-def _engine_options(engine: Engine, *, threads: int, onednn: bool) -> dict[str, object]:
+def _load(task: str, model: ModelDir, engine: Engine, *, threads: int) -> Any:
+    """A PaddleOCR TextRecognition ("rec") or TextDetection ("det") predictor from a local folder."""
+    import paddleocr
+
     if engine == "onnxruntime":
-        return {"engine": "onnxruntime", "device": "cpu"}
-    # oneDNN speeds recognition up ~1.8x; PaddlePaddle 3.3.1's detection model crashes with it on.
-    return {"device": "cpu", "enable_mkldnn": onednn, "cpu_threads": threads}
+        options: dict[str, object] = {"engine": "onnxruntime", "device": "cpu"}
+    else:
+        # oneDNN speeds recognition up ~1.8x; PaddlePaddle 3.3.1's detection model crashes with it on.
+        options = {"device": "cpu", "enable_mkldnn": task == "rec", "cpu_threads": threads}
+    factory = paddleocr.TextRecognition if task == "rec" else paddleocr.TextDetection
+    predictor = factory(model_name=model.name, model_dir=str(model.path), **options)
+    log.info("OCR %s: %s (%s) from %s", task, model.name, engine, model.path)
+    return predictor
 
 
 class PaddleRecognizer:
     """paddleocr.TextRecognition on a batch of line crops (BGR)."""
 
     def __init__(self, model: ModelDir, engine: Engine, *, threads: int = 2) -> None:
-        from paddleocr import TextRecognition
-
         self.model = model
-        self._model = TextRecognition(
-            model_name=model.name,
-            model_dir=str(model.path),
-            **_engine_options(engine, threads=threads, onednn=True),
-        )
-        log.info("OCR recognition: %s (%s) from %s", model.name, engine, model.path)
+        self._model = _load("rec", model, engine, threads=threads)
 
     def recognize(self, crops: list[np.ndarray]) -> list[TextRead]:
         results = self._model.predict(crops, batch_size=len(crops))
@@ -59,15 +60,8 @@ class PaddleDetector:
     """paddleocr.TextDetection: axis-aligned boxes (x0, y0, x1, y1) of the text lines in an image."""
 
     def __init__(self, model: ModelDir, engine: Engine, *, threads: int = 2) -> None:
-        from paddleocr import TextDetection
-
         self.model = model
-        self._model = TextDetection(
-            model_name=model.name,
-            model_dir=str(model.path),
-            **_engine_options(engine, threads=threads, onednn=False),
-        )
-        log.info("OCR detection: %s (%s) from %s", model.name, engine, model.path)
+        self._model = _load("det", model, engine, threads=threads)
 
     def detect(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:
         (result,) = self._model.predict(image)

@@ -26,6 +26,8 @@ import pytest
 import yaml
 
 from monitor.config import parse_config
+from tests.services import free_port, require_binary
+from tests.sinks.influx_server import InfluxServer
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "systemd" / "furnace-monitor.service"
@@ -38,7 +40,6 @@ DATASOURCE = GRAFANA / "provisioning" / "datasources" / "influxdb.yaml"
 PROVIDER = GRAFANA / "provisioning" / "dashboards" / "furnace.yaml"
 DASHBOARD = GRAFANA / "dashboards" / "furnace.json"
 
-INFLUXD = Path("/usr/bin/influxd")
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 
 # The InfluxDB schema (contract): measurements, tags, fields.
@@ -70,19 +71,7 @@ EVENT_TYPES = (
 
 
 def _need(binary: Path) -> None:
-    """A program the Makefile installs: its absence fails CI, and skips a developer's run."""
-    if binary.exists():
-        return
-    message = f"{binary} is missing (make setup installs it)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    require_binary(binary, binary.name)
 
 
 # ---- systemd unit -----------------------------------------------------------------------------------------
@@ -323,7 +312,7 @@ def test_dockerfile_healthcheck_command(status: int | None, healthy: bool) -> No
     assert command[0] == "python"
     assert "urllib" in command[-1]
     assert re.search(r"^ENV .*FURNACE_HEALTH_URL=http://127\.0\.0\.1:8765/healthz", _env_block(), re.S)
-    port = _free_port()
+    port = free_port()
     server = None
     if status is not None:
         handler = type("Handler", (_Health,), {"status": status})
@@ -533,7 +522,7 @@ def test_mosquitto_starts_on_the_config_and_keeps_retained_messages(tmp_path: Pa
     assert re.search(r"^listener 1883$", text, re.M)
     assert re.search(r"^allow_anonymous true$", text, re.M)
     assert re.search(r"^persistence true$", text, re.M)
-    port = _free_port()
+    port = free_port()
     data = tmp_path / "data"
     data.mkdir()
     conf = tmp_path / "mosquitto.conf"
@@ -626,35 +615,6 @@ class Influx:
             assert response.status == 204
 
 
-def _influxd_config(root: Path, http_port: int, rpc_port: int) -> str:
-    return f"""
-reporting-disabled = true
-bind-address = "127.0.0.1:{rpc_port}"
-
-[meta]
-  dir = "{root / "meta"}"
-
-[data]
-  dir = "{root / "data"}"
-  wal-dir = "{root / "wal"}"
-  query-log-enabled = false
-
-[monitor]
-  store-enabled = false
-
-[retention]
-  enabled = false
-
-[continuous_queries]
-  enabled = false
-
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:{http_port}"
-  log-enabled = false
-"""
-
-
 def _frame_lines() -> list[str]:
     lines = []
     for i in range(FRAMES):
@@ -703,41 +663,12 @@ def _event_lines() -> list[str]:
 @pytest.fixture(scope="module")
 def influx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Influx]:
     """influxd (Debian's 1.6.7) with its meta/data/wal in a temp folder, filled with one run."""
-    _need(INFLUXD)
-    root = tmp_path_factory.mktemp("influxd")
-    http_port, rpc_port = _free_port(), _free_port()
-    config = root / "influxdb.conf"
-    config.write_text(_influxd_config(root, http_port, rpc_port), encoding="utf-8")
-    log = (root / "influxd.log").open("w")
-    process = subprocess.Popen(
-        [str(INFLUXD), "run", "-config", str(config)], stdout=log, stderr=subprocess.STDOUT
-    )
-    server = Influx(http_port)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"influxd exited with {process.returncode}: {(root / 'influxd.log').read_text()}")
-            try:
-                if server.ping() == 204:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"influxd did not answer /ping: {(root / 'influxd.log').read_text()}")
-            time.sleep(0.2)
+    with InfluxServer(tmp_path_factory.mktemp("influxd")) as process:
+        server = Influx(process.port)
         assert "error" not in server.query("CREATE DATABASE furnace", db=None)["results"][0]
         server.write(_frame_lines())
         server.write(_event_lines())
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
 
 
 def _grafana(query: str, run: str) -> str:

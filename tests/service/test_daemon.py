@@ -73,6 +73,24 @@ def drop_frames_into(frames: list[Path], folder: Path) -> None:
         os.replace(tmp, folder / frame.name)
 
 
+def daemon_config(
+    tmp_path: Path, broker: Mosquitto, *, influx: InfluxServer | None = None, stall_s: float = 600
+):
+    """A config for a daemon in tmp_path talking to the test broker (and database)."""
+    data = {
+        "rig": "rig1",
+        "ingest": {"watch_dir": str(tmp_path / "frames"), "checkpoint_dir": str(tmp_path / "ckpt"),
+                   "settle_s": 0.1, "stall_timeout_s": stall_s},
+        "mqtt": {"host": broker.host, "port": broker.port, "spool_dir": str(tmp_path / "spool")},
+        "store": {"path": str(tmp_path / "store.sqlite")},
+    }  # fmt: skip
+    if influx is not None:
+        data["influx"] = {"enabled": True, "api": "v1", "url": influx.url, "database": "furnace",
+                          "buffer_dir": str(tmp_path / "buffer")}  # fmt: skip
+    (tmp_path / "frames").mkdir()
+    return parse_config(data, env={})
+
+
 @pytest.fixture
 def influx(tmp_path: Path):
     with InfluxServer(tmp_path / "influx") as server:
@@ -83,19 +101,7 @@ def influx(tmp_path: Path):
 def test_frames_in_folder_come_out_everywhere(
     reference_run: SimulatedRun, mosquitto: Mosquitto, influx: InfluxServer, tmp_path: Path
 ) -> None:
-    config = parse_config(
-        {
-            "rig": "rig1",
-            "ingest": {"watch_dir": str(tmp_path / "frames"), "checkpoint_dir": str(tmp_path / "checkpoints"),
-                       "settle_s": 0.2, "stall_timeout_s": 600},
-            "mqtt": {"host": mosquitto.host, "port": mosquitto.port, "spool_dir": str(tmp_path / "spool")},
-            "influx": {"enabled": True, "api": "v1", "url": influx.url, "database": "furnace",
-                       "buffer_dir": str(tmp_path / "buffer")},
-            "store": {"path": str(tmp_path / "store.sqlite")},
-        },
-        env={},
-    )  # fmt: skip
-    (tmp_path / "frames").mkdir()
+    config = daemon_config(tmp_path, mosquitto, influx=influx)
     subscriber = Subscriber(mosquitto)
     daemon = build_daemon(config)
     http = HealthServer("127.0.0.1", 0, health=daemon.health, metrics=daemon.metrics.render)
@@ -141,17 +147,7 @@ def test_frames_in_folder_come_out_everywhere(
 def test_a_stalled_feed_is_reported_on_mqtt_and_in_health(
     heating_run: SimulatedRun, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
-    config = parse_config(
-        {
-            "rig": "rig1",
-            "ingest": {"watch_dir": str(tmp_path / "frames"), "checkpoint_dir": str(tmp_path / "ckpt"),
-                       "settle_s": 0.1, "stall_timeout_s": 1.0},
-            "mqtt": {"host": mosquitto.host, "port": mosquitto.port, "spool_dir": str(tmp_path / "spool")},
-            "store": {"path": str(tmp_path / "store.sqlite")},
-        },
-        env={},
-    )  # fmt: skip
-    (tmp_path / "frames").mkdir()
+    config = daemon_config(tmp_path, mosquitto, stall_s=1.0)
     subscriber = Subscriber(mosquitto)
     daemon = build_daemon(config)
     daemon.start()
@@ -181,19 +177,7 @@ def test_broker_restart_and_database_outage_mid_run_lose_nothing(
     heating_run: SimulatedRun, mosquitto_factory, influx: InfluxServer, tmp_path: Path
 ) -> None:
     broker = mosquitto_factory(persistent=True)  # keeps the test subscriber's session across the restart
-    config = parse_config(
-        {
-            "rig": "rig1",
-            "ingest": {"watch_dir": str(tmp_path / "frames"), "checkpoint_dir": str(tmp_path / "ckpt"),
-                       "settle_s": 0.1, "stall_timeout_s": 600},
-            "mqtt": {"host": broker.host, "port": broker.port, "spool_dir": str(tmp_path / "spool")},
-            "influx": {"enabled": True, "api": "v1", "url": influx.url, "database": "furnace",
-                       "buffer_dir": str(tmp_path / "buffer")},
-            "store": {"path": str(tmp_path / "store.sqlite")},
-        },
-        env={},
-    )  # fmt: skip
-    (tmp_path / "frames").mkdir()
+    config = daemon_config(tmp_path, broker, influx=influx)
     frames = sorted(heating_run.out.glob("*.jpg"))
     subscriber = Subscriber(broker, clean_start=False)
     daemon = build_daemon(config)

@@ -1,7 +1,6 @@
 """Real services for the sink tests: a mosquitto broker on a free loopback port, started per test."""
 
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -10,27 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import free_port
+from tests.services import require_binary as _require_binary
+
 MOSQUITTO = Path(os.environ.get("MOSQUITTO_BIN", "/usr/sbin/mosquitto"))
 MOSQUITTO_PASSWD = Path(os.environ.get("MOSQUITTO_PASSWD_BIN", "/usr/bin/mosquitto_passwd"))
 OPENSSL = Path("/usr/bin/openssl")
 
 
 def require_binary(path: Path) -> Path:
-    """The binary, else skip the test (fail on CI, where a missing service must not pass silently)."""
-    found = path if path.is_file() and os.access(path, os.X_OK) else None
-    found = found or (Path(p) if (p := shutil.which(path.name)) else None)
-    if found is None:
-        message = f"{path.name} is not installed (apt-get install mosquitto)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return _require_binary(path, "mosquitto")
 
 
 class Mosquitto:

@@ -5,9 +5,6 @@ outage and check that nothing written before, during or after it is lost.
 """
 
 import json
-import os
-import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -17,27 +14,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import pytest
+from tests.services import free_port, require_binary
 
 INFLUXD = "/usr/bin/influxd"
 
 
 def require_influxd() -> str:
-    """The influxd binary; a missing one fails the test on CI (the Makefile installs it), else skips it."""
     # Debian's 1.x first: an influxd 2.x elsewhere on PATH takes another config format.
-    binary = INFLUXD if os.access(INFLUXD, os.X_OK) else shutil.which("influxd")
-    if binary is None:
-        message = "influxd is not installed (apt-get install influxdb)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return binary
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return str(require_binary(Path(INFLUXD), "influxdb"))
 
 
 class InfluxServer:
