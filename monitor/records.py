@@ -152,6 +152,7 @@ class FrameResult:
     events: tuple[StageEvent, ...]  # events confirmed at this frame (they may date a few frames back)
     crystal_fraction: float | None  # online image measure of the crystallized area, 0..1
     latency_ms: float
+    stage_ms: tuple[tuple[str, float], ...] = ()  # (stage, milliseconds) of this frame's processing
 
     @property
     def t1_c(self) -> float | None:

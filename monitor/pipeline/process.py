@@ -30,6 +30,7 @@ class FrameProcessor:
     def process(self, frame: Frame) -> FrameResult:
         started = time.perf_counter()
         reading = self.reader.read(frame.image, index=frame.index, name=frame.name)
+        read_at = time.perf_counter()
         features = self.features.extract(frame.image)
         time_s = frame_time(reading.time.value, frame.name, frame.index)
         t1 = None if reading.t1.value is None else float(reading.t1.value)
@@ -56,6 +57,10 @@ class FrameProcessor:
             events=tuple(events),
             crystal_fraction=self._fraction.value(features.textured_share),
             latency_ms=(time.perf_counter() - started) * 1000.0,
+            stage_ms=(
+                ("ocr", (read_at - started) * 1000.0),
+                ("analytics", (time.perf_counter() - read_at) * 1000.0),
+            ),
         )
 
     def failed(self, index: int, name: str, error: str) -> FrameResult:

@@ -113,6 +113,8 @@ class Daemon:
             result = self.processor.process(frame)
             self.metrics.frames_processed.inc()
             self.metrics.stage_seconds.labels("pipeline").observe(result.latency_ms / 1000.0)
+            for stage, ms in result.stage_ms:
+                self.metrics.stage_seconds.labels(stage).observe(ms / 1000.0)
             if result.reading is not None and result.reading.flags:
                 self.metrics.frames_flagged.inc()
         for event in result.events:

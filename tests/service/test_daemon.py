@@ -142,6 +142,8 @@ def test_frames_in_folder_come_out_everywhere(
     assert health == {"alive": True, "ready": True, "reasons": []}
     assert "furnace_frames_processed_total 562.0" in metrics
     assert 'furnace_events_total{type="crystallization_start"} 1.0' in metrics
+    for stage in ("ocr", "analytics", "pipeline", "publish"):
+        assert f'furnace_stage_seconds_count{{stage="{stage}"}} 562.0' in metrics
 
 
 def test_a_stalled_feed_is_reported_on_mqtt_and_in_health(

@@ -60,6 +60,8 @@ def test_kill_restart_and_terminate(heating_run: SimulatedRun, mosquitto: Mosqui
         wait_for(lambda: {json.loads(p)["id"] for p in subscriber.on("frame")} >= wanted, 180)
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz") as answer:
             assert json.loads(answer.read())["alive"] is True
+        daemon.send_signal(signal.SIGHUP)  # reload: the log level, without a restart
+        wait_for(lambda: "reloaded: log level" in log.read_text(encoding="utf-8"), 30)
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=60) == 0, log.read_text(encoding="utf-8")[-3000:]
     finally:
