@@ -214,7 +214,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from monitor.demo import run_demo
 
-    return run_demo(args.out, seed=args.seed)
+    mqtt_config = load_config(args.config).mqtt if args.config else None
+    return run_demo(args.out, seed=args.seed, mqtt_config=mqtt_config)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -303,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the whole story on a synthetic run, on this machine")
     demo.add_argument("--out", type=Path, default=Path("demo"), help="working folder (default ./demo)")
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument(
+        "-c", "--config", type=Path, help="use this config's MQTT broker instead of a private one"
+    )
     demo.set_defaults(func=cmd_demo)
     return parser
 

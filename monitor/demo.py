@@ -6,6 +6,7 @@ crystallization alert; then the run is read back in batch, scored against the tr
 """
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -16,6 +17,7 @@ import paho.mqtt.client as mqtt
 from monitor.analytics.analyze import analyze_frames
 from monitor.analytics.outputs import write_outputs
 from monitor.config import MonitorConfig, parse_config
+from monitor.config.mqtt import MqttConfig
 from monitor.ingest.loader import list_frames
 from monitor.overlay.digitize import digitize
 from monitor.overlay.evaluate import format_score, read_truth, score
@@ -27,12 +29,7 @@ from monitor.simulate import SimulationOptions, simulate
 from monitor.summary import describe_analysis, describe_run
 
 
-def _config(out: Path, broker: LocalBroker | None) -> MonitorConfig:
-    mqtt_section = (
-        {"host": broker.host, "port": broker.port, "spool_dir": str(out / "state" / "spool")}
-        if broker
-        else {"enabled": False}
-    )
+def _config(out: Path, mqtt_section: dict[str, object]) -> MonitorConfig:
     return parse_config(
         {
             "rig": "demo",
@@ -41,20 +38,25 @@ def _config(out: Path, broker: LocalBroker | None) -> MonitorConfig:
             "mqtt": mqtt_section,
             "store": {"path": str(out / "state" / "furnace.sqlite")},
         },
-        env={},
+        env=os.environ,
     )  # fmt: skip
 
 
 class _Printer:
     """A real MQTT subscriber that prints a line every 50 frames, every event, and the alert."""
 
-    def __init__(self, broker: LocalBroker) -> None:
+    def __init__(self, config: MqttConfig) -> None:
         self.frames = 0
         self.alert_seen = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="demo-subscriber")
-        self.client.on_connect = lambda c, *_: c.subscribe("furnace/demo/#", qos=1)
+        if config.username:
+            password = config.password.get_secret_value() if config.password else None
+            self.client.username_pw_set(config.username, password)
+        if config.tls.enabled:
+            self.client.tls_set(ca_certs=str(config.tls.ca_file) if config.tls.ca_file else None)
+        self.client.on_connect = lambda c, *_: c.subscribe(f"{config.base_topic}/demo/#", qos=1)
         self.client.on_message = self._on_message
-        self.client.connect(broker.host, broker.port)
+        self.client.connect(config.host, config.port)
         self.client.loop_start()
 
     def _on_message(self, _c: object, _u: object, message: mqtt.MQTTMessage) -> None:
@@ -85,21 +87,35 @@ class _Printer:
         self.client.disconnect()
 
 
-def run_demo(out: Path, *, seed: int = 0, fps: float = 25.0) -> int:
+def run_demo(out: Path, *, seed: int = 0, fps: float = 25.0, mqtt_config: MqttConfig | None = None) -> int:
+    """`mqtt_config` (from `demo -c CONFIG` with mqtt enabled) is an external broker that wins over the
+    private one."""
     if out.exists():
         shutil.rmtree(out)
     run_dir = out / "live" / "run1"
     (out / "live").mkdir(parents=True)
-    try:
-        broker: LocalBroker | None = LocalBroker()
-        broker.wait_ready()
-        print(f"1. A private MQTT broker on {broker.host}:{broker.port}; the daemon watches {out / 'live'}")
-    except (FileNotFoundError, TimeoutError) as exc:
-        broker = None
-        print(f"1. No MQTT broker ({exc}): the daemon writes to its local store only")
-    config = _config(out, broker)
+    spool = str(out / "state" / "spool")
+    broker: LocalBroker | None = None
+    if mqtt_config is not None and mqtt_config.enabled:
+        section = {**mqtt_config.model_dump(mode="json"), "spool_dir": spool}
+        print(
+            f"1. The configured MQTT broker {mqtt_config.host}:{mqtt_config.port}; "
+            f"the daemon watches {out / 'live'}"
+        )
+    else:
+        try:
+            broker = LocalBroker()
+            broker.wait_ready()
+            section = {"host": broker.host, "port": broker.port, "spool_dir": spool}
+            print(
+                f"1. A private MQTT broker on {broker.host}:{broker.port}; the daemon watches {out / 'live'}"
+            )
+        except (FileNotFoundError, TimeoutError) as exc:
+            broker, section = None, {"enabled": False}
+            print(f"1. No MQTT broker ({exc}): the daemon writes to its local store only")
+    config = _config(out, section)
     daemon = build_daemon(config)
-    printer = _Printer(broker) if broker else None
+    printer = _Printer(config.mqtt) if config.mqtt.enabled else None
     daemon.start()
     options = SimulationOptions(seed=seed, realtime=True, fps=fps)
     print(f"\n2. The furnace: a run of {options.seconds} frames written into {run_dir} at {fps:g} frames/s")

@@ -23,7 +23,7 @@ from tests.sinks.influx_server import InfluxServer
 
 
 class Subscriber:
-    """A real MQTT client collecting every message under furnace/rig1/#."""
+    """A real MQTT client collecting every message under furnace/#."""
 
     def __init__(self, broker: Mosquitto, *, clean_start: bool = True) -> None:
         self.messages: list[tuple[str, bytes, bool]] = []
@@ -35,7 +35,7 @@ class Subscriber:
             clean_session=clean_start,
         )
         self.client.on_message = self._on_message
-        self.client.on_connect = lambda c, *_: c.subscribe("furnace/rig1/#", qos=1)
+        self.client.on_connect = lambda c, *_: c.subscribe("furnace/#", qos=1)
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()
 
@@ -44,8 +44,11 @@ class Subscriber:
             self.messages.append((message.topic, message.payload, bool(message.retain)))
 
     def on(self, topic: str) -> list[bytes]:
+        return self.messages_on(f"furnace/rig1/{topic}")
+
+    def messages_on(self, topic: str) -> list[bytes]:
         with self._lock:
-            return [p for t, p, _ in self.messages if t == f"furnace/rig1/{topic}"]
+            return [p for t, p, _ in self.messages if t == topic]
 
     def close(self) -> None:
         self.client.loop_stop()
@@ -202,3 +205,20 @@ def test_broker_restart_and_database_outage_mid_run_lose_nothing(
         daemon.stop()
         subscriber.close()
     assert influx.count("furnace_frame", "furnace") == len(frames)
+
+
+def test_demo_uses_a_configured_broker(mosquitto: Mosquitto, tmp_path: Path, capsys) -> None:
+    from monitor.cli import main
+
+    config = tmp_path / "c.yaml"
+    config.write_text(f"mqtt:\n  host: {mosquitto.host}\n  port: {mosquitto.port}\n", encoding="utf-8")
+    subscriber = Subscriber(mosquitto)
+    try:
+        assert main(["demo", "--out", str(tmp_path / "demo"), "-c", str(config)]) == 0
+    finally:
+        subscriber.close()
+    printed = capsys.readouterr().out
+    assert f"1. The configured MQTT broker {mosquitto.host}:{mosquitto.port}" in printed
+    assert "*** ALERT: crystallization_start" in printed
+    alerts = [json.loads(p) for p in subscriber.messages_on("furnace/demo/alert")]
+    assert [a["type"] for a in alerts] == ["crystallization_start"]
