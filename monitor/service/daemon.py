@@ -44,6 +44,7 @@ class Daemon:
         self.stop_event = threading.Event()
         self._queue: queue.Queue[FrameArrival] = queue.Queue(maxsize=config.ingest.queue_size)
         self._context: RunContext | None = None
+        self._positions: dict[Path, int] = {}
         self._worker = threading.Thread(target=self._work, name="pipeline", daemon=True)
         self.watcher = FrameWatcher(config=config.ingest, checkpoint=checkpoint, on_frame=self.enqueue)
         self.results: queue.Queue[FrameResult] | None = None  # set by callers that want to follow along
@@ -100,8 +101,7 @@ class Daemon:
 
     def process(self, arrival: FrameArrival) -> FrameResult:
         context = self._context_for(arrival)
-        frames = list_frames(arrival.path.parent)
-        index = frames.index(arrival.path) if arrival.path in frames else len(frames)
+        index = self._position(arrival.path)
         size = self._frame_size()
         try:
             frame = load_frame(arrival.path, index, size=size)
@@ -133,6 +133,12 @@ class Daemon:
         if self.results is not None:
             self.results.put(result)
         return result
+
+    def _position(self, path: Path) -> int:
+        """A frame's 0-based position in its run; the folder is listed again only for a file not seen yet."""
+        if path not in self._positions:
+            self._positions = {p: i for i, p in enumerate(list_frames(path.parent))}
+        return self._positions.get(path, len(self._positions))
 
     def _context_for(self, arrival: FrameArrival) -> RunContext:
         if self._context is None or self._context.run != arrival.run:
