@@ -3,6 +3,9 @@
 import os
 import shutil
 import socket
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,3 +27,36 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def start_service(
+    command: list, log: Path, ready: Callable[[], bool], *, timeout_s: float
+) -> subprocess.Popen:
+    """Start a server with its output appended to `log`; wait until `ready()`; a server that exits or never
+    gets ready is stopped and reported with the end of its log."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{command[0]} exited with {process.returncode}: {_tail(log)}")
+        if ready():
+            return process
+        time.sleep(0.05)
+    stop_service(process)
+    raise RuntimeError(f"{command[0]} was not ready within {timeout_s} s: {_tail(log)}")
+
+
+def stop_service(process: subprocess.Popen) -> None:
+    """SIGTERM (so the server saves its state), then SIGKILL if it does not go."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(encoding="utf-8", errors="replace")[-2000:]

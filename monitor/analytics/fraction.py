@@ -38,7 +38,7 @@ class OnlineFraction:
         if self._ended:
             return 1.0
         if self._baseline is None or math.isnan(share):
-            return None if self._baseline is None else math.nan
+            return None
         full = float(np.median(self._powder)) if self._powder else math.nan
         span = full - self._baseline
         if not span > 0:

@@ -3,13 +3,12 @@
 import os
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.services import free_port
+from tests.services import free_port, start_service, stop_service
 from tests.services import require_binary as _require_binary
 
 MOSQUITTO = Path(os.environ.get("MOSQUITTO_BIN", "/usr/sbin/mosquitto"))
@@ -73,32 +72,21 @@ class Mosquitto:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10.0) -> None:
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
-                [self.binary, "-c", self.conf], stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"mosquitto exited: {self.log.read_text(errors='replace')}")
-            try:
-                for port in (self.port, self.tls_port or self.port):
-                    socket.create_connection((self.host, port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"mosquitto did not listen on {self.port}: {self.log.read_text(errors='replace')}")
+        self.process = start_service(
+            [str(self.binary), "-c", str(self.conf)], self.log, self._listening, timeout_s=timeout
+        )
+
+    def _listening(self) -> bool:
+        try:
+            for port in (self.port, self.tls_port or self.port):
+                socket.create_connection((self.host, port), timeout=0.5).close()
+            return True
+        except OSError:
+            return False
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()  # SIGTERM: mosquitto saves its persistence file, if any
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            stop_service(self.process)  # SIGTERM first: mosquitto saves its persistence file, if any
         self.process = None
 
     def restart(self) -> None:

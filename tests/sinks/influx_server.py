@@ -6,7 +6,6 @@ outage and check that nothing written before, during or after it is lost.
 
 import json
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -14,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tests.services import free_port, require_binary
+from tests.services import free_port, require_binary, start_service, stop_service
 
 INFLUXD = "/usr/bin/influxd"
 
@@ -79,35 +78,13 @@ bind-address = "127.0.0.1:{self.rpc_port}"
         """Start influxd (again: same port, same data) and wait until /ping answers 204."""
         if self.running:
             return
-        log = self.log_path.open("ab")
-        self._process = subprocess.Popen(
-            [self.binary, "-config", str(self.config_path)], stdout=log, stderr=subprocess.STDOUT
-        )
-        log.close()  # the child keeps its own descriptor
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"influxd exited with {self._process.returncode}: {self._log_tail()}")
-            if self.ping():
-                return
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"influxd did not answer /ping within {timeout_s} s: {self._log_tail()}")
+        command = [self.binary, "-config", str(self.config_path)]
+        self._process = start_service(command, self.log_path, self.ping, timeout_s=timeout_s)
 
     def stop(self) -> None:
-        if self._process is None:
-            return
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=5)
+        if self._process is not None:
+            stop_service(self._process)
         self._process = None
-
-    def _log_tail(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
 
     def ping(self) -> bool:
         try:
