@@ -168,6 +168,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from monitor.pipeline.process import build_processor
 
     config = load_config(args.config)
+    if args.models:
+        config = _with_models(config, args.models)
     if args.features:
         run = args.features.stem
         result = analyze_table(
@@ -186,6 +188,23 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from monitor.nets.train import TrainPlan, describe_training, plan_for, train_models
+
+    config = load_config(args.config)
+    plan = TrainPlan.from_yaml(args.options) if args.options else plan_for(args.preset)
+    if args.only:
+        plan = plan.model_copy(update={"models": (args.only,)})
+    started = time.perf_counter()
+    saved = train_models(
+        args.frames, args.output, config=config, plan=plan, heldout=args.heldout or [], device=args.device,
+        progress=not args.quiet,
+    )  # fmt: skip
+    print(describe_training(saved))
+    print(f"\ntrained in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
 def cmd_evaluate_analytics(args: argparse.Namespace) -> int:
     from monitor.analytics.features import FeatureExtractor
     from monitor.analytics.sweep import features_and_stages_rate, format_sweep, run_sweep, sweep_json
@@ -198,6 +217,21 @@ def cmd_evaluate_analytics(args: argparse.Namespace) -> int:
     print(f"features + stage detection: {rate:.0f} frames/s (JPEG decode excluded)")
     (args.out / "sweep.json").write_text(sweep_json(results) + "\n", encoding="utf-8")
     return 0 if all(r.passed for r in results) else 1
+
+
+def _with_models(config, folder: Path):  # -> MonitorConfig
+    """The config with the model stage on, for whichever trained models `folder` holds."""
+    from monitor.nets.manifest import MANIFEST_NAME
+    from monitor.nets.runtime import FORECAST_DIR, REGRESSOR_DIR
+
+    found = {name: (folder / name / MANIFEST_NAME).is_file() for name in (REGRESSOR_DIR, FORECAST_DIR)}
+    if not any(found.values()):
+        raise ModelError(f"{folder}: no trained model ({REGRESSOR_DIR}/ or {FORECAST_DIR}/ with a manifest)")
+    models = config.models.model_copy(
+        update={"enabled": True, "dir": folder, "temperature_progress": found[REGRESSOR_DIR],
+                "forecast": found[FORECAST_DIR]}
+    )  # fmt: skip
+    return config.model_copy(update={"models": models})
 
 
 def _frame_size(config) -> tuple[int, int] | None:
@@ -215,7 +249,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from monitor.demo import run_demo
 
     mqtt_config = load_config(args.config).mqtt if args.config else None
-    return run_demo(args.out, seed=args.seed, mqtt_config=mqtt_config)
+    return run_demo(
+        args.out, seed=args.seed, mqtt_config=mqtt_config, models_dir=None if args.no_models else args.models
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -288,8 +324,25 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--features", type=Path, help="instead of frames: a table of Time, meanB, meanG, meanR")
     an.add_argument("--temperatures", type=Path, help="with --features: a table of Time, 1#/2# Temperature")
     an.add_argument("--no-report", action="store_true", help="only features.csv and events.json")
+    an.add_argument(
+        "--models", type=Path, help="also run the trained models in this folder (adds their columns)"
+    )
     an.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     an.set_defaults(func=cmd_analyze)
+
+    tr = sub.add_parser("train", help="train the image models on recorded runs (weights + manifest.json)")
+    tr.add_argument("frames", type=Path, nargs="+", help="folders of frames, one run each")
+    tr.add_argument("-o", "--output", type=Path, required=True, help="models folder (e.g. models/)")
+    tr.add_argument(
+        "--heldout", type=Path, nargs="+", help="runs only for the held-out metrics (default: time blocks)"
+    )
+    tr.add_argument("--preset", choices=["demo", "full"], default="full", help="recipe sizes (default full)")
+    tr.add_argument("--options", type=Path, help="a YAML TrainPlan instead of a preset")
+    tr.add_argument("--only", choices=["temperature_progress", "forecast"], help="train only this model")
+    tr.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    tr.add_argument("-c", "--config", type=Path, help="config file (overlay box, sample box, OCR)")
+    tr.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    tr.set_defaults(func=cmd_train)
 
     ea = sub.add_parser("evaluate-analytics", help="simulate five runs, analyse them, score the events")
     ea.add_argument("out", type=Path, help="working folder (runs are kept and reused)")
@@ -307,6 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "-c", "--config", type=Path, help="use this config's MQTT broker instead of a private one"
     )
+    demo.add_argument(
+        "--models", type=Path, default=Path("models"), help="trained models; quick ones are trained if none"
+    )
+    demo.add_argument("--no-models", action="store_true", help="run without the learned models")
     demo.set_defaults(func=cmd_demo)
     return parser
 

@@ -16,6 +16,7 @@ import paho.mqtt.client as mqtt
 
 from monitor.analytics.analyze import analyze_frames
 from monitor.analytics.outputs import write_outputs
+from monitor.analytics.result import AnalysisResult
 from monitor.config import MonitorConfig, parse_config
 from monitor.config.mqtt import MqttConfig
 from monitor.ingest.loader import list_frames
@@ -29,7 +30,9 @@ from monitor.simulate import SimulationOptions, simulate
 from monitor.summary import describe_analysis, describe_run
 
 
-def _config(out: Path, mqtt_section: dict[str, object]) -> MonitorConfig:
+def _config(out: Path, mqtt_section: dict[str, object], models_dir: Path | None) -> MonitorConfig:
+    models = {"enabled": models_dir is not None, "dir": str(models_dir or "models"),
+              "forecast_images": str(out / "forecasts")}
     return parse_config(
         {
             "rig": "demo",
@@ -37,9 +40,31 @@ def _config(out: Path, mqtt_section: dict[str, object]) -> MonitorConfig:
                        "settle_s": 0.1},
             "mqtt": mqtt_section,
             "store": {"path": str(out / "state" / "furnace.sqlite")},
+            "models": models,
         },
         env=os.environ,
     )  # fmt: skip
+
+
+TRAINING_SEED = 100  # the live run uses --seed (default 0): the models never see it
+
+
+def ensure_models(models_dir: Path, work: Path) -> None:
+    """Quick models for the demo when the folder has none: trained on a run of another seed than the
+    live one, so what the demo shows is a run the models have not seen."""
+    from monitor.nets.runtime import FORECAST_DIR, REGRESSOR_DIR
+    from monitor.nets.train import describe_training, plan_for, train_models
+
+    if all((models_dir / name / "manifest.json").is_file() for name in (REGRESSOR_DIR, FORECAST_DIR)):
+        print(f"0. Trained models found in {models_dir} (delete it to train again)")
+        return
+    print(f"0. No trained models in {models_dir}: training quick ones (preset demo) on a simulated run")
+    run = simulate(work / "run_seed100", SimulationOptions(seed=TRAINING_SEED), progress=True)
+    started = time.perf_counter()
+    saved = train_models([run.out], models_dir, config=parse_config({}, env={}), plan=plan_for("demo"))
+    print("\n".join("   " + line for line in describe_training(saved).splitlines()))
+    print(f"   trained in {time.perf_counter() - started:.0f} s\n")
+
 
 
 class _Printer:
@@ -68,10 +93,16 @@ class _Printer:
         if topic == "frame":
             self.frames += 1
             if self.frames % 50 == 1:
+                models = ""
+                if doc.get("t1_image_c") is not None:
+                    models = f" | image: 1#={doc['t1_image_c']:.0f} progress={doc['progress_pct']:.0f}%"
+                if doc.get("forecast"):
+                    f = doc["forecast"]
+                    models += f" forecast +{f['horizon_s']:g} s change={f['change']:.1f}"
                 print(
                     f"   [mqtt] frame {doc['file']}: t={doc['time_s']:.0f} s 1#={doc['t1_c']} "
                     f"2#={doc['t2_c']} stage={doc['stage']} mean={doc['mean']} "
-                    f"latency={doc['latency_ms']:.0f} ms"
+                    f"latency={doc['latency_ms']:.0f} ms{models}"
                 )
         elif topic == "event":
             print(
@@ -87,11 +118,20 @@ class _Printer:
         self.client.disconnect()
 
 
-def run_demo(out: Path, *, seed: int = 0, fps: float = 25.0, mqtt_config: MqttConfig | None = None) -> int:
+def run_demo(
+    out: Path,
+    *,
+    seed: int = 0,
+    fps: float = 25.0,
+    mqtt_config: MqttConfig | None = None,
+    models_dir: Path | None = Path("models"),
+) -> int:
     """`mqtt_config` (from `demo -c CONFIG` with mqtt enabled) is an external broker that wins over the
-    private one."""
+    private one; `models_dir` None runs without the learned models."""
     if out.exists():
         shutil.rmtree(out)
+    if models_dir is not None:
+        ensure_models(models_dir, out / "training")
     run_dir = out / "live" / "run1"
     (out / "live").mkdir(parents=True)
     spool = str(out / "state" / "spool")
@@ -113,7 +153,7 @@ def run_demo(out: Path, *, seed: int = 0, fps: float = 25.0, mqtt_config: MqttCo
         except (FileNotFoundError, TimeoutError) as exc:
             broker, section = None, {"enabled": False}
             print(f"1. No MQTT broker ({exc}): the daemon writes to its local store only")
-    config = _config(out, section)
+    config = _config(out, section, models_dir)
     daemon = build_daemon(config)
     printer = _Printer(config.mqtt) if config.mqtt.enabled else None
     daemon.start()
@@ -147,4 +187,18 @@ def run_demo(out: Path, *, seed: int = 0, fps: float = 25.0, mqtt_config: MqttCo
     paths = write_outputs(out / "analysis", result)
     print("\n".join("   " + line for line in describe_analysis(result).splitlines()))
     print(f"\n   true events: {run_dir / 'events.json'}\n   report: {paths['report']}")
+    if config.models.enabled and result.predictions:
+        _print_model_check(result, run_dir, config.models.dir)
     return 0
+
+
+def _print_model_check(result: AnalysisResult, run_dir: Path, models_dir: Path) -> None:
+    from monitor.nets.evaluate import format_score, score_predictions
+    from monitor.nets.manifest import read_manifest
+    from monitor.nets.runtime import REGRESSOR_DIR
+
+    manifest = read_manifest(models_dir / REGRESSOR_DIR, task="temperature_progress")
+    check = score_predictions(
+        result.files, result.predictions, run_dir / "truth.csv", train_means=training_means(manifest)
+    )
+    print(f"\n5. The models on this run (seed not trained on), against its truth.csv:\n   {format_score(check)}")

@@ -139,6 +139,25 @@ class AvramiFit:
 
 
 @dataclass(frozen=True, slots=True)
+class Forecast:
+    """The forecast frame `horizon_s` ahead, summed up over the sample region."""
+
+    horizon_s: float
+    mean: float  # mean of all channels over the sample region of the forecast frame, 0..255
+    change: float  # mean absolute difference from the current frame there, 0..255
+    image: str | None = None  # where the forecast frame was saved, when it is
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """What the learned models say about one frame (None: that model is not loaded)."""
+
+    t1_image_c: float | None  # 1# temperature estimated from the picture alone
+    progress_pct: float | None  # crystallization progress, the reference paper's i/N in %
+    forecast: Forecast | None
+
+
+@dataclass(frozen=True, slots=True)
 class FrameResult:
     """Everything the pipeline made of one frame."""
 
@@ -153,6 +172,7 @@ class FrameResult:
     crystal_fraction: float | None  # online image measure of the crystallized area, 0..1
     latency_ms: float
     stage_ms: tuple[tuple[str, float], ...] = ()  # (stage, milliseconds) of this frame's processing
+    prediction: Prediction | None = None  # the learned models' outputs, when they run
 
     @property
     def t1_c(self) -> float | None:

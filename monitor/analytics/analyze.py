@@ -2,6 +2,7 @@
 
 import csv
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +34,12 @@ def analyze_frames(
         if isinstance(frame, FrameError):
             results.append(processor.failed(len(results), path.name, str(frame)))
         else:
-            results.append(processor.process(frame))
+            results.append(processor.process(frame, run=run))
     flags = [
         [f"frame: {r.frame_error}"] if r.frame_error else (r.reading.flags if r.reading else [])
         for r in results
     ]
-    return summarise(
+    summary = summarise(
         run=run,
         times=[r.time_s for r in results],
         files=[r.file for r in results],
@@ -48,6 +49,9 @@ def analyze_frames(
         detector=processor.detector,
         flags=flags,
     )
+    if processor.models is None:
+        return summary
+    return replace(summary, predictions=[r.prediction for r in results])
 
 
 def analyze_table(features_csv: Path, temperatures_csv: Path | None, *, run: str,

@@ -6,12 +6,15 @@ from dataclasses import asdict
 from pathlib import Path
 
 from monitor.analytics.result import AnalysisResult
-from monitor.records import write_events
+from monitor.records import Prediction, write_events
 
 FEATURE_COLUMNS = (
     "time_s", "file", "mean", "mean_b", "mean_g", "mean_r", "mean_diff", "change", "texture",
     "textured_share", "probe_sum", "t1_c", "t2_c", "stage", "fraction_image", "progress_pct", "flags",
 )  # fmt: skip
+# Written only when the run was analysed with models: progress_pct above is the detector's label (known in
+# hindsight), progress_image_pct the model's estimate from the picture alone.
+MODEL_COLUMNS = ("t1_image_c", "progress_image_pct", "forecast_mean", "forecast_change")
 
 
 def _cell(value: object) -> object:
@@ -23,7 +26,8 @@ def _cell(value: object) -> object:
 def write_features(path: Path, result: AnalysisResult) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(FEATURE_COLUMNS)
+        with_models = any(p is not None for p in result.predictions)
+        writer.writerow(FEATURE_COLUMNS + (MODEL_COLUMNS if with_models else ()))
         previous = None
         for i, t in enumerate(result.times):
             feat = result.features[i]
@@ -49,7 +53,16 @@ def write_features(path: Path, result: AnalysisResult) -> None:
                     ]
                 ]
                 + ["; ".join(result.flags[i]) if result.flags else ""]
+                + (_model_cells(result.predictions[i]) if with_models else [])
             )
+
+
+def _model_cells(prediction: Prediction | None) -> list[object]:
+    if prediction is None:
+        return [""] * len(MODEL_COLUMNS)
+    f = prediction.forecast
+    values = [prediction.t1_image_c, prediction.progress_pct, f and f.mean, f and f.change]
+    return [_cell(v) for v in values]
 
 
 def summary_json(result: AnalysisResult) -> dict[str, object]:

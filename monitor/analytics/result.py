@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from monitor.records import AvramiFit, Features, Stage, StageEvent, ThermocoupleHealth
+from monitor.records import AvramiFit, Features, Prediction, Stage, StageEvent, ThermocoupleHealth
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +34,4 @@ class AnalysisResult:
     correlation: dict[str, dict[str, float | None]]  # Pearson r between "1#", "2#", "mean", "probe_sum"
     summary: RunSummary
     flags: list[list[str]] = field(default_factory=list)  # per frame: OCR / frame problems
+    predictions: list[Prediction | None] = field(default_factory=list)  # per frame, when models ran

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from monitor.overlay.models import ModelError  # one error type for every model the service loads
+
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 WEIGHTS_NAME = "weights.pt"
@@ -97,10 +99,6 @@ class Manifest(_Strict):
     weights_file: str = WEIGHTS_NAME
     weights_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     created: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
-
-
-class ModelError(Exception):
-    """A model is missing, damaged, or not the one the caller needs."""
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> Path:

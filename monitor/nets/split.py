@@ -31,10 +31,12 @@ class BlockSplit:
         block = np.floor(rel / self.block_s).astype(int)
         heldout = (block % self.holdout_every) == (self.offset % self.holdout_every)
         into = rel - block * self.block_s
-        near_border = (into < self.gap_s) | (into > self.block_s - self.gap_s)
+        near_border = (into < self.gap_s) | (into >= self.block_s - self.gap_s)
         # a border only needs a gap where the side changes
         prev_side = ((block - 1) % self.holdout_every) == (self.offset % self.holdout_every)
         next_side = ((block + 1) % self.holdout_every) == (self.offset % self.holdout_every)
+        prev_side = np.where(block == 0, heldout, prev_side)  # the run's ends are no side change
+        next_side = np.where(block == block.max(), heldout, next_side)
         changes = np.where(into < self.block_s / 2, prev_side != heldout, next_side != heldout)
         excluded = near_border & changes
         return ~heldout & ~excluded, heldout & ~excluded

@@ -35,7 +35,7 @@ _PACKAGED: dict[Engine, dict[Task, tuple[str, str]]] = {
 
 
 class ModelError(Exception):
-    """A model folder that is missing or incomplete."""
+    """A model (OCR or learned) that is missing, damaged, or not the one the caller needs."""
 
 
 @dataclass(frozen=True, slots=True)

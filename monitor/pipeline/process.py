@@ -1,6 +1,9 @@
-"""One frame in, one FrameResult out: overlay OCR, image features, stage detection, crystal fraction."""
+"""One frame in, one FrameResult out: overlay OCR, image features, stage detection, crystal fraction, and
+the learned models when they are loaded."""
 
+import logging
 import time
+from typing import TYPE_CHECKING
 
 from monitor.analytics.detector import StageDetector
 from monitor.analytics.features import FeatureExtractor
@@ -11,13 +14,26 @@ from monitor.overlay.digitize import FrameReader
 from monitor.overlay.factory import build_reader
 from monitor.records import EventType, FrameResult, Stage
 
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:  # torch is imported only when the models are enabled
+    from monitor.nets.runtime import ModelStage
+
 
 class FrameProcessor:
     """Holds one run's state (reader anchors, detector, fraction); `new_run()` before the next run."""
 
-    def __init__(self, *, reader: FrameReader, features: FeatureExtractor, confirm_frames: int = 3) -> None:
+    def __init__(
+        self,
+        *,
+        reader: FrameReader,
+        features: FeatureExtractor,
+        confirm_frames: int = 3,
+        models: "ModelStage | None" = None,
+    ) -> None:
         self.reader = reader
         self.features = features
+        self.models = models
         self.confirm_frames = confirm_frames
         self.new_run()
 
@@ -27,7 +43,7 @@ class FrameProcessor:
         self.detector = StageDetector(confirm_frames=self.confirm_frames)
         self._fraction = OnlineFraction()
 
-    def process(self, frame: Frame) -> FrameResult:
+    def process(self, frame: Frame, *, run: str = "") -> FrameResult:
         started = time.perf_counter()
         reading = self.reader.read(frame.image, index=frame.index, name=frame.name)
         read_at = time.perf_counter()
@@ -46,6 +62,15 @@ class FrameProcessor:
                 self._fraction.started(event.time_s)
             elif event.type is EventType.CRYSTALLIZATION_END:
                 self._fraction.ended()
+        analysed_at = time.perf_counter()
+        stage_ms = [("ocr", (read_at - started) * 1000.0), ("analytics", (analysed_at - read_at) * 1000.0)]
+        prediction = None
+        if self.models is not None:
+            try:
+                prediction = self.models.predict([frame.image], names=[(run, frame.name)])[0]
+            except Exception:  # a model failure costs the predictions, never the frame's readings
+                log.exception("%s: model stage failed", frame.name)
+            stage_ms.append(("models", (time.perf_counter() - analysed_at) * 1000.0))
         return FrameResult(
             index=frame.index,
             file=frame.name,
@@ -57,10 +82,8 @@ class FrameProcessor:
             events=tuple(events),
             crystal_fraction=self._fraction.value(features.textured_share),
             latency_ms=(time.perf_counter() - started) * 1000.0,
-            stage_ms=(
-                ("ocr", (read_at - started) * 1000.0),
-                ("analytics", (time.perf_counter() - read_at) * 1000.0),
-            ),
+            stage_ms=tuple(stage_ms),
+            prediction=prediction,
         )
 
     def failed(self, index: int, name: str, error: str) -> FrameResult:
@@ -88,9 +111,15 @@ def frame_time(read: int | None, name: str, index: int) -> float:
 
 
 def build_processor(config: MonitorConfig) -> FrameProcessor:
-    """The pipeline a config asks for (models join when the model stages exist)."""
+    """The pipeline a config asks for; the model stage only when `models.enabled`."""
+    models = None
+    if config.models.enabled:
+        from monitor.nets.runtime import build_model_stage
+
+        models = build_model_stage(config.models, config.analytics)
     return FrameProcessor(
         reader=build_reader(config.overlay, config.ocr),
         features=FeatureExtractor(config.analytics),
         confirm_frames=config.analytics.confirm_frames,
+        models=models,
     )

@@ -110,7 +110,7 @@ class Daemon:
             result = self.processor.failed(index, arrival.path.name, str(exc))
             self.metrics.frames_failed.inc()
         else:
-            result = self.processor.process(frame)
+            result = self.processor.process(frame, run=context.run)
             self.metrics.frames_processed.inc()
             self.metrics.stage_seconds.labels("pipeline").observe(result.latency_ms / 1000.0)
             for stage, ms in result.stage_ms:

@@ -3,7 +3,7 @@ One place, so every sink says the same thing."""
 
 from typing import Any
 
-from monitor.records import FrameResult, StageEvent
+from monitor.records import FrameResult, Prediction, StageEvent
 from monitor.sinks.base import RunContext
 
 
@@ -34,6 +34,26 @@ def frame_document(context: RunContext, result: FrameResult) -> dict[str, Any]:
         if result.frame_error
         else (reading.flags if reading else []),
         "latency_ms": round(result.latency_ms, 2),
+        **prediction_document(result.prediction),
+    }
+
+
+def prediction_document(prediction: Prediction | None) -> dict[str, Any]:
+    """The model outputs of a frame (all None when the models do not run)."""
+    if prediction is None:
+        return {"t1_image_c": None, "progress_pct": None, "forecast": None}
+    forecast = prediction.forecast
+    return {
+        "t1_image_c": None if prediction.t1_image_c is None else round(prediction.t1_image_c, 1),
+        "progress_pct": None if prediction.progress_pct is None else round(prediction.progress_pct, 2),
+        "forecast": None
+        if forecast is None
+        else {
+            "horizon_s": forecast.horizon_s,
+            "mean": round(forecast.mean, 3),
+            "change": round(forecast.change, 3),
+            "image": forecast.image,
+        },
     }
 
 
@@ -67,4 +87,13 @@ def frame_fields(result: FrameResult) -> dict[str, float | int]:
         doc.update(
             mean=f.mean, mean_b=f.mean_b, mean_g=f.mean_g, mean_r=f.mean_r, textured_share=f.textured_share
         )
+    if result.prediction is not None:
+        p = result.prediction
+        doc.update(t1_image_c=p.t1_image_c, progress_pct=p.progress_pct)
+        if p.forecast is not None:
+            doc.update(
+                forecast_horizon_s=p.forecast.horizon_s,
+                forecast_mean=p.forecast.mean,
+                forecast_change=p.forecast.change,
+            )
     return {k: v for k, v in doc.items() if v is not None and v == v}  # v == v drops NaN

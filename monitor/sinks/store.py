@@ -43,6 +43,10 @@ CREATE TABLE IF NOT EXISTS frames (
     frame_error TEXT,
     reading TEXT,
     document TEXT NOT NULL,
+    t1_image_c REAL,
+    progress_pct REAL,
+    forecast_mean REAL,
+    forecast_change REAL,
     PRIMARY KEY (run, file)
 );
 CREATE INDEX IF NOT EXISTS frames_order ON frames (run, idx);
@@ -65,7 +69,16 @@ ON CONFLICT(run) DO UPDATE SET
     first_time_s = min(first_time_s, excluded.first_time_s),
     last_time_s = max(last_time_s, excluded.last_time_s)
 """
-_PUT_FRAME = "INSERT OR REPLACE INTO frames VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_FRAME_COLUMNS = (
+    "run", "file", "idx", "time_s", "t1_c", "t2_c", "stage", "crystal_fraction", "mean", "flags",
+    "frame_error", "reading", "document", "t1_image_c", "progress_pct", "forecast_mean", "forecast_change",
+)  # fmt: skip
+_PUT_FRAME = (
+    f"INSERT OR REPLACE INTO frames ({', '.join(_FRAME_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_FRAME_COLUMNS))})"
+)
+# Columns added after the first release: a store written by an older version gets them on start.
+_ADDED_COLUMNS = dict.fromkeys(("t1_image_c", "progress_pct", "forecast_mean", "forecast_change"), "REAL")
 _PUT_EVENT = "INSERT OR REPLACE INTO events (id, run, type, time_s, file, t1_c) VALUES (?, ?, ?, ?, ?, ?)"
 
 
@@ -159,6 +172,10 @@ class StoreSink:
         db.execute("PRAGMA synchronous=NORMAL")  # in WAL mode: durable across a process crash
         db.execute("PRAGMA busy_timeout=5000")  # an export or a sqlite3 shell may hold a lock briefly
         db.executescript(_SCHEMA)
+        present = {row[1] for row in db.execute("PRAGMA table_info(frames)")}
+        for column, kind in _ADDED_COLUMNS.items():
+            if column not in present:
+                db.execute(f"ALTER TABLE frames ADD COLUMN {column} {kind}")
         self._db = db
 
     def publish(self, context: RunContext, result: FrameResult) -> None:
@@ -177,6 +194,10 @@ class StoreSink:
             result.frame_error,
             _reading_json(result.reading),
             json.dumps(doc, ensure_ascii=False),
+            doc["t1_image_c"],
+            doc["progress_pct"],
+            None if doc["forecast"] is None else doc["forecast"]["mean"],
+            None if doc["forecast"] is None else doc["forecast"]["change"],
         )
         events = [event_document(context, e) for e in result.events]
         run = (context.run, context.rig, context.started_at, result.time_s, result.time_s)

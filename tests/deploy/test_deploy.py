@@ -56,8 +56,11 @@ FRAME_FIELDS = {
     "latency_ms",
     "time_s",
     "flagged",
-    "t_image_c",
+    "t1_image_c",
     "progress_pct",
+    "forecast_horizon_s",
+    "forecast_mean",
+    "forecast_change",
 }
 EVENT_TAGS = {"rig", "run", "type"}
 EVENT_FIELDS = {"time_s", "t1_c", "id"}
@@ -624,9 +627,12 @@ def _frame_lines() -> list[str]:
             "time_s": f"{t}",
             "t1_c": f"{1350 - 1.97 * i:.1f}",
             "t2_c": f"{1145 + (i % 7):.1f}",
-            "t_image_c": f"{1348 - 1.95 * i:.1f}",
+            "t1_image_c": f"{1348 - 1.95 * i:.1f}",
             "crystal_fraction": f"{share:.4f}",
             "progress_pct": f"{100 * share:.2f}",
+            "forecast_horizon_s": "10",
+            "forecast_mean": f"{118 - 0.1 * i:.3f}",
+            "forecast_change": f"{2 + share:.3f}",
             "textured_share": f"{share * 0.9:.4f}",
             "mean": f"{120 - 0.1 * i:.3f}",
             "mean_b": f"{20 + 0.05 * i:.3f}",

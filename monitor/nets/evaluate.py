@@ -1,0 +1,65 @@
+"""How the models did on a run with a known truth (a simulated run's truth.csv): the check on a run they
+were not trained on, next to the predict-the-training-mean baseline."""
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from monitor.records import Prediction
+
+
+@dataclass(frozen=True, slots=True)
+class ModelScore:
+    frames: int
+    mae_t1_c: float | None
+    mae_progress_pct: float | None
+    baseline_mae_t1_c: float | None  # predicting the training mean of 1# for every frame
+    baseline_mae_progress_pct: float | None
+
+
+def score_predictions(
+    files: list[str],
+    predictions: list[Prediction | None],
+    truth_csv: Path,
+    *,
+    train_means: tuple[float, float],
+) -> ModelScore:
+    """Mean absolute errors against the truth, matched by file name."""
+    with truth_csv.open(encoding="utf-8") as f:
+        truth = {row["file"]: row for row in csv.DictReader(f)}
+    t1_err, t1_base, pr_err, pr_base = [], [], [], []
+    for file, p in zip(files, predictions, strict=True):
+        row = truth.get(file)
+        if p is None or row is None:
+            continue
+        if p.t1_image_c is not None:
+            t1_err.append(abs(p.t1_image_c - float(row["t1_c"])))
+            t1_base.append(abs(train_means[0] - float(row["t1_c"])))
+        if p.progress_pct is not None:
+            pr_err.append(abs(p.progress_pct - float(row["progress_pct"])))
+            pr_base.append(abs(train_means[1] - float(row["progress_pct"])))
+
+    def mean(values: list[float]) -> float | None:
+        return float(np.mean(values)) if values else None
+
+    return ModelScore(
+        frames=max(len(t1_err), len(pr_err)),
+        mae_t1_c=mean(t1_err),
+        mae_progress_pct=mean(pr_err),
+        baseline_mae_t1_c=mean(t1_base),
+        baseline_mae_progress_pct=mean(pr_base),
+    )
+
+
+def format_score(score: ModelScore) -> str:
+    def cell(v: float | None) -> str:
+        return "n/a" if v is None or math.isnan(v) else f"{v:.2f}"
+
+    return (
+        f"{score.frames} frames: 1# from the image MAE {cell(score.mae_t1_c)} degC "
+        f"(training-mean baseline {cell(score.baseline_mae_t1_c)}), progress MAE "
+        f"{cell(score.mae_progress_pct)} pp (baseline {cell(score.baseline_mae_progress_pct)})"
+    )

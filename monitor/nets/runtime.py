@@ -1,0 +1,184 @@
+"""The model stage of the pipeline: frames in, Predictions out (1# from the picture, progress, forecast)."""
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from monitor.config.analytics import AnalyticsConfig
+from monitor.config.models import ModelsConfig
+from monitor.config.overlay import Box
+from monitor.nets.dataset import from_tensor, prepare, to_tensor
+from monitor.nets.engine import Backend, Engine, build_engine
+from monitor.nets.lifecycle import load_model, select_device
+from monitor.nets.manifest import InputSpec, Manifest, ModelError, TargetScale, ViewBox
+from monitor.overlay.models import cache_dir
+from monitor.records import Forecast, Prediction
+
+log = logging.getLogger(__name__)
+
+REGRESSOR_DIR = "temperature_progress"
+FORECAST_DIR = "forecast"
+DEFAULT_BACKEND: Backend = "onnx"  # what `bench` measured faster on this project's 2-core CPU
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedModel:
+    engine: Engine
+    manifest: Manifest
+
+    @property
+    def spec(self) -> InputSpec:
+        return self.manifest.input
+
+    def inputs(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        return to_tensor(np.stack([prepare(image, self.spec) for image in images]), self.spec).numpy()
+
+
+def load_for_inference(
+    folder: Path, *, task: str, device: str, backend: str, threads: int | None
+) -> LoadedModel:
+    """A model ready to run: checked manifest, safe weights, the engine the config asks for."""
+    torch_device = select_device(device)
+    net, manifest = load_model(folder, task=task, device=torch_device)  # type: ignore[arg-type]
+    spec = manifest.input
+    channels = 4 if manifest.task == "forecast" else 3
+    sample = np.zeros((1, channels, spec.height, spec.width), dtype=np.float32)
+    chosen: Backend = DEFAULT_BACKEND if backend == "auto" else backend  # type: ignore[assignment]
+    onnx_path = cache_dir() / "onnx" / f"{manifest.task}-{manifest.weights_sha256[:16]}.onnx"
+    engine = build_engine(
+        net, backend=chosen, device=torch_device, sample=sample, onnx_path=onnx_path, threads=threads
+    )
+    log.info("loaded %s from %s (%s)", manifest.task, folder, engine.name)
+    return LoadedModel(engine=engine, manifest=manifest)
+
+
+def decode_regression(out: np.ndarray, targets: tuple[TargetScale, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Network outputs -> (1# in degC, progress in % clipped to 0..100)."""
+    by_name = {t.name: (i, t) for i, t in enumerate(targets)}
+    i, t = by_name["t1_c"]
+    t1 = out[:, i] * t.scale + t.offset
+    i, t = by_name["progress_pct"]
+    progress = np.clip(out[:, i] * t.scale + t.offset, 0.0, 100.0)
+    return t1, progress
+
+
+def region_in_view(roi: Box | ViewBox, spec: InputSpec) -> tuple[slice, slice]:
+    """A frame-pixel box mapped into the model's picture (view crop, then resize)."""
+    vx, vy = (spec.view.x, spec.view.y) if spec.view else (0, 0)
+    vw, vh = (spec.view.width, spec.view.height) if spec.view else (None, None)
+    if vw is None or vh is None:
+        raise ModelError("region_in_view needs a model with a view box")
+    sx, sy = spec.width / vw, spec.height / vh
+    x0 = int(np.clip((roi.x - vx) * sx, 0, spec.width - 1))
+    y0 = int(np.clip((roi.y - vy) * sy, 0, spec.height - 1))
+    x1 = int(np.clip(np.ceil((roi.x + roi.width - vx) * sx), x0 + 1, spec.width))
+    y1 = int(np.clip(np.ceil((roi.y + roi.height - vy) * sy), y0 + 1, spec.height))
+    return slice(y0, y1), slice(x0, x1)
+
+
+class ModelStage:
+    """Runs whichever models are loaded on a batch of decoded BGR frames."""
+
+    def __init__(
+        self,
+        *,
+        regressor: LoadedModel | None,
+        forecaster: LoadedModel | None,
+        horizon_s: float,
+        sample_roi: Box,
+        forecast_images: Path | None = None,
+    ) -> None:
+        if regressor is None and forecaster is None:
+            raise ModelError("the model stage needs at least one model")
+        self.regressor = regressor
+        self.forecaster = forecaster
+        self.horizon_s = horizon_s
+        self.forecast_images = forecast_images
+        self._region = None if forecaster is None else region_in_view(sample_roi, forecaster.spec)
+        self._dt_scale = None if forecaster is None else float(forecaster.manifest.training["dt_scale"])  # type: ignore[arg-type]
+
+    def predict(
+        self, images: Sequence[np.ndarray], *, names: Sequence[tuple[str, str]] = ()
+    ) -> list[Prediction]:
+        """One Prediction per image; `names` = (run, file) per image, for saving forecast frames."""
+        n = len(images)
+        t1: Sequence[float | None] = [None] * n
+        progress: Sequence[float | None] = [None] * n
+        if self.regressor is not None:
+            out = self.regressor.engine(self.regressor.inputs(images))
+            t1_arr, progress_arr = decode_regression(out, self.regressor.manifest.targets)
+            t1, progress = [float(v) for v in t1_arr], [float(v) for v in progress_arr]
+        forecasts: Sequence[Forecast | None] = [None] * n
+        if self.forecaster is not None:
+            forecasts = self._forecast(images, names)
+        return [
+            Prediction(t1_image_c=t1[i], progress_pct=progress[i], forecast=forecasts[i]) for i in range(n)
+        ]
+
+    def _forecast(self, images: Sequence[np.ndarray], names: Sequence[tuple[str, str]]) -> list[Forecast]:
+        assert self.forecaster is not None and self._region is not None and self._dt_scale is not None
+        x = self.forecaster.inputs(images)
+        dt = np.full((x.shape[0], 1, x.shape[2], x.shape[3]), self.horizon_s / self._dt_scale, np.float32)
+        out = self.forecaster.engine(np.concatenate([x, dt], axis=1))
+        import torch
+
+        spec = self.forecaster.spec
+        now_rgb = from_tensor(torch.from_numpy(x), spec)
+        ahead_rgb = from_tensor(torch.from_numpy(out), spec)
+        rows, cols = self._region
+        result = []
+        for i in range(len(images)):
+            ahead = ahead_rgb[i][rows, cols].astype(np.float32)
+            now = now_rgb[i][rows, cols].astype(np.float32)
+            saved = None
+            if self.forecast_images is not None and i < len(names):
+                saved = self._save(ahead_rgb[i], *names[i])
+            result.append(
+                Forecast(
+                    horizon_s=self.horizon_s,
+                    mean=float(ahead.mean()),
+                    change=float(np.abs(ahead - now).mean()),
+                    image=saved,
+                )
+            )
+        return result
+
+    def _save(self, rgb: np.ndarray, run: str, file: str) -> str | None:
+        assert self.forecast_images is not None
+        path = self.forecast_images / run / file
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp.jpg")
+            cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+            tmp.replace(path)
+        except OSError as exc:  # a full disk must not stop the numbers
+            log.warning("forecast frame not saved to %s: %s", path, exc)
+            return None
+        return str(path)
+
+
+def build_model_stage(models: ModelsConfig, analytics: AnalyticsConfig) -> ModelStage | None:
+    """The models a config enables, loaded; None when the model stage is off."""
+    if not models.enabled:
+        return None
+    started = time.perf_counter()
+
+    def load(sub: str, task: str) -> LoadedModel:
+        return load_for_inference(
+            models.dir / sub, task=task, device=models.device, backend=models.backend, threads=models.threads
+        )
+
+    stage = ModelStage(
+        regressor=load(REGRESSOR_DIR, "temperature_progress") if models.temperature_progress else None,
+        forecaster=load(FORECAST_DIR, "forecast") if models.forecast else None,
+        horizon_s=models.forecast_horizon_s,
+        sample_roi=analytics.sample_roi,
+        forecast_images=models.forecast_images,
+    )
+    log.info("model stage ready in %.1f s", time.perf_counter() - started)
+    return stage
