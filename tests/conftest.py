@@ -43,3 +43,21 @@ def heating_run(tmp_path_factory: pytest.TempPathFactory) -> SimulatedRun:
     """40 small frames through melting: 2# spikes, 3- and 4-digit 1#, the melt flash behind the overlay."""
     options = SimulationOptions(seconds=40, start=110, width=320, height=240, seed=11)
     return simulate(tmp_path_factory.mktemp("heating"), options, progress=False)
+
+
+TINY_PLAN = """\
+regressor: {width: 64, height: 48, epochs: 2, batch_size: 16}
+forecast: {size: 64, ngf: 8, ndf: 8, depth: 6, epochs: 1, batch_size: 8}
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_models(reference_run: SimulatedRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both models, really trained by `furnace-monitor train` on the reference run, at toy sizes."""
+    from monitor.cli import main
+
+    out = tmp_path_factory.mktemp("models")
+    plan = out / "tiny.yaml"
+    plan.write_text(TINY_PLAN, encoding="utf-8")
+    assert main(["train", str(reference_run.out), "-o", str(out), "--options", str(plan), "-q"]) == 0
+    return out

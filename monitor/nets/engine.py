@@ -2,6 +2,7 @@
 on an exported copy. Both take and give numpy arrays, so the caller does not care which one runs."""
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -67,7 +68,9 @@ def export_onnx(net: nn.Module, sample: np.ndarray, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".onnx.tmp")
     net = net.cpu().eval()
-    with torch.inference_mode():
+    # The TorchScript exporter: the dynamo one needs onnxscript, which this project does not install.
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
             net,
             (torch.from_numpy(sample),),

@@ -8,14 +8,17 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 
 from monitor.config.analytics import AnalyticsConfig
 from monitor.config.models import ModelsConfig
 from monitor.config.overlay import Box
 from monitor.nets.dataset import from_tensor, prepare, to_tensor
 from monitor.nets.engine import Backend, Engine, build_engine
+from monitor.nets.forecast import dt_scale_of, forecast_input, input_box
 from monitor.nets.lifecycle import load_model, select_device
-from monitor.nets.manifest import InputSpec, Manifest, ModelError, TargetScale, ViewBox
+from monitor.nets.manifest import InputSpec, Manifest, ModelError, ViewBox
+from monitor.nets.regressor import decode_outputs
 from monitor.overlay.models import cache_dir
 from monitor.records import Forecast, Prediction
 
@@ -57,30 +60,6 @@ def load_for_inference(
     return LoadedModel(engine=engine, manifest=manifest)
 
 
-def decode_regression(out: np.ndarray, targets: tuple[TargetScale, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Network outputs -> (1# in degC, progress in % clipped to 0..100)."""
-    by_name = {t.name: (i, t) for i, t in enumerate(targets)}
-    i, t = by_name["t1_c"]
-    t1 = out[:, i] * t.scale + t.offset
-    i, t = by_name["progress_pct"]
-    progress = np.clip(out[:, i] * t.scale + t.offset, 0.0, 100.0)
-    return t1, progress
-
-
-def region_in_view(roi: Box | ViewBox, spec: InputSpec) -> tuple[slice, slice]:
-    """A frame-pixel box mapped into the model's picture (view crop, then resize)."""
-    vx, vy = (spec.view.x, spec.view.y) if spec.view else (0, 0)
-    vw, vh = (spec.view.width, spec.view.height) if spec.view else (None, None)
-    if vw is None or vh is None:
-        raise ModelError("region_in_view needs a model with a view box")
-    sx, sy = spec.width / vw, spec.height / vh
-    x0 = int(np.clip((roi.x - vx) * sx, 0, spec.width - 1))
-    y0 = int(np.clip((roi.y - vy) * sy, 0, spec.height - 1))
-    x1 = int(np.clip(np.ceil((roi.x + roi.width - vx) * sx), x0 + 1, spec.width))
-    y1 = int(np.clip(np.ceil((roi.y + roi.height - vy) * sy), y0 + 1, spec.height))
-    return slice(y0, y1), slice(x0, x1)
-
-
 class ModelStage:
     """Runs whichever models are loaded on a batch of decoded BGR frames."""
 
@@ -99,8 +78,13 @@ class ModelStage:
         self.forecaster = forecaster
         self.horizon_s = horizon_s
         self.forecast_images = forecast_images
-        self._region = None if forecaster is None else region_in_view(sample_roi, forecaster.spec)
-        self._dt_scale = None if forecaster is None else float(forecaster.manifest.training["dt_scale"])  # type: ignore[arg-type]
+        self._region: tuple[slice, slice] | None = None
+        self._dt_scale: float | None = None
+        if forecaster is not None:
+            roi = ViewBox(x=sample_roi.x, y=sample_roi.y, width=sample_roi.width, height=sample_roi.height)
+            box = input_box(roi, forecaster.spec)
+            self._region = slice(box.y, box.y + box.height), slice(box.x, box.x + box.width)
+            self._dt_scale = dt_scale_of(forecaster.manifest)
 
     def predict(
         self, images: Sequence[np.ndarray], *, names: Sequence[tuple[str, str]] = ()
@@ -111,7 +95,7 @@ class ModelStage:
         progress: Sequence[float | None] = [None] * n
         if self.regressor is not None:
             out = self.regressor.engine(self.regressor.inputs(images))
-            t1_arr, progress_arr = decode_regression(out, self.regressor.manifest.targets)
+            t1_arr, progress_arr = decode_outputs(torch.from_numpy(out), self.regressor.manifest.targets)
             t1, progress = [float(v) for v in t1_arr], [float(v) for v in progress_arr]
         forecasts: Sequence[Forecast | None] = [None] * n
         if self.forecaster is not None:
@@ -122,13 +106,10 @@ class ModelStage:
 
     def _forecast(self, images: Sequence[np.ndarray], names: Sequence[tuple[str, str]]) -> list[Forecast]:
         assert self.forecaster is not None and self._region is not None and self._dt_scale is not None
-        x = self.forecaster.inputs(images)
-        dt = np.full((x.shape[0], 1, x.shape[2], x.shape[3]), self.horizon_s / self._dt_scale, np.float32)
-        out = self.forecaster.engine(np.concatenate([x, dt], axis=1))
-        import torch
-
+        x = torch.from_numpy(self.forecaster.inputs(images))
+        out = self.forecaster.engine(forecast_input(x, self.horizon_s, self._dt_scale).numpy())
         spec = self.forecaster.spec
-        now_rgb = from_tensor(torch.from_numpy(x), spec)
+        now_rgb = from_tensor(x, spec)
         ahead_rgb = from_tensor(torch.from_numpy(out), spec)
         rows, cols = self._region
         result = []

@@ -119,8 +119,8 @@ def train_models(
         else:
             trained = train_forecast(
                 parts,
-                split,
                 plan.forecast,
+                split=split,
                 blank=blank,
                 sample_roi=sample_roi,
                 device=torch_device,

@@ -1,0 +1,102 @@
+"""The model stage on live frames: both engines, batches, saved forecasts, clear errors."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from monitor.config import parse_config
+from monitor.ingest.loader import load_frame
+from monitor.nets.manifest import ModelError
+from monitor.nets.runtime import build_model_stage
+from monitor.simulate import SimulatedRun
+
+
+def _stage(models: Path, tmp_path: Path, **overrides: object):
+    section = {"enabled": True, "dir": str(models), "forecast_images": str(tmp_path / "fc"), **overrides}
+    config = parse_config({"models": section}, env={})
+    return build_model_stage(config.models, config.analytics)
+
+
+def _frames(run: SimulatedRun, times: list[int]) -> list[np.ndarray]:
+    return [load_frame(run.out / f"{t:04d}.jpg", i).image for i, t in enumerate(times)]
+
+
+def test_predictions_for_a_batch_equal_one_by_one(tiny_models: Path, reference_run, tmp_path: Path) -> None:
+    stage = _stage(tiny_models, tmp_path, backend="torch")
+    images = _frames(reference_run, [150, 400, 600])
+    batch = stage.predict(images)
+    singles = [stage.predict([image])[0] for image in images]
+    for b, s in zip(batch, singles, strict=True):
+        assert b.t1_image_c == pytest.approx(s.t1_image_c, abs=0.05)
+        assert b.progress_pct == pytest.approx(s.progress_pct, abs=0.05)
+        assert b.forecast.change == pytest.approx(s.forecast.change, abs=0.05)
+    for p in batch:
+        assert 0.0 <= p.progress_pct <= 100.0
+        assert 500 < p.t1_image_c < 1800  # a trained regressor stays in the range it was taught
+        assert p.forecast.horizon_s == 10.0 and 0 <= p.forecast.mean <= 255
+
+
+def test_onnx_and_torch_engines_agree(tiny_models: Path, reference_run, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    images = _frames(reference_run, [200, 560])
+    torch_out = _stage(tiny_models, tmp_path, backend="torch").predict(images)
+    onnx_stage = _stage(tiny_models, tmp_path, backend="onnx")
+    assert onnx_stage.regressor.engine.name == "onnx" and onnx_stage.forecaster.engine.name == "onnx"
+    assert len(list((tmp_path / "cache" / "furnace-monitor" / "onnx").glob("*.onnx"))) == 2
+    onnx_out = onnx_stage.predict(images)
+    for a, b in zip(torch_out, onnx_out, strict=True):
+        assert a.t1_image_c == pytest.approx(b.t1_image_c, abs=0.5)
+        assert a.progress_pct == pytest.approx(b.progress_pct, abs=0.5)
+        assert a.forecast.mean == pytest.approx(b.forecast.mean, abs=0.5)
+
+
+def test_forecast_frames_are_saved_per_run(tiny_models: Path, reference_run, tmp_path: Path) -> None:
+    stage = _stage(tiny_models, tmp_path, temperature_progress=False)
+    [p] = stage.predict(_frames(reference_run, [300]), names=[("run7", "0300.jpg")])
+    assert p.t1_image_c is None and p.progress_pct is None
+    saved = Path(p.forecast.image)
+    assert saved == tmp_path / "fc" / "run7" / "0300.jpg"
+    import cv2
+
+    assert cv2.imread(str(saved)).shape == (64, 64, 3)  # the tiny model's working size
+
+
+def test_a_frame_of_another_size_is_a_clear_error(tiny_models: Path, tmp_path: Path) -> None:
+    stage = _stage(tiny_models, tmp_path, temperature_progress=False)
+    with pytest.raises(ModelError, match="does not fit a 320x240 frame"):
+        stage.predict([np.zeros((240, 320, 3), np.uint8)])
+
+
+def test_a_missing_model_names_its_folder(tiny_models: Path, tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match=r"empty/temperature_progress: no manifest\.json"):
+        _stage(tmp_path / "empty", tmp_path)
+
+
+def test_a_swapped_model_folder_is_refused(tiny_models: Path, tmp_path: Path) -> None:
+    """A forecast model copied where the regressor belongs: the manifest's task gives it away."""
+    import shutil
+
+    shutil.copytree(tiny_models / "forecast", tmp_path / "m" / "temperature_progress")
+    with pytest.raises(ModelError, match="a 'forecast' model, expected 'temperature_progress'"):
+        _stage(tmp_path / "m", tmp_path, forecast=False)
+
+
+def test_disabled_models_build_nothing(tiny_models: Path) -> None:
+    config = parse_config({"models": {"dir": str(tiny_models)}}, env={})
+    assert build_model_stage(config.models, config.analytics) is None
+
+
+def test_manifests_hold_the_training_record(tiny_models: Path, reference_run) -> None:
+    for name, keys in (
+        ("temperature_progress", {"mae_t1_c", "mae_progress_pct"}),
+        ("forecast", {f"{m}_dt{dt}" for m in ("psnr", "ssim") for dt in (1, 5, 10, 30)}),
+    ):
+        manifest = json.loads((tiny_models / name / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["task"] == name
+        assert keys <= set(manifest["metrics"]) and keys <= set(manifest["baselines"])
+        assert manifest["split"]["method"] == "time_blocks" and manifest["split"]["heldout_frames"] > 0
+        assert manifest["runs"][0]["folder"] == str(reference_run.out)
+        assert manifest["input"]["blank"] == [{"x": 0, "y": 0, "width": 101, "height": 55}]
+        assert (tiny_models / name / "loss.png").read_bytes()[:4] == b"\x89PNG"

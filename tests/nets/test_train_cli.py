@@ -1,0 +1,85 @@
+"""`train` and `analyze --models` from the command line."""
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.simulate import SimulationOptions, simulate
+
+
+@pytest.fixture(scope="module")
+def unseen_run(tmp_path_factory: pytest.TempPathFactory):
+    """20 full-size frames of another seed, across the crystallization start."""
+    return simulate(
+        tmp_path_factory.mktemp("unseen"), SimulationOptions(seconds=20, start=540, seed=5), progress=False
+    )
+
+
+def test_analyze_with_models_adds_their_columns(tiny_models: Path, unseen_run, tmp_path: Path) -> None:
+    out = tmp_path / "analysis"
+    assert (
+        main(
+            [
+                "analyze",
+                str(unseen_run.out),
+                "-o",
+                str(out),
+                "--models",
+                str(tiny_models),
+                "-q",
+                "--no-report",
+            ]
+        )
+        == 0
+    )
+    with (out / "features.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 20
+    for row in rows:
+        assert 500 < float(row["t1_image_c"]) < 1800
+        assert 0 <= float(row["progress_image_pct"]) <= 100
+        assert float(row["forecast_change"]) >= 0 and row["forecast_mean"]
+
+
+def test_analyze_without_models_keeps_the_old_columns(unseen_run, tmp_path: Path) -> None:
+    assert main(["analyze", str(unseen_run.out), "-o", str(tmp_path), "-q", "--no-report"]) == 0
+    header = (tmp_path / "features.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert "t1_image_c" not in header
+
+
+def test_analyze_models_folder_without_models(unseen_run, tmp_path: Path, capsys) -> None:
+    assert main(["analyze", str(unseen_run.out), "-o", str(tmp_path), "--models", str(tmp_path), "-q"]) == 2
+    assert "no trained model (temperature_progress/ or forecast/ with a manifest)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        ("regressor: {widht: 64}\n", "widht"),
+        ("forecast: {size: 64, depth: 9}\n", "depth"),
+        ("models: []\n", "models"),
+    ],
+)
+def test_train_refuses_a_bad_plan(unseen_run, tmp_path: Path, capsys, plan: str, message: str) -> None:
+    options = tmp_path / "plan.yaml"
+    options.write_text(plan, encoding="utf-8")
+    assert (
+        main(["train", str(unseen_run.out), "-o", str(tmp_path / "m"), "--options", str(options), "-q"]) == 2
+    )
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_needs_held_out_frames(unseen_run, tmp_path: Path, capsys) -> None:
+    """20 frames are less than one time block: nothing could be held out, so nothing is trained."""
+    assert main(["train", str(unseen_run.out), "-o", str(tmp_path / "m"), "--preset", "demo", "-q"]) == 2
+    assert "no held-out frames" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_an_empty_folder(tmp_path: Path, capsys) -> None:
+    (tmp_path / "empty").mkdir()
+    assert main(["train", str(tmp_path / "empty"), "-o", str(tmp_path / "m"), "-q"]) == 2
+    assert "no frames to train on" in capsys.readouterr().err
