@@ -193,7 +193,7 @@ def run_demo(
 
 
 def _print_model_check(result: AnalysisResult, run_dir: Path, models_dir: Path) -> None:
-    from monitor.nets.evaluate import format_score, score_predictions
+    from monitor.nets.evaluate import format_score, score_predictions, training_means
     from monitor.nets.manifest import read_manifest
     from monitor.nets.runtime import REGRESSOR_DIR
 
@@ -201,4 +201,5 @@ def _print_model_check(result: AnalysisResult, run_dir: Path, models_dir: Path) 
     check = score_predictions(
         result.files, result.predictions, run_dir / "truth.csv", train_means=training_means(manifest)
     )
-    print(f"\n5. The models on this run (seed not trained on), against its truth.csv:\n   {format_score(check)}")
+    print("\n5. The models on this run (a seed they were not trained on), against its truth.csv:")
+    print(f"   {format_score(check)}")

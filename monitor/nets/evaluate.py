@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from monitor.nets.manifest import Manifest
 from monitor.records import Prediction
 
 
@@ -18,6 +19,12 @@ class ModelScore:
     mae_progress_pct: float | None
     baseline_mae_t1_c: float | None  # predicting the training mean of 1# for every frame
     baseline_mae_progress_pct: float | None
+
+
+def training_means(manifest: Manifest) -> tuple[float, float]:
+    """(1#, progress) averaged over the training labels: the regressor's targets are centred on them."""
+    offsets = {t.name: t.offset for t in manifest.targets}
+    return offsets["t1_c"], offsets["progress_pct"]
 
 
 def score_predictions(

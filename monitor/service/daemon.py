@@ -6,6 +6,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from monitor.config import MonitorConfig
@@ -103,6 +104,7 @@ class Daemon:
         context = self._context_for(arrival)
         index = self._position(arrival.path)
         size = self._frame_size()
+        decode_started = time.perf_counter()
         try:
             frame = load_frame(arrival.path, index, size=size)
         except FrameError as exc:
@@ -110,7 +112,9 @@ class Daemon:
             result = self.processor.failed(index, arrival.path.name, str(exc))
             self.metrics.frames_failed.inc()
         else:
+            decode_ms = (time.perf_counter() - decode_started) * 1000.0
             result = self.processor.process(frame, run=context.run)
+            result = replace(result, stage_ms=(("decode", decode_ms), *result.stage_ms))
             self.metrics.frames_processed.inc()
             self.metrics.stage_seconds.labels("pipeline").observe(result.latency_ms / 1000.0)
             for stage, ms in result.stage_ms:

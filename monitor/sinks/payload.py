@@ -34,6 +34,7 @@ def frame_document(context: RunContext, result: FrameResult) -> dict[str, Any]:
         if result.frame_error
         else (reading.flags if reading else []),
         "latency_ms": round(result.latency_ms, 2),
+        "stage_ms": {stage: round(ms, 2) for stage, ms in result.stage_ms},
         **prediction_document(result.prediction),
     }
 

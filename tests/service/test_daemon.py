@@ -77,7 +77,12 @@ def drop_frames_into(frames: list[Path], folder: Path) -> None:
 
 
 def daemon_config(
-    tmp_path: Path, broker: Mosquitto, *, influx: InfluxServer | None = None, stall_s: float = 600
+    tmp_path: Path,
+    broker: Mosquitto,
+    *,
+    influx: InfluxServer | None = None,
+    stall_s: float = 600,
+    models: Path | None = None,
 ):
     """A config for a daemon in tmp_path talking to the test broker (and database)."""
     data = {
@@ -90,6 +95,8 @@ def daemon_config(
     if influx is not None:
         data["influx"] = {"enabled": True, "api": "v1", "url": influx.url, "database": "furnace",
                           "buffer_dir": str(tmp_path / "buffer")}  # fmt: skip
+    if models is not None:
+        data["models"] = {"enabled": True, "dir": str(models), "forecast_images": str(tmp_path / "forecasts")}
     (tmp_path / "frames").mkdir()
     return parse_config(data, env={})
 
@@ -147,6 +154,44 @@ def test_frames_in_folder_come_out_everywhere(
     assert 'furnace_events_total{type="crystallization_start"} 1.0' in metrics
     for stage in ("ocr", "analytics", "pipeline", "publish"):
         assert f'furnace_stage_seconds_count{{stage="{stage}"}} 562.0' in metrics
+
+
+def test_the_daemon_with_models_publishes_their_outputs_everywhere(
+    reference_run: SimulatedRun, tiny_models: Path, mosquitto: Mosquitto, influx: InfluxServer, tmp_path: Path
+) -> None:
+    config = daemon_config(tmp_path, mosquitto, influx=influx, models=tiny_models)
+    subscriber = Subscriber(mosquitto)
+    daemon = build_daemon(config)
+    daemon.start()
+    frames = sorted(reference_run.out.glob("*.jpg"))[420:470]  # 530..579 s: crystallization starts
+    try:
+        drop_frames_into(frames, tmp_path / "frames" / "run1")
+        wait_for(lambda: len(subscriber.on("frame")) >= len(frames))
+        wait_for(lambda: influx.count("furnace_frame", "furnace") >= len(frames), 60)
+        metrics = daemon.metrics.render().decode()
+    finally:
+        daemon.stop()
+        subscriber.close()
+    docs = [json.loads(p) for p in subscriber.on("frame")]
+    assert [d["file"] for d in docs] == [f.name for f in frames]
+    for doc in docs:
+        assert 500 < doc["t1_image_c"] < 1800 and 0 <= doc["progress_pct"] <= 100
+        forecast = doc["forecast"]
+        assert forecast["horizon_s"] == 10.0 and forecast["change"] >= 0
+        assert Path(forecast["image"]) == tmp_path / "forecasts" / "run1" / doc["file"]
+        assert Path(forecast["image"]).is_file()
+    rows = influx.rows(
+        'SELECT "t1_image_c", "progress_pct", "forecast_mean", "forecast_change" FROM "furnace_frame"',
+        "furnace",
+    )
+    assert len(rows) == len(frames) and all(None not in r.values() for r in rows)
+    import sqlite3
+
+    with sqlite3.connect(config.store.path) as db:
+        stored = db.execute("SELECT t1_image_c, progress_pct, forecast_mean, forecast_change FROM frames")
+        values = stored.fetchall()
+    assert len(values) == len(frames) and all(None not in v for v in values)
+    assert f'furnace_stage_seconds_count{{stage="models"}} {len(frames)}.0' in metrics
 
 
 def test_a_stalled_feed_is_reported_on_mqtt_and_in_health(
@@ -214,7 +259,7 @@ def test_demo_uses_a_configured_broker(mosquitto: Mosquitto, tmp_path: Path, cap
     config.write_text(f"mqtt:\n  host: {mosquitto.host}\n  port: {mosquitto.port}\n", encoding="utf-8")
     subscriber = Subscriber(mosquitto)
     try:
-        assert main(["demo", "--out", str(tmp_path / "demo"), "-c", str(config)]) == 0
+        assert main(["demo", "--out", str(tmp_path / "demo"), "-c", str(config), "--no-models"]) == 0
     finally:
         subscriber.close()
     printed = capsys.readouterr().out
