@@ -254,6 +254,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from monitor.bench import BenchOptions, format_table, run_bench, write_document
+    from monitor.bench.latency import DaemonError
+
+    if args.frames < 1 or args.warmup < 0 or args.rate <= 0:
+        print("error: --frames must be >= 1, --warmup >= 0 and --rate > 0", file=sys.stderr)
+        return 2
+    options = BenchOptions(frames=args.frames, warmup=args.warmup, rate=args.rate, models_dir=args.models,
+                           start_s=args.start, work=args.work)  # fmt: skip
+    # rebuilt from the parsed arguments (sys.argv is the caller's when main() is called with a list)
+    command = ["furnace-monitor", "bench", "-o", str(args.output), "--frames", str(args.frames), "--warmup",
+               str(args.warmup), "--rate", f"{args.rate:g}", "--models", str(args.models), "--start",
+               str(args.start), *(["--work", str(args.work)] if args.work else [])]  # fmt: skip
+    try:
+        doc = run_bench(options, command=command)
+    except DaemonError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    write_document(args.output, doc)
+    print(format_table(doc))
+    print(f"\nwritten: {args.output}")
+    return 0 if doc["delivery"]["ok"] else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="furnace-monitor", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -365,6 +389,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--no-models", action="store_true", help="run without the learned models")
     demo.set_defaults(func=cmd_demo)
+
+    bench = sub.add_parser("bench", help="latency, throughput and memory figures, against the naive way")
+    bench.add_argument("-o", "--output", type=Path, required=True, help="the figures as JSON")
+    bench.add_argument("--frames", type=int, default=100, help="measured frames per phase (default 100)")
+    bench.add_argument("--warmup", type=int, default=5, help="uncounted frames before them (default 5)")
+    bench.add_argument(
+        "--rate", type=float, default=2.0, help="frames/s written for the daemon's latency (default 2)"
+    )
+    bench.add_argument(
+        "--models", type=Path, default=Path("models"), help="trained models; demo-size ones trained if none"
+    )
+    bench.add_argument("--start", type=int, default=110, help="run second of the first frame (default 110)")
+    bench.add_argument("--work", type=Path, help="keep the frames, daemon log and state here (default: temp)")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

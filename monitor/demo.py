@@ -31,8 +31,11 @@ from monitor.summary import describe_analysis, describe_run
 
 
 def _config(out: Path, mqtt_section: dict[str, object], models_dir: Path | None) -> MonitorConfig:
-    models = {"enabled": models_dir is not None, "dir": str(models_dir or "models"),
-              "forecast_images": str(out / "forecasts")}
+    models = {
+        "enabled": models_dir is not None,
+        "dir": str(models_dir or "models"),
+        "forecast_images": str(out / "forecasts"),
+    }
     return parse_config(
         {
             "rig": "demo",
@@ -64,7 +67,6 @@ def ensure_models(models_dir: Path, work: Path) -> None:
     saved = train_models([run.out], models_dir, config=parse_config({}, env={}), plan=plan_for("demo"))
     print("\n".join("   " + line for line in describe_training(saved).splitlines()))
     print(f"   trained in {time.perf_counter() - started:.0f} s\n")
-
 
 
 class _Printer:

@@ -53,7 +53,10 @@ class TrainPlan(BaseModel):
 # "full" keeps the recipes' defaults (the issue's 320x240 regressor input and 256 px forecast).
 PRESETS: dict[str, dict[str, Any]] = {
     "full": {},
-    "demo": {"regressor": {}, "forecast": {}},
+    "demo": {
+        "regressor": {"width": 160, "height": 120, "epochs": 15},
+        "forecast": {"ngf": 8, "ndf": 8, "epochs": 4, "batch_size": 4},
+    },
 }
 
 

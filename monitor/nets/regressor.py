@@ -1,0 +1,361 @@
+"""The temperature/progress recipe: ResNet18 heads trained on labelled runs, scored on held-out frames against
+predicting the training mean, and the decoding of the network's outputs the runtime needs."""
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+from tqdm import tqdm
+
+from monitor.nets.augment import Augmentation, add_sensor_noise
+from monitor.nets.dataset import channel_stats, load_inputs, to_tensor
+from monitor.nets.manifest import (
+    Architecture,
+    InputSpec,
+    Manifest,
+    ModelError,
+    Split,
+    TargetScale,
+    TrainingRun,
+    ViewBox,
+    current_versions,
+)
+from monitor.nets.recipe import UNSET_SHA256, EpochLog, TrainedModel, seed_everything
+from monitor.nets.resnet_heads import ResNetHeads
+from monitor.nets.split import RunSplit
+from monitor.records import Stage
+
+log = logging.getLogger(__name__)
+
+STAGES = tuple(Stage)  # stage head class i = STAGES[i]
+TARGETS = ("t1_c", "progress_pct")  # regression output i = TARGETS[i]
+UNITS = {"t1_c": "degC", "progress_pct": "%"}
+EVAL_BATCH = 64
+
+
+class RegressorOptions(BaseModel):
+    """How the temperature/progress network is trained; saved flattened in the manifest."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    width: int = Field(320, ge=32, le=1024, description="Network input width, px.")
+    height: int = Field(240, ge=32, le=768, description="Network input height, px.")
+    epochs: int = Field(20, ge=1, le=1000, description="Passes over the training frames.")
+    batch_size: int = Field(32, ge=2, le=1024, description="Frames per optimisation step.")
+    lr: float = Field(2e-3, gt=0, le=1.0, description="Peak learning rate (AdamW).")
+    weight_decay: float = Field(1e-4, ge=0, le=1.0, description="AdamW weight decay.")
+    scheduler: Literal["onecycle", "cosine", "constant"] = Field(
+        "onecycle", description="Learning-rate schedule over all steps."
+    )
+    loss: Literal["smooth_l1", "mse"] = Field(
+        "smooth_l1", description="Regression loss on the standardised targets."
+    )
+    seed: int = Field(0, ge=0, description="Seeds weights, batch order and augmentation.")
+    shift_px: int = Field(2, ge=0, le=32, description="Largest random shift of the input, px of the input.")
+    noise_sigma: float = Field(2.0, ge=0, le=50, description="Added sensor noise, grey levels.")
+    jpeg_probability: float = Field(0.3, ge=0, le=1, description="Share of frames JPEG re-encoded.")
+    jpeg_quality_min: int = Field(60, ge=5, le=95, description="Lowest JPEG quality drawn (highest 95).")
+    stage_head: bool = Field(False, description="Also learn the stage (a classifier on the shared trunk).")
+    stage_weight: float = Field(0.2, ge=0, le=10, description="Weight of the stage loss.")
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout before the heads.")
+    colour_means: bool = Field(False, description="Feed the frame's channel means to the regression head.")
+    hidden: int = Field(0, ge=0, le=4096, description="Hidden units of the regression head; 0 = linear.")
+    channels_last: bool = Field(True, description="channels_last memory (faster convolutions on CPU).")
+    init_file: Path | None = Field(
+        None, description="Local torchvision resnet18 state dict to start the trunk from; null = random."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Frames:
+    """Prepared frames (N x H x W x 3 uint8 RGB) and their labels; NaN = no label."""
+
+    images: np.ndarray
+    t1: np.ndarray
+    progress: np.ndarray
+    stages: np.ndarray  # index into STAGES
+
+    @staticmethod
+    def concat(parts: "list[Frames]") -> "Frames":
+        if not parts:
+            return Frames(np.zeros((0, 1, 1, 3), np.uint8), np.zeros(0), np.zeros(0), np.zeros(0, int))
+        return Frames(
+            images=np.concatenate([p.images for p in parts]),
+            t1=np.concatenate([p.t1 for p in parts]),
+            progress=np.concatenate([p.progress for p in parts]),
+            stages=np.concatenate([p.stages for p in parts]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    metrics: dict[str, float]
+    baselines: dict[str, float]  # the same keys when predicting the training mean (the targets' offsets)
+    outputs: torch.Tensor  # raw network outputs, for the caller's loss
+
+
+def target_scales(t1: np.ndarray, progress: np.ndarray) -> tuple[TargetScale, ...]:
+    """Offsets and scales from the training labels; a target without labels gets (0, 1) and is not learnt."""
+    scales = []
+    for name, values in zip(TARGETS, (t1, progress), strict=True):
+        known = values[np.isfinite(values)]
+        offset = float(known.mean()) if known.size else 0.0
+        scale = float(known.std()) if known.size > 1 else 1.0
+        scales.append(TargetScale(name=name, unit=UNITS[name], offset=offset, scale=max(scale, 1.0)))
+    return tuple(scales)
+
+
+def _standardise(frames: Frames, targets: tuple[TargetScale, ...]) -> torch.Tensor:
+    raw = np.stack([frames.t1, frames.progress], axis=1)
+    offsets = np.array([t.offset for t in targets])
+    scales = np.array([t.scale for t in targets])
+    return torch.from_numpy((raw - offsets) / scales).float()  # NaN stays NaN, masked in the loss
+
+
+def decode_outputs(out: torch.Tensor, targets: tuple[TargetScale, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Raw outputs -> (1# in degC, progress in % clipped to 0..100); output column i is `targets[i]`."""
+    column = {t.name: (i, t) for i, t in enumerate(targets)}
+    missing = [name for name in TARGETS if name not in column]
+    if missing:
+        raise ModelError(f"the manifest has no target scale for {', '.join(missing)}")
+    values = out.detach().float().cpu().numpy()
+    decoded = []
+    for name in TARGETS:
+        i, scale = column[name]
+        decoded.append(values[:, i] * scale.scale + scale.offset)
+    return decoded[0], np.clip(decoded[1], 0.0, 100.0)
+
+
+def regression_loss(
+    out: torch.Tensor, y: torch.Tensor, stages: torch.Tensor | None, options: RegressorOptions
+) -> torch.Tensor:
+    """Each target averaged over the frames that have its label (NaN = none), summed; plus the stage loss."""
+    mask = torch.isfinite(y)
+    pred = out[:, : len(TARGETS)]
+    y = torch.where(mask, y, pred.detach())  # any finite stand-in; masked out below
+    if options.loss == "mse":
+        per = F.mse_loss(pred, y, reduction="none")
+    else:
+        per = F.smooth_l1_loss(pred, y, reduction="none", beta=0.5)
+    per = torch.where(mask, per, torch.zeros_like(per))
+    loss = (per.sum(0) / mask.sum(0).clamp(min=1)).sum()
+    if stages is not None and out.shape[1] > len(TARGETS):
+        loss = loss + options.stage_weight * F.cross_entropy(out[:, len(TARGETS) :], stages)
+    return loss
+
+
+def predict(net: nn.Module, spec: InputSpec, images: np.ndarray, device: torch.device) -> torch.Tensor:
+    """Raw outputs for prepared frames, in eval mode and without gradients."""
+    net.eval()
+    outs = []
+    with torch.inference_mode():
+        for start in range(0, len(images), EVAL_BATCH):
+            x = to_tensor(images[start : start + EVAL_BATCH], spec).to(device)
+            outs.append(net(x).float().cpu())
+    return torch.cat(outs) if outs else torch.zeros(0, len(TARGETS))
+
+
+def _errors(pred: np.ndarray, truth: np.ndarray, key: str, count: str) -> dict[str, float]:
+    known = np.isfinite(truth)
+    result = {count: float(known.sum())}
+    if known.any():
+        err = pred[known] - truth[known]
+        result |= {f"mae_{key}": float(np.abs(err).mean()), f"rmse_{key}": float(np.sqrt((err**2).mean()))}
+    return result
+
+
+def evaluate_regressor(
+    net: nn.Module,
+    spec: InputSpec,
+    targets: tuple[TargetScale, ...],
+    images: np.ndarray,
+    t1: np.ndarray,
+    progress: np.ndarray,
+    device: torch.device,
+    *,
+    stages: Sequence[Stage] | None = None,
+) -> Evaluation:
+    """Scores of the network and of the predict-the-training-mean baseline on prepared frames: mae_/rmse_
+    t1_c and progress_pct (left out when no frame has that label), counts n_t1 and n_progress, and
+    stage_accuracy when the network has a stage head and `stages` are given."""
+    out = predict(net, spec, images, device)
+    t1_pred, progress_pred = decode_outputs(out, targets)
+    by_name = {t.name: t for t in targets}
+    # The baseline predicts the training mean everywhere: the targets' offsets are exactly that.
+    mean_t1 = np.full(len(images), by_name["t1_c"].offset)
+    mean_progress = np.full(len(images), by_name["progress_pct"].offset)
+    metrics = _errors(t1_pred, t1, "t1_c", "n_t1") | _errors(
+        progress_pred, progress, "progress_pct", "n_progress"
+    )
+    baselines = _errors(mean_t1, t1, "t1_c", "n_t1") | _errors(
+        mean_progress, progress, "progress_pct", "n_progress"
+    )
+    if stages is not None and out.shape[1] > len(TARGETS) and len(stages):
+        truth = stage_indices(stages)
+        metrics["stage_accuracy"] = float((out[:, len(TARGETS) :].argmax(1).numpy() == truth).mean())
+        # The best constant guess in hindsight (the commonest stage of these frames): a strict baseline.
+        baselines["stage_accuracy"] = float(np.bincount(truth).max() / len(truth))
+    return Evaluation(metrics=metrics, baselines=baselines, outputs=out)
+
+
+def stage_indices(stages: Sequence[Stage]) -> np.ndarray:
+    """Stages -> the stage head's class indices."""
+    return np.array([STAGES.index(Stage(s)) for s in stages], dtype=np.int64)
+
+
+def _load_frames(parts: list[RunSplit], spec: InputSpec, progress: bool) -> tuple[Frames, Frames]:
+    """Each needed frame decoded and resized once; a run's training and held-out frames from one pass."""
+    train, heldout = [], []
+    for part in parts:
+        wanted = np.union1d(part.train, part.heldout).astype(int)
+        if wanted.size == 0:
+            continue
+        images = load_inputs([part.run.paths[i] for i in wanted], spec, progress=progress)
+        stage_index = stage_indices(part.run.stages)
+        for idx, bucket in ((part.train, train), (part.heldout, heldout)):
+            idx = np.asarray(idx, dtype=int)
+            rows = np.searchsorted(wanted, idx)
+            bucket.append(
+                Frames(images[rows], part.run.t1_c[idx], part.run.progress_pct[idx], stage_index[idx])
+            )
+    return Frames.concat(train), Frames.concat(heldout)
+
+
+def _scheduler(
+    optimiser: torch.optim.Optimizer, options: RegressorOptions, steps: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    if options.scheduler == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=options.lr, total_steps=steps)
+    if options.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=steps)
+    return torch.optim.lr_scheduler.LambdaLR(optimiser, lambda _: 1.0)
+
+
+def train_regressor(
+    parts: list[RunSplit],
+    split: Split,
+    options: RegressorOptions,
+    *,
+    blank: tuple[ViewBox, ...],
+    device: torch.device,
+    progress: bool = True,
+) -> TrainedModel:
+    """Train on the parts' training frames, score on their held-out frames; returns the net in eval mode."""
+    started = time.perf_counter()
+    rng = seed_everything(options.seed)
+    generator = torch.Generator().manual_seed(options.seed)
+    spec = InputSpec(width=options.width, height=options.height, view=None, blank=blank)
+    train, heldout = _load_frames(parts, spec, progress)
+    if len(train.images) < 2:
+        raise ModelError(f"{len(train.images)} training frames; need at least 2")
+    mean, std = channel_stats(train.images)
+    spec = spec.model_copy(update={"mean": mean, "std": std})
+    targets = target_scales(train.t1, train.progress)
+    y_train = _standardise(train, targets)
+    y_heldout = _standardise(heldout, targets)
+    stages_train = torch.from_numpy(train.stages)
+    heldout_stages = tuple(STAGES[i] for i in heldout.stages)
+
+    params: dict[str, int | float | str | bool] = {
+        "stage_classes": len(STAGES) if options.stage_head else 0,
+        "dropout": options.dropout,
+        "colour_means": options.colour_means,
+        "hidden": options.hidden,
+    }
+    net = ResNetHeads(**params)
+    if options.init_file is not None:
+        net.load_trunk(options.init_file)
+    memory = torch.channels_last if options.channels_last else torch.contiguous_format
+    net = net.to(device=device, memory_format=memory)
+    augment = Augmentation(
+        shift_px=options.shift_px,
+        jpeg_probability=options.jpeg_probability,
+        jpeg_quality=(options.jpeg_quality_min, 95),
+    )
+    # Near-equal batches instead of a ragged last one: batch norm is unstable on a batch of one or two.
+    n_batches = max(1, round(len(train.images) / options.batch_size))
+    optimiser = torch.optim.AdamW(net.parameters(), lr=options.lr, weight_decay=options.weight_decay)
+    scheduler = _scheduler(optimiser, options, options.epochs * n_batches)
+
+    history: list[EpochLog] = []
+    evaluation: Evaluation | None = None
+    epochs = tqdm(range(1, options.epochs + 1), desc="train", unit="epoch", disable=not progress)
+    # No early stopping on the held-out frames: they would then no longer be held out.
+    for epoch in epochs:
+        net.train()
+        order = torch.randperm(len(train.images), generator=generator).numpy()
+        losses = []
+        for batch in np.array_split(order, n_batches):
+            images = augment(train.images[batch], rng) if augment.active else train.images[batch]
+            x = add_sensor_noise(to_tensor(images, spec), options.noise_sigma, spec.std, generator)
+            x = x.to(device=device, memory_format=memory)
+            stages = stages_train[batch].to(device) if options.stage_head else None
+            loss = regression_loss(net(x), y_train[batch].to(device), stages, options)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            scheduler.step()
+            losses.append(float(loss.detach()))
+        train_loss = float(np.mean(losses))
+        heldout_loss, extra = None, ()
+        if len(heldout.images):
+            evaluation = evaluate_regressor(
+                net,
+                spec,
+                targets,
+                heldout.images,
+                heldout.t1,
+                heldout.progress,
+                device,
+                stages=heldout_stages,
+            )
+            stages_h = torch.from_numpy(heldout.stages) if options.stage_head else None
+            heldout_loss = float(regression_loss(evaluation.outputs, y_heldout, stages_h, options))
+            extra = tuple((f"heldout_{k}", v) for k, v in evaluation.metrics.items() if k.startswith("mae_"))
+        history.append(EpochLog(epoch=epoch, train_loss=train_loss, heldout_loss=heldout_loss, extra=extra))
+        epochs.set_postfix(
+            train=f"{train_loss:.3f}", heldout="-" if heldout_loss is None else f"{heldout_loss:.3f}"
+        )
+        log.debug("epoch %d: train %.4f, held-out %s", epoch, train_loss, heldout_loss)
+    net.eval()
+
+    if evaluation is None:
+        evaluation = evaluate_regressor(
+            net, spec, targets, heldout.images, heldout.t1, heldout.progress, device
+        )
+    manifest = Manifest(
+        name="temperature_progress",
+        task="temperature_progress",
+        architecture=Architecture(name="resnet18_heads", params=params),
+        input=spec,
+        targets=targets,
+        training={
+            **options.model_dump(mode="json"),
+            "seconds": round(time.perf_counter() - started, 1),
+            "device": str(device),
+            "epochs_run": len(history),
+        },
+        runs=tuple(_training_run(p) for p in parts),
+        split=split,
+        metrics=evaluation.metrics,
+        baselines=evaluation.baselines,
+        versions=current_versions(),
+        weights_sha256=UNSET_SHA256,
+    )
+    return TrainedModel(net=net, manifest=manifest, history=history)
+
+
+def _training_run(part: RunSplit) -> TrainingRun:
+    run = part.run
+    labelled = (np.isfinite(run.t1_c) | np.isfinite(run.progress_pct)) & run.decoded
+    return TrainingRun(
+        name=run.name, folder=str(run.folder), frames=len(run.files), labelled=int(labelled.sum())
+    )
