@@ -41,7 +41,7 @@ def onnx_reader(ocr_cache: Path):
 @pytest.fixture(scope="session")
 def heating_run(tmp_path_factory: pytest.TempPathFactory) -> SimulatedRun:
     """40 small frames through melting: 2# spikes, 3- and 4-digit 1#, the melt flash behind the overlay."""
-    options = SimulationOptions(seconds=40, start=110, width=320, height=240, seed=11)
+    options = SimulationOptions(seconds=40, start=110, width=320, height=240, seed=11, workers=1)
     return simulate(tmp_path_factory.mktemp("heating"), options, progress=False)
 
 
