@@ -29,7 +29,11 @@ def make_workload(folder: Path, *, frames: int, warmup: int, start_s: int, seed:
         raise ValueError(f"need frames >= 1 and warmup >= 0, got {frames} and {warmup}")
     if folder.exists():
         shutil.rmtree(folder)
-    simulate(folder, SimulationOptions(seconds=warmup + frames, start=start_s, seed=seed, workers=1), progress=False)
+    simulate(
+        folder,
+        SimulationOptions(seconds=warmup + frames, start=start_s, seed=seed, workers=1),
+        progress=False,
+    )
     paths = list_frames(folder)
     return Workload(folder=folder, warmup=tuple(paths[:warmup]), measured=tuple(paths[warmup:]),
                     start_s=start_s, seed=seed)  # fmt: skip

@@ -13,7 +13,9 @@ from monitor.simulate import SimulationOptions, simulate
 def unseen_run(tmp_path_factory: pytest.TempPathFactory):
     """20 full-size frames of another seed, across the crystallization start."""
     return simulate(
-        tmp_path_factory.mktemp("unseen"), SimulationOptions(seconds=20, start=540, seed=5, workers=1), progress=False
+        tmp_path_factory.mktemp("unseen"),
+        SimulationOptions(seconds=20, start=540, seed=5, workers=1),
+        progress=False,
     )
 
 
