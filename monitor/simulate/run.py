@@ -2,6 +2,7 @@
 
 import csv
 import logging
+import multiprocessing
 import os
 import time
 from collections.abc import Iterator
@@ -176,7 +177,12 @@ def _write_frames(out: Path, frames: list[PlannedFrame], options: SimulationOpti
             write_frame(out / frame.file, data, slow=options.slow_writes)
             yield frame.file
         return
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(options,)) as pool:
+    # spawn, not fork: a fork of a process whose other threads hold locks (OCR, torch, font rendering)
+    # can leave a worker blocked forever on a lock nobody will release.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(options,)
+    ) as pool:
         yield from pool.map(_render_to, [(f, out) for f in frames], chunksize=8)
 
 
