@@ -53,6 +53,9 @@ class OnnxEngine:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
+        # Idle workers sleep instead of spinning: the OCR, both models and torch share two cores, and a
+        # worker spinning after its run starved the next stage's threads (see `furnace-monitor bench`).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for a broken file
@@ -97,5 +100,9 @@ def build_engine(
     if threads:
         torch.set_num_threads(threads)
     if backend == "onnx" and device.type == "cpu":
+        if not threads:
+            # torch only prepares the inputs and reads the outputs here: small tensors, whose second
+            # OpenMP thread contended with onnxruntime's for the cores (`bench`: models 5x slower)
+            torch.set_num_threads(1)
         return OnnxEngine(net, sample, onnx_path, threads=threads)
     return TorchEngine(net, device, channels_last=device.type == "cpu")

@@ -6,7 +6,8 @@ and eval compute the same thing (BatchNorm's running statistics lagged the weigh
 which fitted its training batches still forecast like an untrained one in eval mode), a forecast does
 not depend on the batch (batch 1 works), and, unlike InstanceNorm, it is defined on the 1x1 bottleneck and
 keeps the differences between the channels of a group, through which the absolute colour (the
-temperature cue) and the constant dt channel survive normalisation.
+temperature cue) and the constant dt channel survive normalisation. The discriminator uses it too, so a
+patch's score does not depend on which other images share its batch.
 """
 
 import math
@@ -72,14 +73,33 @@ class _SkipBlock(nn.Module):
         return y if self.outermost else torch.cat([x, y], dim=1)
 
 
+class _ZeroSumFilter(nn.Module):
+    """A learnt k x k filter per channel, its taps summing to zero: it can smooth or sharpen, not recolour."""
+
+    def __init__(self, channels: int, size: int = 3) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(channels, 1, size, size))  # zero: no change at first
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight - self.weight.mean(dim=(2, 3), keepdim=True)
+        p = self.weight.shape[-1] // 2
+        return nn.functional.conv2d(
+            nn.functional.pad(x, (p, p, p, p), mode="replicate"), w, groups=x.shape[1]
+        )
+
+
 class UNetGenerator(nn.Module):
     """The frame dt ahead, from the current frame ([-1, 1] RGB) plus a constant dt channel.
 
-    The net learns the change of the frame: output = input RGB + delta, kept in [-1, 1]. The last layer
+    The net learns the change of the frame: output = input RGB + delta, kept in [-1, 1]. Every learnt part
     starts at zero, so an untrained model is exactly copy-the-last-frame, the baseline it has to beat.
-    With `dt_gate` the delta is scaled by the last input channel (dt / dt_scale): the forecast for dt -> 0
-    is the frame itself, and a change learnt at 30 s is not applied in full at 5 s (without the gate, a
-    briefly trained net learnt the average drift of the run and applied it at every dt).
+    - `dt_gate`: the U-Net's delta is scaled by the last input channel (dt / dt_scale), so a change learnt
+      at 30 s is not applied in full at 5 s (without it, a briefly trained net learnt the run's average
+      drift and applied it at every dt, losing to copy-last at 5 s).
+    - `detail_filter`: a full-resolution path, a 3x3 zero-sum filter on the frame itself. The U-Net's
+      finest level works at half resolution, so a per-pixel correction (the camera noise, which the next
+      frame does not share) took it thousands of steps; the filter learns it in hundreds, and its zero
+      sum keeps it from touching the colour, which is the gated U-Net's job.
     """
 
     def __init__(
@@ -90,18 +110,19 @@ class UNetGenerator(nn.Module):
         depth: int = 8,
         dropout: bool = False,
         dt_gate: bool = True,
+        detail_filter: bool = True,
     ) -> None:
         super().__init__()
         if depth < 5:
             raise ValueError(f"depth must be >= 5 (the four outer levels and a bottleneck), got {depth}")
-        if out_channels > in_channels:
+        if out_channels > in_channels or (dt_gate and in_channels == out_channels):
             raise ValueError(
-                f"the residual needs out_channels <= in_channels, got {out_channels} > {in_channels}"
+                f"{in_channels} input channels: need the {out_channels} frame channels"
+                + (" and a dt channel after them" if dt_gate else "")
             )
-        if dt_gate and in_channels == out_channels:
-            raise ValueError("dt_gate needs a dt channel after the frame's channels")
         self.out_channels = out_channels
         self.dt_gate = dt_gate
+        self.detail = _ZeroSumFilter(out_channels) if detail_filter else None
         block = _SkipBlock(ngf * 8, ngf * 8, sub=None)
         for _ in range(depth - 5):
             block = _SkipBlock(ngf * 8, ngf * 8, sub=block, dropout=dropout)
@@ -116,8 +137,11 @@ class UNetGenerator(nn.Module):
         nn.init.zeros_(last.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        frame = x[:, : self.out_channels]
         delta = self.model(x)
-        out = x[:, : self.out_channels] + (x[:, -1:] * delta if self.dt_gate else delta)
+        out = frame + (x[:, -1:] * delta if self.dt_gate else delta)
+        if self.detail is not None:
+            out = out + self.detail(frame)
         clamped = out.clamp(-1.0, 1.0)
         if not self.training:
             return clamped

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.config import MonitorConfig
 from monitor.nets.dataset import LabelledRun, label_run
-from monitor.nets.forecast import ForecastOptions, train_forecast
+from monitor.nets.forecast import ForecastOptions
+from monitor.nets.forecast_train import train_forecast
 from monitor.nets.lifecycle import save_model, select_device
 from monitor.nets.manifest import Manifest, ModelError, ViewBox
 from monitor.nets.recipe import TrainedModel
@@ -55,7 +56,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "full": {},
     "demo": {
         "regressor": {"width": 160, "height": 120, "epochs": 15},
-        "forecast": {"ngf": 8, "ndf": 8, "epochs": 4, "batch_size": 4},
+        "forecast": {},  # the recipe's defaults are demo-size (ngf 8, 256 px, 6 epochs)
     },
 }
 

@@ -34,7 +34,13 @@ def _load(task: str, model: ModelDir, engine: Engine, *, threads: int) -> Any:
     import paddleocr
 
     if engine == "onnxruntime":
-        options: dict[str, object] = {"engine": "onnxruntime", "device": "cpu"}
+        # One thread: three short line crops gain nothing from a second, whose spinning after each call
+        # slowed the stages that run next on the same two cores (`bench`: digitize about 2x faster).
+        options: dict[str, object] = {
+            "engine": "onnxruntime",
+            "device": "cpu",
+            "engine_config": {"intra_op_num_threads": 1},
+        }
     else:
         # oneDNN speeds recognition up ~1.8x; PaddlePaddle 3.3.1's detection model crashes with it on.
         options = {"device": "cpu", "enable_mkldnn": task == "rec", "cpu_threads": threads}

@@ -17,9 +17,11 @@ def frames(n: int, size: int, seed: int = 0, dt: float = 0.5) -> torch.Tensor:
 
 
 def trained_like(gen: UNetGenerator) -> UNetGenerator:
-    """The last layer given weights, as training would: a zero last layer would make any check trivial."""
+    """The zero-initialised parts given weights, as training would: zeros would make any check trivial."""
     torch.manual_seed(1)
     nn.init.normal_(gen.model.up[-1].weight, 0.0, 0.05)
+    if gen.detail is not None:
+        nn.init.normal_(gen.detail.weight, 0.0, 0.05)
     return gen
 
 
@@ -38,12 +40,21 @@ def test_untrained_generator_copies_the_last_frame() -> None:
 
 
 def test_the_change_grows_with_dt_from_none_at_zero() -> None:
-    gen = trained_like(UNetGenerator(ngf=8, depth=6)).eval()
+    gen = trained_like(UNetGenerator(ngf=8, depth=6, detail_filter=False)).eval()
     with torch.inference_mode():
         rgb = frames(2, 64)[:, :3]
         change = [(gen(frames(2, 64, dt=dt)) - rgb).abs().mean().item() for dt in (0, 0.2, 1)]
     assert change[0] == 0.0
     assert 0.0 < change[1] < change[2]
+
+
+def test_the_detail_filter_keeps_the_colour() -> None:
+    gen = trained_like(UNetGenerator(ngf=8, depth=6))
+    assert gen.detail is not None
+    flat = torch.full((1, 3, 32, 32), 0.3)
+    textured = frames(1, 32)[:, :3]
+    assert torch.allclose(gen.detail(flat), torch.zeros_like(flat), atol=1e-6)
+    assert gen.detail(textured).abs().mean() > 1e-3  # it does act on structure
 
 
 def test_eval_is_per_image_and_repeatable() -> None:
@@ -86,7 +97,9 @@ def test_bad_generator_parameters_are_refused(kwargs: dict) -> None:
         UNetGenerator(**kwargs)
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::torch.jit.TracerWarning")
+@pytest.mark.filterwarnings(
+    "ignore::DeprecationWarning", "ignore::torch.jit.TracerWarning", "ignore:Constant folding:UserWarning"
+)
 def test_onnx_export_matches_torch_for_any_batch() -> None:
     gen = trained_like(UNetGenerator(ngf=8, depth=6)).eval()
     buffer = io.BytesIO()
