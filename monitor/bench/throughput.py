@@ -3,7 +3,7 @@
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +34,10 @@ class RecordingProcessor(FrameProcessor):
         )
         self.timings: list[FrameResult] = []
 
-    def process(self, frame: Frame, *, run: str = "") -> FrameResult:
-        result = super().process(frame, run=run)
-        self.timings.append(result)
-        return result
+    def process_batch(self, frames: Sequence[Frame], *, run: str = "") -> list[FrameResult]:
+        results = super().process_batch(frames, run=run)
+        self.timings.extend(results)
+        return results
 
 
 def timed(warmup: list[Path], measured: list[Path], run: Callable[[list[Path]], object]) -> float:

@@ -3,6 +3,8 @@ the learned models when they are loaded."""
 
 import logging
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from monitor.analytics.detector import StageDetector
@@ -12,7 +14,7 @@ from monitor.config import MonitorConfig
 from monitor.ingest.loader import Frame, time_from_name
 from monitor.overlay.digitize import FrameReader
 from monitor.overlay.factory import build_reader
-from monitor.records import EventType, FrameResult, Stage
+from monitor.records import EventType, FrameResult, Prediction, Stage
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,38 @@ class FrameProcessor:
         self._fraction = OnlineFraction()
 
     def process(self, frame: Frame, *, run: str = "") -> FrameResult:
+        return self.process_batch([frame], run=run)[0]
+
+    def process_batch(self, frames: Sequence[Frame], *, run: str = "") -> list[FrameResult]:
+        """Consecutive frames in order: OCR and analytics frame by frame (they carry the run's state), then
+        the models on the whole batch at once, their time shared out evenly."""
+        results = [self._read_and_analyse(frame) for frame in frames]
+        if self.models is None or not frames:
+            return results
+        started = time.perf_counter()
+        predictions = self.predict(frames, run=run)
+        share_ms = (time.perf_counter() - started) * 1000.0 / len(frames)
+        return [
+            replace(
+                r,
+                prediction=p,
+                latency_ms=r.latency_ms + share_ms,
+                stage_ms=(*r.stage_ms, ("models", share_ms)),
+            )
+            for r, p in zip(results, predictions, strict=True)
+        ]
+
+    def predict(self, frames: Sequence[Frame], *, run: str = "") -> list[Prediction | None]:
+        """The model stage on a batch; a model failure costs the predictions, never the frames' readings."""
+        if self.models is None:
+            return [None] * len(frames)
+        try:
+            return list(self.models.predict([f.image for f in frames], names=[(run, f.name) for f in frames]))
+        except Exception:
+            log.exception("%s: model stage failed", ", ".join(f.name for f in frames))
+            return [None] * len(frames)
+
+    def _read_and_analyse(self, frame: Frame) -> FrameResult:
         started = time.perf_counter()
         reading = self.reader.read(frame.image, index=frame.index, name=frame.name)
         read_at = time.perf_counter()
@@ -63,14 +97,6 @@ class FrameProcessor:
             elif event.type is EventType.CRYSTALLIZATION_END:
                 self._fraction.ended()
         analysed_at = time.perf_counter()
-        stage_ms = [("ocr", (read_at - started) * 1000.0), ("analytics", (analysed_at - read_at) * 1000.0)]
-        prediction = None
-        if self.models is not None:
-            try:
-                prediction = self.models.predict([frame.image], names=[(run, frame.name)])[0]
-            except Exception:  # a model failure costs the predictions, never the frame's readings
-                log.exception("%s: model stage failed", frame.name)
-            stage_ms.append(("models", (time.perf_counter() - analysed_at) * 1000.0))
         return FrameResult(
             index=frame.index,
             file=frame.name,
@@ -81,9 +107,8 @@ class FrameProcessor:
             stage=stage,
             events=tuple(events),
             crystal_fraction=self._fraction.value(features.textured_share),
-            latency_ms=(time.perf_counter() - started) * 1000.0,
-            stage_ms=tuple(stage_ms),
-            prediction=prediction,
+            latency_ms=(analysed_at - started) * 1000.0,
+            stage_ms=(("ocr", (read_at - started) * 1000.0), ("analytics", (analysed_at - read_at) * 1000.0)),
         )
 
     def failed(self, index: int, name: str, error: str) -> FrameResult:

@@ -100,3 +100,31 @@ def test_manifests_hold_the_training_record(tiny_models: Path, reference_run) ->
         assert manifest["runs"][0]["folder"] == str(reference_run.out)
         assert manifest["input"]["blank"] == [{"x": 0, "y": 0, "width": 101, "height": 55}]
         assert (tiny_models / name / "loss.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_analyze_batches_the_models_without_changing_the_results(
+    tiny_models: Path, reference_run, tmp_path: Path
+) -> None:
+    from monitor.analytics.analyze import analyze_frames
+    from monitor.pipeline.process import build_processor
+
+    config = parse_config({"models": {"enabled": True, "dir": str(tiny_models), "backend": "torch"}}, env={})
+    paths = [reference_run.out / f"{t:04d}.jpg" for t in range(300, 311)]
+    broken = tmp_path / "0305.jpg"
+    broken.write_bytes(paths[5].read_bytes()[:2000])  # truncated: flagged, and it must not shift the others
+    paths[5] = broken
+    processor = build_processor(config)
+    one_by_one = analyze_frames(paths, processor, run="r", progress=False, batch=1)
+    batched = analyze_frames(paths, processor, run="r", progress=False, batch=4)
+
+    assert batched.files == one_by_one.files == [p.name for p in paths]
+    assert batched.predictions[5] is None
+    for b, s in zip(batched.predictions, one_by_one.predictions, strict=True):
+        if s is None:
+            assert b is None
+            continue
+        assert b is not None
+        assert b.t1_image_c == pytest.approx(s.t1_image_c, abs=0.05)
+        assert b.progress_pct == pytest.approx(s.progress_pct, abs=0.05)
+        assert b.forecast.mean == pytest.approx(s.forecast.mean, abs=0.05)
+    assert batched.t1 == one_by_one.t1
