@@ -8,6 +8,7 @@ crystallization alert; then the run is read back in batch, scored against the tr
 import json
 import os
 import shutil
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -204,4 +205,4 @@ def _print_model_check(result: AnalysisResult, run_dir: Path, models_dir: Path) 
         result.files, result.predictions, run_dir / "truth.csv", train_means=training_means(manifest)
     )
     print("\n5. The models on this run (a seed they were not trained on), against its truth.csv:")
-    print(f"   {format_score(check)}")
+    print(textwrap.indent(format_score(check), "   "))

@@ -13,12 +13,22 @@ from monitor.records import Prediction
 
 
 @dataclass(frozen=True, slots=True)
+class StageScore:
+    stage: str
+    frames: int
+    mae_t1_c: float | None
+    mae_progress_pct: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class ModelScore:
     frames: int
     mae_t1_c: float | None
     mae_progress_pct: float | None
     baseline_mae_t1_c: float | None  # predicting the training mean of 1# for every frame
     baseline_mae_progress_pct: float | None
+    # per true stage, in run order: where the picture does and does not carry the temperature
+    by_stage: tuple[StageScore, ...] = ()
 
 
 def training_means(manifest: Manifest) -> tuple[float, float]:
@@ -38,35 +48,58 @@ def score_predictions(
     with truth_csv.open(encoding="utf-8") as f:
         truth = {row["file"]: row for row in csv.DictReader(f)}
     t1_err, t1_base, pr_err, pr_base = [], [], [], []
+    stage_t1: dict[str, list[float]] = {}
+    stage_pr: dict[str, list[float]] = {}
     for file, p in zip(files, predictions, strict=True):
         row = truth.get(file)
         if p is None or row is None:
             continue
+        stage = row.get("stage") or "?"
+        stage_t1.setdefault(stage, [])
+        stage_pr.setdefault(stage, [])
         if p.t1_image_c is not None:
             t1_err.append(abs(p.t1_image_c - float(row["t1_c"])))
             t1_base.append(abs(train_means[0] - float(row["t1_c"])))
+            stage_t1[stage].append(t1_err[-1])
         if p.progress_pct is not None:
             pr_err.append(abs(p.progress_pct - float(row["progress_pct"])))
             pr_base.append(abs(train_means[1] - float(row["progress_pct"])))
-
-    def mean(values: list[float]) -> float | None:
-        return float(np.mean(values)) if values else None
+            stage_pr[stage].append(pr_err[-1])
 
     return ModelScore(
         frames=max(len(t1_err), len(pr_err)),
-        mae_t1_c=mean(t1_err),
-        mae_progress_pct=mean(pr_err),
-        baseline_mae_t1_c=mean(t1_base),
-        baseline_mae_progress_pct=mean(pr_base),
+        mae_t1_c=_mean(t1_err),
+        mae_progress_pct=_mean(pr_err),
+        baseline_mae_t1_c=_mean(t1_base),
+        baseline_mae_progress_pct=_mean(pr_base),
+        by_stage=tuple(
+            StageScore(
+                stage=stage,
+                frames=max(len(stage_t1[stage]), len(stage_pr[stage])),
+                mae_t1_c=_mean(stage_t1[stage]),
+                mae_progress_pct=_mean(stage_pr[stage]),
+            )
+            for stage in stage_t1
+        ),
     )
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
 
 
 def format_score(score: ModelScore) -> str:
     def cell(v: float | None) -> str:
         return "n/a" if v is None or math.isnan(v) else f"{v:.2f}"
 
-    return (
+    lines = [
         f"{score.frames} frames: 1# from the image MAE {cell(score.mae_t1_c)} degC "
         f"(training-mean baseline {cell(score.baseline_mae_t1_c)}), progress MAE "
         f"{cell(score.mae_progress_pct)} pp (baseline {cell(score.baseline_mae_progress_pct)})"
-    )
+    ]
+    lines += [
+        f"  {s.stage:<14} {s.frames:>4} frames: 1# MAE {cell(s.mae_t1_c):>7} degC, progress MAE "
+        f"{cell(s.mae_progress_pct):>6} pp"
+        for s in score.by_stage
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,56 @@
+"""Scoring the models against a run's truth: overall, per stage, and against the training-mean baseline."""
+
+from pathlib import Path
+
+import pytest
+
+from monitor.nets.evaluate import format_score, score_predictions
+from monitor.records import Forecast, Prediction
+
+
+def _truth(path: Path) -> Path:
+    rows = [
+        ("0001.jpg", 1000, 0.0, "heating"),
+        ("0002.jpg", 1100, 0.0, "heating"),
+        ("0003.jpg", 1200, 50.0, "crystallizing"),
+        ("0004.jpg", 1300, 100.0, "solid"),
+    ]
+    body = [f"{f},{i},{t},{p},{s}" for i, (f, t, p, s) in enumerate(rows)]
+    lines = ["file,time_s,t1_c,progress_pct,stage", *body]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _p(t1: float | None, progress: float | None) -> Prediction:
+    return Prediction(t1_image_c=t1, progress_pct=progress, forecast=None)
+
+
+def test_errors_overall_per_stage_and_baseline(tmp_path: Path) -> None:
+    truth = _truth(tmp_path / "truth.csv")
+    files = ["0001.jpg", "0002.jpg", "0003.jpg", "0004.jpg", "9999.jpg"]
+    # 0003's models failed; 9999 is not in the truth
+    predictions = [_p(1010, 0.0), _p(1080, 2.0), None, _p(1300, 96.0), _p(0.0, 0.0)]
+
+    score = score_predictions(files, predictions, truth, train_means=(1150.0, 40.0))
+
+    assert score.frames == 3
+    assert score.mae_t1_c == pytest.approx((10 + 20 + 0) / 3)
+    assert score.mae_progress_pct == pytest.approx((0 + 2 + 4) / 3)
+    assert score.baseline_mae_t1_c == pytest.approx((150 + 50 + 150) / 3)
+    assert score.baseline_mae_progress_pct == pytest.approx((40 + 40 + 60) / 3)
+    assert [(s.stage, s.frames) for s in score.by_stage] == [("heating", 2), ("solid", 1)]
+    assert score.by_stage[0].mae_t1_c == pytest.approx(15.0)
+    assert score.by_stage[1].mae_progress_pct == pytest.approx(4.0)
+    text = format_score(score)
+    assert text.splitlines()[0].startswith("3 frames: 1# from the image MAE 10.00 degC")
+    assert "heating" in text.splitlines()[1] and "15.00" in text.splitlines()[1]
+
+
+def test_a_model_without_one_output_scores_only_the_other(tmp_path: Path) -> None:
+    truth = _truth(tmp_path / "truth.csv")
+    forecast_only = Prediction(t1_image_c=None, progress_pct=None, forecast=Forecast(10.0, 100.0, 1.0, None))
+
+    score = score_predictions(["0001.jpg"], [forecast_only], truth, train_means=(0.0, 0.0))
+
+    assert score.frames == 0 and score.mae_t1_c is None and score.mae_progress_pct is None
+    assert "n/a" in format_score(score)
