@@ -1,8 +1,8 @@
-"""The temperature/progress recipe: ResNet18 heads trained on labelled runs, scored on held-out frames against
-predicting the training mean, and the decoding of the network's outputs the runtime needs."""
+"""The temperature/progress recipe: its options, the loss, the scoring of held-out frames against predicting
+the training mean, and the decoding of the network's outputs the runtime needs. Training is in
+regressor_train."""
 
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,24 +13,13 @@ import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
-from tqdm import tqdm
 
-from monitor.nets.augment import Augmentation, add_sensor_noise
-from monitor.nets.dataset import channel_stats, load_inputs, to_tensor
+from monitor.nets.dataset import to_tensor
 from monitor.nets.manifest import (
-    Architecture,
     InputSpec,
-    Manifest,
     ModelError,
-    Split,
     TargetScale,
-    TrainingRun,
-    ViewBox,
-    current_versions,
 )
-from monitor.nets.recipe import UNSET_SHA256, EpochLog, TrainedModel, seed_everything
-from monitor.nets.resnet_heads import ResNetHeads
-from monitor.nets.split import RunSplit
 from monitor.records import Stage
 
 log = logging.getLogger(__name__)
@@ -111,13 +100,6 @@ def target_scales(t1: np.ndarray, progress: np.ndarray) -> tuple[TargetScale, ..
         scale = float(known.std()) if known.size > 1 else 1.0
         scales.append(TargetScale(name=name, unit=UNITS[name], offset=offset, scale=max(scale, 1.0)))
     return tuple(scales)
-
-
-def _standardise(frames: Frames, targets: tuple[TargetScale, ...]) -> torch.Tensor:
-    raw = np.stack([frames.t1, frames.progress], axis=1)
-    offsets = np.array([t.offset for t in targets])
-    scales = np.array([t.scale for t in targets])
-    return torch.from_numpy((raw - offsets) / scales).float()  # NaN stays NaN, masked in the loss
 
 
 def decode_outputs(out: torch.Tensor, targets: tuple[TargetScale, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -209,153 +191,3 @@ def evaluate_regressor(
 def stage_indices(stages: Sequence[Stage]) -> np.ndarray:
     """Stages -> the stage head's class indices."""
     return np.array([STAGES.index(Stage(s)) for s in stages], dtype=np.int64)
-
-
-def _load_frames(parts: list[RunSplit], spec: InputSpec, progress: bool) -> tuple[Frames, Frames]:
-    """Each needed frame decoded and resized once; a run's training and held-out frames from one pass."""
-    train, heldout = [], []
-    for part in parts:
-        wanted = np.union1d(part.train, part.heldout).astype(int)
-        if wanted.size == 0:
-            continue
-        images = load_inputs([part.run.paths[i] for i in wanted], spec, progress=progress)
-        stage_index = stage_indices(part.run.stages)
-        for idx, bucket in ((part.train, train), (part.heldout, heldout)):
-            idx = np.asarray(idx, dtype=int)
-            rows = np.searchsorted(wanted, idx)
-            bucket.append(
-                Frames(images[rows], part.run.t1_c[idx], part.run.progress_pct[idx], stage_index[idx])
-            )
-    return Frames.concat(train), Frames.concat(heldout)
-
-
-def _scheduler(
-    optimiser: torch.optim.Optimizer, options: RegressorOptions, steps: int
-) -> torch.optim.lr_scheduler.LRScheduler:
-    if options.scheduler == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=options.lr, total_steps=steps)
-    if options.scheduler == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=steps)
-    return torch.optim.lr_scheduler.LambdaLR(optimiser, lambda _: 1.0)
-
-
-def train_regressor(
-    parts: list[RunSplit],
-    split: Split,
-    options: RegressorOptions,
-    *,
-    blank: tuple[ViewBox, ...],
-    device: torch.device,
-    progress: bool = True,
-) -> TrainedModel:
-    """Train on the parts' training frames, score on their held-out frames; returns the net in eval mode."""
-    started = time.perf_counter()
-    rng = seed_everything(options.seed)
-    generator = torch.Generator().manual_seed(options.seed)
-    spec = InputSpec(width=options.width, height=options.height, view=None, blank=blank)
-    train, heldout = _load_frames(parts, spec, progress)
-    if len(train.images) < 2:
-        raise ModelError(f"{len(train.images)} training frames; need at least 2")
-    mean, std = channel_stats(train.images)
-    spec = spec.model_copy(update={"mean": mean, "std": std})
-    targets = target_scales(train.t1, train.progress)
-    y_train = _standardise(train, targets)
-    y_heldout = _standardise(heldout, targets)
-    stages_train = torch.from_numpy(train.stages)
-    heldout_stages = tuple(STAGES[i] for i in heldout.stages)
-
-    params: dict[str, int | float | str | bool] = {
-        "stage_classes": len(STAGES) if options.stage_head else 0,
-        "dropout": options.dropout,
-        "colour_means": options.colour_means,
-        "hidden": options.hidden,
-    }
-    net = ResNetHeads(**params)
-    if options.init_file is not None:
-        net.load_trunk(options.init_file)
-    memory = torch.channels_last if options.channels_last else torch.contiguous_format
-    net = net.to(device=device, memory_format=memory)
-    augment = Augmentation(
-        shift_px=options.shift_px,
-        jpeg_probability=options.jpeg_probability,
-        jpeg_quality=(options.jpeg_quality_min, 95),
-    )
-    # Near-equal batches instead of a ragged last one: batch norm is unstable on a batch of one or two.
-    n_batches = max(1, round(len(train.images) / options.batch_size))
-    optimiser = torch.optim.AdamW(net.parameters(), lr=options.lr, weight_decay=options.weight_decay)
-    scheduler = _scheduler(optimiser, options, options.epochs * n_batches)
-
-    history: list[EpochLog] = []
-    evaluation: Evaluation | None = None
-    epochs = tqdm(range(1, options.epochs + 1), desc="train", unit="epoch", disable=not progress)
-    # No early stopping on the held-out frames: they would then no longer be held out.
-    for epoch in epochs:
-        net.train()
-        order = torch.randperm(len(train.images), generator=generator).numpy()
-        losses = []
-        for batch in np.array_split(order, n_batches):
-            images = augment(train.images[batch], rng) if augment.active else train.images[batch]
-            x = add_sensor_noise(to_tensor(images, spec), options.noise_sigma, spec.std, generator)
-            x = x.to(device=device, memory_format=memory)
-            stages = stages_train[batch].to(device) if options.stage_head else None
-            loss = regression_loss(net(x), y_train[batch].to(device), stages, options)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            scheduler.step()
-            losses.append(float(loss.detach()))
-        train_loss = float(np.mean(losses))
-        heldout_loss, extra = None, ()
-        if len(heldout.images):
-            evaluation = evaluate_regressor(
-                net,
-                spec,
-                targets,
-                heldout.images,
-                heldout.t1,
-                heldout.progress,
-                device,
-                stages=heldout_stages,
-            )
-            stages_h = torch.from_numpy(heldout.stages) if options.stage_head else None
-            heldout_loss = float(regression_loss(evaluation.outputs, y_heldout, stages_h, options))
-            extra = tuple((f"heldout_{k}", v) for k, v in evaluation.metrics.items() if k.startswith("mae_"))
-        history.append(EpochLog(epoch=epoch, train_loss=train_loss, heldout_loss=heldout_loss, extra=extra))
-        epochs.set_postfix(
-            train=f"{train_loss:.3f}", heldout="-" if heldout_loss is None else f"{heldout_loss:.3f}"
-        )
-        log.debug("epoch %d: train %.4f, held-out %s", epoch, train_loss, heldout_loss)
-    net.eval()
-
-    if evaluation is None:
-        evaluation = evaluate_regressor(
-            net, spec, targets, heldout.images, heldout.t1, heldout.progress, device
-        )
-    manifest = Manifest(
-        name="temperature_progress",
-        task="temperature_progress",
-        architecture=Architecture(name="resnet18_heads", params=params),
-        input=spec,
-        targets=targets,
-        training={
-            **options.model_dump(mode="json"),
-            "seconds": round(time.perf_counter() - started, 1),
-            "device": str(device),
-            "epochs_run": len(history),
-        },
-        runs=tuple(_training_run(p) for p in parts),
-        split=split,
-        metrics=evaluation.metrics,
-        baselines=evaluation.baselines,
-        versions=current_versions(),
-        weights_sha256=UNSET_SHA256,
-    )
-    return TrainedModel(net=net, manifest=manifest, history=history)
-
-
-def _training_run(part: RunSplit) -> TrainingRun:
-    run = part.run
-    labelled = (np.isfinite(run.t1_c) | np.isfinite(run.progress_pct)) & run.decoded
-    return TrainingRun(
-        name=run.name, folder=str(run.folder), frames=len(run.files), labelled=int(labelled.sum())
-    )

@@ -16,7 +16,8 @@ from monitor.nets.forecast_train import train_forecast
 from monitor.nets.lifecycle import save_model, select_device
 from monitor.nets.manifest import Manifest, ModelError, ViewBox
 from monitor.nets.recipe import TrainedModel
-from monitor.nets.regressor import RegressorOptions, train_regressor
+from monitor.nets.regressor import RegressorOptions
+from monitor.nets.regressor_train import train_regressor
 from monitor.nets.runtime import FORECAST_DIR, REGRESSOR_DIR
 from monitor.nets.split import BlockSplit, split_runs
 from monitor.pipeline.process import build_processor

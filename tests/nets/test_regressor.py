@@ -17,8 +17,8 @@ from monitor.nets.regressor import (
     evaluate_regressor,
     regression_loss,
     target_scales,
-    train_regressor,
 )
+from monitor.nets.regressor_train import train_regressor
 from monitor.nets.split import BlockSplit, RunSplit
 
 BLANK = (ViewBox(x=0, y=0, width=101, height=55),)
