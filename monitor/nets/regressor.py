@@ -55,8 +55,18 @@ class RegressorOptions(BaseModel):
     stage_head: bool = Field(False, description="Also learn the stage (a classifier on the shared trunk).")
     stage_weight: float = Field(0.2, ge=0, le=10, description="Weight of the stage loss.")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout before the heads.")
-    colour_means: bool = Field(False, description="Feed the frame's channel means to the regression head.")
-    hidden: int = Field(0, ge=0, le=4096, description="Hidden units of the regression head; 0 = linear.")
+    colour_bins: int = Field(
+        32, ge=0, le=256, description="Bins per channel of the colour histogram fed to the head; 0 = none."
+    )
+    hidden: int = Field(128, ge=0, le=4096, description="Hidden units of the regression head; 0 = linear.")
+    head_steps: int = Field(
+        3000,
+        ge=0,
+        le=100_000,
+        description="After the epochs, steps refitting a fresh regression head on the frozen trunk's "
+        "features of the training frames; 0 = keep the end-to-end head.",
+    )
+    head_lr: float = Field(3e-3, gt=0, le=1.0, description="Peak learning rate of the head refit (AdamW).")
     channels_last: bool = Field(True, description="channels_last memory (faster convolutions on CPU).")
     init_file: Path | None = Field(
         None, description="Local torchvision resnet18 state dict to start the trunk from; null = random."

@@ -23,6 +23,7 @@ from monitor.nets.manifest import (
 )
 from monitor.nets.recipe import UNSET_SHA256, EpochLog, TrainedModel, seed_everything
 from monitor.nets.regressor import (
+    EVAL_BATCH,
     STAGES,
     Evaluation,
     Frames,
@@ -101,7 +102,7 @@ def train_regressor(
     params: dict[str, int | float | str | bool] = {
         "stage_classes": len(STAGES) if options.stage_head else 0,
         "dropout": options.dropout,
-        "colour_means": options.colour_means,
+        "colour_bins": options.colour_bins,
         "hidden": options.hidden,
     }
     net = ResNetHeads(**params)
@@ -160,10 +161,12 @@ def train_regressor(
         )
         log.debug("epoch %d: train %.4f, held-out %s", epoch, train_loss, heldout_loss)
     net.eval()
-
+    if options.head_steps:
+        refit_head(net, train.images, y_train, spec, options, device, generator)
+        evaluation = None
     if evaluation is None:
         evaluation = evaluate_regressor(
-            net, spec, targets, heldout.images, heldout.t1, heldout.progress, device
+            net, spec, targets, heldout.images, heldout.t1, heldout.progress, device, stages=heldout_stages
         )
     manifest = Manifest(
         name="temperature_progress",
@@ -185,6 +188,49 @@ def train_regressor(
         weights_sha256=UNSET_SHA256,
     )
     return TrainedModel(net=net, manifest=manifest, history=history)
+
+
+def refit_head(
+    net: ResNetHeads,
+    images: np.ndarray,
+    y: torch.Tensor,
+    spec: InputSpec,
+    options: RegressorOptions,
+    device: torch.device,
+    generator: torch.Generator,
+) -> float:
+    """A fresh regression head fitted on the frozen trunk's features of the (unaugmented) training frames.
+
+    The end-to-end epochs give the head a few hundred steps, while the trunk still moves under it; a head
+    refitted for thousands of steps on fixed features resolves the fine colour differences that separate
+    temperatures (on a held-out run: 1# MAE 13 -> 6-9 degC). Cheap: the trunk runs once per frame.
+    Returns the last step's loss."""
+    net.eval()
+    with torch.no_grad():
+        features = torch.cat(
+            [
+                net.head_input(x, net.trunk(x))
+                for x in (
+                    to_tensor(images[k : k + EVAL_BATCH], spec).to(device)
+                    for k in range(0, len(images), EVAL_BATCH)
+                )
+            ]
+        )
+    net.reset_regression()
+    head = net.regression.train()
+    optimiser = torch.optim.AdamW(head.parameters(), lr=options.head_lr, weight_decay=options.weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, options.head_lr, options.head_steps)
+    y = y.to(device)
+    loss = torch.zeros(())
+    for _ in range(options.head_steps):
+        rows = torch.randint(0, len(features), (options.batch_size,), generator=generator)
+        loss = regression_loss(head(features[rows.to(device)]), y[rows.to(device)], None, options)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        scheduler.step()
+    net.eval()
+    return float(loss.detach())
 
 
 def _training_run(part: RunSplit) -> TrainingRun:

@@ -4,6 +4,7 @@ optional stage classifier)."""
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 import torchvision
 from torch import nn
 
@@ -11,13 +12,29 @@ from monitor.nets.manifest import ModelError
 
 FEATURES = 512  # resnet18's pooled feature width
 REGRESSION_OUTPUTS = 2  # standardised 1# temperature, standardised progress
+HISTOGRAM_RANGE = 3.0  # the colour histogram spans +-3 standard deviations of the training frames' pixels
+HISTOGRAM_POOL = 4  # px averaged before counting: the camera noise would blur fine bins otherwise
+
+
+def colour_histogram(x: torch.Tensor, bins: int) -> torch.Tensor:
+    """N x 3 x H x W normalised frames -> N x 3*bins soft (triangular) histograms of each channel.
+
+    The whole-frame colour is the temperature cue, and it is a fine one: a few grey levels of green separate
+    the cooling melt's minutes. Counting pixels per colour keeps that resolution where the trunk's pooled
+    features, learnt from one run's frames, round it off."""
+    pooled = F.avg_pool2d(x, HISTOGRAM_POOL)  # inputs are >= 32 px (RegressorOptions)
+    centres = torch.linspace(-HISTOGRAM_RANGE, HISTOGRAM_RANGE, bins, device=x.device, dtype=x.dtype)
+    width = 2 * HISTOGRAM_RANGE / (bins - 1)
+    values = pooled.flatten(2).unsqueeze(2)  # N x 3 x 1 x P
+    weights = F.relu(1 - (values - centres.view(1, 1, bins, 1)).abs() / width)
+    return weights.mean(-1).flatten(1) * (bins / 4)  # ~unit scale, like the trunk's pooled features
 
 
 class ResNetHeads(nn.Module):
     """N x 3 x H x W normalised frames -> N x (2 + stage_classes): standardised 1#, progress, stage logits."""
 
     def __init__(
-        self, stage_classes: int = 0, dropout: float = 0.0, colour_means: bool = False, hidden: int = 0
+        self, stage_classes: int = 0, dropout: float = 0.0, colour_bins: int = 0, hidden: int = 0
     ) -> None:
         super().__init__()
         if stage_classes < 0:
@@ -26,16 +43,17 @@ class ResNetHeads(nn.Module):
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         if hidden < 0:
             raise ValueError(f"hidden must be >= 0, got {hidden}")
+        if colour_bins == 1 or colour_bins < 0:
+            raise ValueError(f"colour_bins must be 0 (off) or >= 2, got {colour_bins}")
         self.stage_classes = stage_classes
-        self.colour_means = colour_means
+        self.colour_bins = colour_bins
         trunk = torchvision.models.resnet18(weights=None, zero_init_residual=True)
         # The trunk keeps torchvision's layer names, so a torchvision state dict loads into it as it is.
         trunk.fc = nn.Identity()
         self.trunk = trunk
         self.dropout = nn.Dropout(dropout)
-        # The whole-frame channel means are the temperature cue the reference paper uses; handing them to
-        # the head directly keeps it from relying on the sample's texture, which differs from run to run.
-        width = FEATURES + (3 if colour_means else 0)
+        # The frame's colour histogram goes to the head directly (the temperature cue; see colour_histogram).
+        width = FEATURES + 3 * colour_bins
         if hidden > 0:
             self.regression: nn.Module = nn.Sequential(
                 nn.Linear(width, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, REGRESSION_OUTPUTS)
@@ -46,13 +64,23 @@ class ResNetHeads(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pooled = self.trunk(x)
-        features = self.dropout(pooled)
-        if self.colour_means:
-            features = torch.cat([features, x.mean(dim=(2, 3))], dim=1)
-        out = self.regression(features)
+        out = self.regression(self.head_input(x, pooled))
         if self.stage is not None:
             out = torch.cat([out, self.stage(self.dropout(pooled))], dim=1)
         return out
+
+    def head_input(self, x: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
+        """What the regression head sees: the trunk's pooled features (after dropout) and the histogram."""
+        features = self.dropout(pooled)
+        if self.colour_bins:
+            features = torch.cat([features, colour_histogram(x, self.colour_bins)], dim=1)
+        return features
+
+    def reset_regression(self) -> None:
+        """Fresh weights for the regression head (the trunk and the stage head keep theirs)."""
+        for layer in self.regression.modules():
+            if isinstance(layer, nn.Linear):
+                layer.reset_parameters()
 
     def load_trunk(self, path: Path) -> None:
         """Initialise the trunk from a local torchvision resnet18 state dict (its fc layer is ignored)."""

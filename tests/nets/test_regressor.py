@@ -22,7 +22,7 @@ from monitor.nets.regressor_train import train_regressor
 from monitor.nets.split import BlockSplit, RunSplit
 
 BLANK = (ViewBox(x=0, y=0, width=101, height=55),)
-TINY = {"width": 64, "height": 48, "batch_size": 16, "jpeg_probability": 0.5}
+TINY = {"width": 64, "height": 48, "batch_size": 16, "jpeg_probability": 0.5, "head_steps": 300}
 KEYS = {"mae_t1_c", "rmse_t1_c", "mae_progress_pct", "rmse_progress_pct", "n_t1", "n_progress"}
 CPU = torch.device("cpu")
 
@@ -165,7 +165,36 @@ def test_same_seed_same_weights(truth_run: LabelledRun) -> None:
 
     first, again, other = weights(3), weights(3), weights(4)
     assert all(torch.equal(first[k], again[k]) for k in first)
-    assert not torch.equal(first["regression.weight"], other["regression.weight"])
+    assert not torch.equal(first["regression.0.weight"], other["regression.0.weight"])
+
+
+def test_the_head_refit_changes_only_the_head_and_fits_the_training_frames_closer(
+    truth_run: LabelledRun,
+) -> None:
+    parts, split = _subset(truth_run, every=6)
+    options = RegressorOptions(**{**TINY, "epochs": 1})
+
+    def trained(head_steps: int) -> TrainedModel:
+        chosen = options.model_copy(update={"head_steps": head_steps})
+        return train_regressor(parts, split, chosen, blank=BLANK, device=CPU, progress=False)
+
+    plain, refit = trained(0), trained(600)
+    a, b = plain.net.state_dict(), refit.net.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a if k.startswith("trunk."))  # BN statistics included
+    assert not torch.equal(a["regression.0.weight"], b["regression.0.weight"])
+
+    rows = parts[0].train
+    spec = plain.manifest.input
+    images = load_inputs([truth_run.paths[i] for i in rows], spec, progress=False)
+
+    def training_mae(model: TrainedModel) -> float:
+        m = model.manifest
+        ev = evaluate_regressor(model.net, spec, m.targets, images, truth_run.t1_c[rows],
+                                truth_run.progress_pct[rows], CPU)  # fmt: skip
+        return ev.metrics["mae_t1_c"]
+
+    assert training_mae(refit) < training_mae(plain)
+    assert refit.manifest.training["head_steps"] == 600
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ H, W = 48, 64
 
 @pytest.mark.parametrize(
     ("params", "width"),
-    [({}, 2), ({"stage_classes": 6}, 8), ({"stage_classes": 2, "colour_means": True, "hidden": 16}, 4)],
+    [({}, 2), ({"stage_classes": 6}, 8), ({"stage_classes": 2, "colour_bins": 8, "hidden": 16}, 4)],
 )
 def test_output_shape_with_and_without_stage_head(params: dict, width: int) -> None:
     torch.manual_seed(0)
@@ -41,13 +41,16 @@ def test_eval_gives_each_frame_the_same_output_alone_or_in_a_batch() -> None:
 
 
 def test_the_factory_builds_it_from_manifest_params() -> None:
-    params = {"stage_classes": 6, "dropout": 0.1, "colour_means": True, "hidden": 32}
+    params = {"stage_classes": 6, "dropout": 0.1, "colour_bins": 8, "hidden": 32}
     net = build_network(Architecture(name="resnet18_heads", params=params))
     assert isinstance(net, ResNetHeads)
-    assert net.stage_classes == 6 and net.colour_means
+    assert net.stage_classes == 6 and net.colour_bins == 8
 
 
-@pytest.mark.parametrize("params", [{"stage_classes": -1}, {"dropout": 1.0}, {"hidden": -1}])
+@pytest.mark.parametrize(
+    "params",
+    [{"stage_classes": -1}, {"dropout": 1.0}, {"hidden": -1}, {"colour_bins": 1}, {"colour_bins": -2}],
+)
 def test_bad_parameters_are_refused(params: dict) -> None:
     with pytest.raises(ValueError):
         ResNetHeads(**params)
@@ -55,7 +58,7 @@ def test_bad_parameters_are_refused(params: dict) -> None:
 
 def test_onnx_export_matches_torch() -> None:
     torch.manual_seed(0)
-    net = ResNetHeads(stage_classes=6, colour_means=True, hidden=16).eval()
+    net = ResNetHeads(stage_classes=6, colour_bins=8, hidden=16).eval()
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter announces its own deprecation
