@@ -25,4 +25,7 @@ def build_network(arch: Architecture) -> nn.Module:
     try:
         return factory(**arch.params)
     except TypeError as exc:
-        raise ModelError(f"architecture {arch.name}: bad parameters {arch.params} ({exc})") from exc
+        raise ModelError(
+            f"architecture {arch.name}: bad parameters {arch.params} ({exc}); a model trained by another "
+            "version of furnace-monitor must be trained again (`furnace-monitor train`)"
+        ) from exc

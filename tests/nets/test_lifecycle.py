@@ -92,6 +92,13 @@ def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
         load_model(tmp_path / "m", task="forecast", device=torch.device("cpu"))
 
 
+def test_a_model_from_another_version_says_to_retrain() -> None:
+    # colour_means was replaced by colour_bins
+    old = Architecture(name="resnet18_heads", params={"colour_means": True, "hidden": 0})
+    with pytest.raises(ModelError, match=r"colour_means.*must be trained again \(`furnace-monitor train`\)"):
+        build_network(old)
+
+
 def test_the_wrong_task_is_refused(saved: tuple[Path, torch.nn.Module]) -> None:
     folder, _ = saved
     with pytest.raises(ModelError, match="a 'forecast' model, expected 'temperature_progress'"):
