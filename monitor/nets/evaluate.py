@@ -5,11 +5,20 @@ import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from monitor.nets.manifest import Manifest
 from monitor.records import Prediction
+
+
+class _FrameErrors(NamedTuple):
+    stage: str
+    t1: float | None
+    t1_baseline: float | None
+    progress: float | None
+    progress_baseline: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,39 +56,40 @@ def score_predictions(
     """Mean absolute errors against the truth, matched by file name."""
     with truth_csv.open(encoding="utf-8") as f:
         truth = {row["file"]: row for row in csv.DictReader(f)}
-    t1_err, t1_base, pr_err, pr_base = [], [], [], []
-    stage_t1: dict[str, list[float]] = {}
-    stage_pr: dict[str, list[float]] = {}
+    rows: list[_FrameErrors] = []
     for file, p in zip(files, predictions, strict=True):
         row = truth.get(file)
         if p is None or row is None:
             continue
-        stage = row.get("stage") or "?"
-        stage_t1.setdefault(stage, [])
-        stage_pr.setdefault(stage, [])
-        if p.t1_image_c is not None:
-            t1_err.append(abs(p.t1_image_c - float(row["t1_c"])))
-            t1_base.append(abs(train_means[0] - float(row["t1_c"])))
-            stage_t1[stage].append(t1_err[-1])
-        if p.progress_pct is not None:
-            pr_err.append(abs(p.progress_pct - float(row["progress_pct"])))
-            pr_base.append(abs(train_means[1] - float(row["progress_pct"])))
-            stage_pr[stage].append(pr_err[-1])
+        t1, progress = float(row["t1_c"]), float(row["progress_pct"])
+        t1_errors = (
+            (None, None) if p.t1_image_c is None else (abs(p.t1_image_c - t1), abs(train_means[0] - t1))
+        )
+        progress_errors = (
+            (None, None)
+            if p.progress_pct is None
+            else (abs(p.progress_pct - progress), abs(train_means[1] - progress))
+        )
+        rows.append(_FrameErrors(row.get("stage") or "?", *t1_errors, *progress_errors))
 
+    def mae(selected: list[_FrameErrors], field: str) -> float | None:
+        return _mean([v for r in selected if (v := getattr(r, field)) is not None])
+
+    def counted(selected: list[_FrameErrors]) -> int:
+        return max(sum(r.t1 is not None for r in selected), sum(r.progress is not None for r in selected))
+
+    by_stage: dict[str, list[_FrameErrors]] = {}  # in run order
+    for r in rows:
+        by_stage.setdefault(r.stage, []).append(r)
     return ModelScore(
-        frames=max(len(t1_err), len(pr_err)),
-        mae_t1_c=_mean(t1_err),
-        mae_progress_pct=_mean(pr_err),
-        baseline_mae_t1_c=_mean(t1_base),
-        baseline_mae_progress_pct=_mean(pr_base),
+        frames=counted(rows),
+        mae_t1_c=mae(rows, "t1"),
+        mae_progress_pct=mae(rows, "progress"),
+        baseline_mae_t1_c=mae(rows, "t1_baseline"),
+        baseline_mae_progress_pct=mae(rows, "progress_baseline"),
         by_stage=tuple(
-            StageScore(
-                stage=stage,
-                frames=max(len(stage_t1[stage]), len(stage_pr[stage])),
-                mae_t1_c=_mean(stage_t1[stage]),
-                mae_progress_pct=_mean(stage_pr[stage]),
-            )
-            for stage in stage_t1
+            StageScore(stage, counted(sel), mae(sel, "t1"), mae(sel, "progress"))
+            for stage, sel in by_stage.items()
         ),
     )
 
