@@ -55,7 +55,7 @@ class FrameProcessor:
         if self.models is None or not frames:
             return results
         started = time.perf_counter()
-        predictions = self.predict(frames, run=run)
+        predictions = self._predict(frames, run=run)
         share_ms = (time.perf_counter() - started) * 1000.0 / len(frames)
         return [
             replace(
@@ -67,10 +67,9 @@ class FrameProcessor:
             for r, p in zip(results, predictions, strict=True)
         ]
 
-    def predict(self, frames: Sequence[Frame], *, run: str = "") -> list[Prediction | None]:
+    def _predict(self, frames: Sequence[Frame], *, run: str) -> list[Prediction | None]:
         """The model stage on a batch; a model failure costs the predictions, never the frames' readings."""
-        if self.models is None:
-            return [None] * len(frames)
+        assert self.models is not None
         try:
             return list(self.models.predict([f.image for f in frames], names=[(run, f.name) for f in frames]))
         except Exception:
