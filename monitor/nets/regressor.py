@@ -3,7 +3,7 @@ the training mean, and the decoding of the network's outputs the runtime needs. 
 regressor_train."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -144,14 +144,22 @@ def regression_loss(
     return loss
 
 
-def predict(net: nn.Module, spec: InputSpec, images: np.ndarray, device: torch.device) -> torch.Tensor:
-    """Raw outputs for prepared frames, in eval mode and without gradients."""
+def predict(
+    net: nn.Module,
+    spec: InputSpec,
+    images: np.ndarray,
+    device: torch.device,
+    *,
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """Raw outputs (or what `forward` computes from a batch) for prepared frames, in eval mode and without
+    gradients, on the CPU."""
     net.eval()
     outs = []
-    with torch.inference_mode():
+    with torch.no_grad():
         for start in range(0, len(images), EVAL_BATCH):
             x = to_tensor(images[start : start + EVAL_BATCH], spec).to(device)
-            outs.append(net(x).float().cpu())
+            outs.append((net if forward is None else forward)(x).float().cpu())
     return torch.cat(outs) if outs else torch.zeros(0, len(TARGETS))
 
 

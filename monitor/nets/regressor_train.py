@@ -23,12 +23,12 @@ from monitor.nets.manifest import (
 )
 from monitor.nets.recipe import UNSET_SHA256, EpochLog, TrainedModel, seed_everything
 from monitor.nets.regressor import (
-    EVAL_BATCH,
     STAGES,
     Evaluation,
     Frames,
     RegressorOptions,
     evaluate_regressor,
+    predict,
     regression_loss,
     stage_indices,
     target_scales,
@@ -198,40 +198,28 @@ def refit_head(
     options: RegressorOptions,
     device: torch.device,
     generator: torch.Generator,
-) -> float:
+) -> None:
     """A fresh regression head fitted on the frozen trunk's features of the (unaugmented) training frames.
 
     The end-to-end epochs give the head a few hundred steps, while the trunk still moves under it; a head
     refitted for thousands of steps on fixed features resolves the fine colour differences that separate
     temperatures (with the colour histogram, on a held-out run: 1# MAE 18.4 -> 7.6 degC, see the README).
-    Cheap: the trunk runs once per frame.
-    Returns the last step's loss."""
-    net.eval()
-    with torch.no_grad():
-        features = torch.cat(
-            [
-                net.head_input(x, net.trunk(x))
-                for x in (
-                    to_tensor(images[k : k + EVAL_BATCH], spec).to(device)
-                    for k in range(0, len(images), EVAL_BATCH)
-                )
-            ]
-        )
+    Cheap: the trunk runs once per frame."""
+    features = predict(net, spec, images, device, forward=lambda x: net.head_input(x, net.trunk(x)))
+    features = features.to(device)
     net.reset_regression()
     head = net.regression.train()
     optimiser = torch.optim.AdamW(head.parameters(), lr=options.head_lr, weight_decay=options.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, options.head_lr, options.head_steps)
     y = y.to(device)
-    loss = torch.zeros(())
     for _ in range(options.head_steps):
-        rows = torch.randint(0, len(features), (options.batch_size,), generator=generator)
-        loss = regression_loss(head(features[rows.to(device)]), y[rows.to(device)], None, options)
+        rows = torch.randint(0, len(features), (options.batch_size,), generator=generator).to(device)
+        loss = regression_loss(head(features[rows]), y[rows], None, options)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
         scheduler.step()
     net.eval()
-    return float(loss.detach())
 
 
 def _training_run(part: RunSplit) -> TrainingRun:
