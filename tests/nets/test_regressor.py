@@ -143,6 +143,25 @@ def test_nan_labels_are_masked_per_target() -> None:
     assert pred.grad[2, 0] != 0 and pred.grad[0, 1] != 0
 
 
+@pytest.mark.parametrize(("loss", "fitted"), [("l1", 0.0), ("mse", 0.25)])
+def test_l1_fits_the_median_of_frames_that_look_alike(loss: str, fitted: float) -> None:
+    """Frames with one picture and different labels (on the way up to the hold and on the hold): one shared
+    output settles on the labels' median with L1, which the MAE rewards, and on their mean with mse."""
+    y = torch.tensor([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
+    guess = torch.full((1, 2), 0.5, requires_grad=True)
+    optimiser = torch.optim.SGD([guess], lr=0.01)
+    options = RegressorOptions(loss=loss)
+    for _ in range(2000):
+        optimiser.zero_grad()
+        regression_loss(guess.expand(4, 2), y, None, options).backward()
+        optimiser.step()
+    assert float(guess[0, 0]) == pytest.approx(fitted, abs=0.02)
+
+
+def test_l1_is_the_default_loss() -> None:
+    assert RegressorOptions().loss == "l1"
+
+
 def test_a_run_without_temperatures_still_trains_progress(truth_run: LabelledRun) -> None:
     blind = dataclasses.replace(truth_run, t1_c=np.full(len(truth_run.files), np.nan))
     parts, split = _subset(blind, every=6)
