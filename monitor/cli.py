@@ -205,6 +205,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate_models(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from monitor.nets.evaluate import evaluate_runs, format_runs, training_means
+    from monitor.nets.manifest import read_manifest
+    from monitor.nets.runtime import REGRESSOR_DIR
+    from monitor.pipeline.process import build_processor
+
+    config = _with_models(load_config(args.config), args.models)
+    manifest = read_manifest(args.models / REGRESSOR_DIR, task="temperature_progress")
+    scores = evaluate_runs(args.frames, build_processor(config), train_means=training_means(manifest),
+                           size=_frame_size(config), progress=not args.quiet)  # fmt: skip
+    print(format_runs(scores))
+    if args.json:
+        doc = {name: asdict(score) for name, score in scores.items()}
+        args.json.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
 def cmd_evaluate_analytics(args: argparse.Namespace) -> int:
     from monitor.analytics.features import FeatureExtractor
     from monitor.analytics.sweep import features_and_stages_rate, format_sweep, run_sweep, sweep_json
@@ -367,6 +387,16 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("-c", "--config", type=Path, help="config file (overlay box, sample box, OCR)")
     tr.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     tr.set_defaults(func=cmd_train)
+
+    em = sub.add_parser(
+        "evaluate-models", help="run the trained models on simulated runs and score them against truth.csv"
+    )
+    em.add_argument("frames", type=Path, nargs="+", help="folders of simulated runs (each with truth.csv)")
+    em.add_argument("--models", type=Path, required=True, help="trained models folder (e.g. models/)")
+    em.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
+    em.add_argument("--json", type=Path, help="also write the scores as JSON")
+    em.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    em.set_defaults(func=cmd_evaluate_models)
 
     ea = sub.add_parser("evaluate-analytics", help="simulate five runs, analyse them, score the events")
     ea.add_argument("out", type=Path, help="working folder (runs are kept and reused)")

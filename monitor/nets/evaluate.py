@@ -5,12 +5,17 @@ import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from monitor.nets.manifest import Manifest
 from monitor.records import Prediction
+
+if TYPE_CHECKING:
+    from monitor.pipeline.process import FrameProcessor
+
+TRUTH_FILE = "truth.csv"
 
 
 class _FrameErrors(NamedTuple):
@@ -92,6 +97,47 @@ def score_predictions(
             for stage, sel in by_stage.items()
         ),
     )
+
+
+def evaluate_runs(
+    folders: list[Path],
+    processor: "FrameProcessor",
+    *,
+    train_means: tuple[float, float],
+    size: tuple[int, int] | None = None,
+    progress: bool = True,
+) -> dict[str, ModelScore]:
+    """Each simulated run through the pipeline with the models on, scored against its truth.csv; keyed by
+    the folder's name."""
+    from monitor.analytics.analyze import analyze_frames
+    from monitor.ingest.loader import list_frames
+
+    missing = [str(f) for f in folders if not (f / TRUTH_FILE).is_file()]
+    if missing:
+        raise FileNotFoundError(f"no {TRUTH_FILE} in {', '.join(missing)} (a run from `simulate` has one)")
+    scores = {}
+    for folder in folders:
+        result = analyze_frames(list_frames(folder), processor, run=folder.name, size=size, progress=progress)
+        if not result.predictions:
+            raise ValueError(f"{folder}: the pipeline ran no models")
+        scores[folder.name] = score_predictions(
+            result.files, result.predictions, folder / TRUTH_FILE, train_means=train_means
+        )
+    return scores
+
+
+def format_runs(scores: dict[str, ModelScore]) -> str:
+    """One block per run, then the mean and the worst run's 1# MAE when there are several."""
+    blocks = [f"{name}: {format_score(score)}" for name, score in scores.items()]
+    t1 = [s.mae_t1_c for s in scores.values() if s.mae_t1_c is not None]
+    progress = [s.mae_progress_pct for s in scores.values() if s.mae_progress_pct is not None]
+    if len(scores) > 1 and t1:
+        worst = max(scores, key=lambda name: scores[name].mae_t1_c or -math.inf)
+        line = f"{len(scores)} runs: 1# MAE mean {np.mean(t1):.2f} degC, worst {max(t1):.2f} ({worst})"
+        if progress:
+            line += f"; progress MAE mean {np.mean(progress):.2f} pp, worst {max(progress):.2f}"
+        blocks.append(line)
+    return "\n".join(blocks)
 
 
 def _mean(values: list[float]) -> float | None:

@@ -1,11 +1,13 @@
 """`train` and `analyze --models` from the command line."""
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
 
 from monitor.cli import main
+from monitor.nets.manifest import read_manifest
 from monitor.simulate import SimulationOptions, simulate
 
 
@@ -85,3 +87,37 @@ def test_train_an_empty_folder(tmp_path: Path, capsys) -> None:
     (tmp_path / "empty").mkdir()
     assert main(["train", str(tmp_path / "empty"), "-o", str(tmp_path / "m"), "-q"]) == 2
     assert "no frames to train on" in capsys.readouterr().err
+
+
+def test_evaluate_models_scores_each_run_against_its_truth(
+    tiny_models: Path, unseen_run, tmp_path: Path, capsys
+) -> None:
+    """Two runs the models never saw: a score per run, and their mean and worst."""
+    other = simulate(
+        tmp_path / "other", SimulationOptions(seconds=12, start=300, seed=6, workers=1), progress=False
+    )
+    report = tmp_path / "scores.json"
+    runs = [str(unseen_run.out), str(other.out)]
+    assert main(["evaluate-models", *runs, "--models", str(tiny_models), "--json", str(report), "-q"]) == 0
+    scores = json.loads(report.read_text(encoding="utf-8"))
+    assert list(scores) == [unseen_run.out.name, "other"]
+    assert scores[unseen_run.out.name]["frames"] == 20 and scores["other"]["frames"] == 12
+    with (unseen_run.out / "truth.csv").open(encoding="utf-8") as f:
+        truth = [float(r["t1_c"]) for r in csv.DictReader(f)]
+    for score in scores.values():
+        assert 0 <= score["mae_t1_c"] < 1000 and score["baseline_mae_t1_c"] > 0
+        assert sum(s["frames"] for s in score["by_stage"]) == score["frames"]
+    # the baseline is the training mean of 1#: its MAE on these frames follows from their truth
+    mean_t1 = next(
+        t.offset for t in read_manifest(tiny_models / "temperature_progress").targets if t.name == "t1_c"
+    )
+    expected = sum(abs(mean_t1 - t) for t in truth) / len(truth)
+    assert scores[unseen_run.out.name]["baseline_mae_t1_c"] == pytest.approx(expected)
+    out = capsys.readouterr().out
+    assert "2 runs: 1# MAE mean" in out and "worst" in out
+
+
+def test_evaluate_models_needs_truth(tiny_models: Path, tmp_path: Path, capsys) -> None:
+    (tmp_path / "recorded").mkdir()
+    assert main(["evaluate-models", str(tmp_path / "recorded"), "--models", str(tiny_models), "-q"]) == 2
+    assert "no truth.csv in" in capsys.readouterr().err
