@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from monitor.nets.manifest import Manifest
+from monitor.nets.manifest import Manifest, ModelError
 from monitor.records import Prediction
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def evaluate_runs(
     for folder in folders:
         result = analyze_frames(list_frames(folder), processor, run=folder.name, size=size, progress=progress)
         if not result.predictions:
-            raise ValueError(f"{folder}: the pipeline ran no models")
+            raise ModelError(f"{folder}: the pipeline ran no models")
         scores[folder.name] = score_predictions(
             result.files, result.predictions, folder / TRUTH_FILE, train_means=train_means
         )
