@@ -210,13 +210,10 @@ def cmd_evaluate_models(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from monitor.nets.evaluate import evaluate_runs, format_runs, training_means
-    from monitor.nets.manifest import read_manifest
-    from monitor.nets.runtime import REGRESSOR_DIR
     from monitor.pipeline.process import build_processor
 
     config = _with_models(load_config(args.config), args.models)
-    manifest = read_manifest(args.models / REGRESSOR_DIR, task="temperature_progress")
-    scores = evaluate_runs(args.frames, build_processor(config), train_means=training_means(manifest),
+    scores = evaluate_runs(args.frames, build_processor(config), train_means=training_means(args.models),
                            size=_frame_size(config), progress=not args.quiet)  # fmt: skip
     print(format_runs(scores))
     if args.json:

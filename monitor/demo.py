@@ -208,12 +208,9 @@ def run_demo(
 
 def _print_model_check(result: AnalysisResult, run_dir: Path, models_dir: Path) -> None:
     from monitor.nets.evaluate import format_score, score_predictions, training_means
-    from monitor.nets.manifest import read_manifest
-    from monitor.nets.runtime import REGRESSOR_DIR
 
-    manifest = read_manifest(models_dir / REGRESSOR_DIR, task="temperature_progress")
     check = score_predictions(
-        result.files, result.predictions, run_dir / "truth.csv", train_means=training_means(manifest)
+        result.files, result.predictions, run_dir / "truth.csv", train_means=training_means(models_dir)
     )
     print("\n5. The models on this run (a seed they were not trained on), against its truth.csv:")
     print(textwrap.indent(format_score(check), "   "))

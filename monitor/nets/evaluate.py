@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from monitor.nets.manifest import Manifest, ModelError
+from monitor.nets.manifest import ModelError, read_manifest
 from monitor.records import Prediction
 
 if TYPE_CHECKING:
@@ -45,8 +45,12 @@ class ModelScore:
     by_stage: tuple[StageScore, ...] = ()
 
 
-def training_means(manifest: Manifest) -> tuple[float, float]:
-    """(1#, progress) averaged over the training labels: the regressor's targets are centred on them."""
+def training_means(models_dir: Path) -> tuple[float, float]:
+    """(1#, progress) averaged over the training labels of the regressor in `models_dir`: its targets are
+    centred on them (the manifest's target offsets)."""
+    from monitor.nets.runtime import REGRESSOR_DIR
+
+    manifest = read_manifest(models_dir / REGRESSOR_DIR, task="temperature_progress")
     offsets = {t.name: t.offset for t in manifest.targets}
     return offsets["t1_c"], offsets["progress_pct"]
 
