@@ -1,6 +1,7 @@
 """Typed records shared between stages: stages, stage events and the events.json format."""
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -29,16 +30,29 @@ class EventType(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """One signal behind an event: what was measured, against which threshold."""
+
+    signal: str  # e.g. "level step", "sample contrast step", "1# below fully molten"
+    value: float
+    threshold: float
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class StageEvent:
-    """One characteristic point: what, when (run time and frame file) and the 1# temperature then."""
+    """One characteristic point: what, when (run time and frame file), the 1# temperature then, how sure the
+    detector is (0..1) and the signals that support it."""
 
     type: EventType
     time_s: float
     file: str
     t1_c: float | None
+    confidence: float = 1.0
+    evidence: tuple[Evidence, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "type": str(self.type)}
+        return {**asdict(self), "type": str(self.type), "evidence": [asdict(e) for e in self.evidence]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "StageEvent":
@@ -47,7 +61,20 @@ class StageEvent:
             time_s=float(data["time_s"]),
             file=str(data["file"]),
             t1_c=None if data.get("t1_c") is None else float(data["t1_c"]),
+            confidence=float(data.get("confidence", 1.0)),
+            evidence=tuple(Evidence(**e) for e in data.get("evidence", ())),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class MissedEvent:
+    """An event the run did not give, and why (no evidence is better than a wrong event)."""
+
+    type: EventType
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": str(self.type), "reason": self.reason}
 
 
 def write_events(path: Path, events: list[StageEvent], **extra: Any) -> None:
@@ -109,6 +136,12 @@ class Features:
     change: float  # mean absolute difference from the previous frame (nan for the first)
     texture: float  # mean local contrast (local std / local mean) in the sample region
     textured_share: float  # share of sample-region pixels whose local contrast exceeds the texture level
+    # The camera's part (see analytics/camera.py): the run's gain so far, and the mean without it.
+    gain: float = 1.0
+    level: float = math.nan  # mean / gain: the scene's own brightness; nan = not measured
+    exposure_step: bool = False  # the camera's gain changed into this frame
+    # Sample box mean over the mean of the rest of the frame: a gain- and flicker-free look at the sample.
+    sample_contrast: float = math.nan
 
     @property
     def probe_sum(self) -> float:

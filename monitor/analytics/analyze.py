@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from monitor.analytics.detector import StageDetector
+from monitor.analytics.camera import NO_STEP, CameraTracker, table_step
+from monitor.analytics.detector import NOISE_FRAMES, Observation, StageDetector
 from monitor.analytics.fraction import offline_fraction
 from monitor.analytics.health import assess
 from monitor.analytics.kinetics import fit_avrami
@@ -50,10 +51,12 @@ def analyze_frames(
             if len(pending) >= batch:
                 flush()
     flush()
+    camera = processor.features.camera
     flags = [
-        [f"frame: {r.frame_error}"] if r.frame_error else (r.reading.flags if r.reading else [])
-        for r in results
-    ]
+        [f"frame: {r.frame_error}"] if r.frame_error else [*(r.reading.flags if r.reading else []),
+                                                           *camera.flags(i)]
+        for i, r in enumerate(results)
+    ]  # fmt: skip
     summary = summarise(
         run=run,
         times=[r.time_s for r in results],
@@ -81,12 +84,13 @@ def analyze_table(features_csv: Path, temperatures_csv: Path | None, *, run: str
             temps = {float(r["Time"]): r for r in csv.DictReader(f) if r.get("Time")}
     lo, hi = plausibility.t_min_c, plausibility.t_max_c
     detector = StageDetector(confirm_frames=confirm_frames)
+    camera = CameraTracker()
     times, files, features, t1s, t2s, flags = [], [], [], [], [], []
+    previous: tuple[float, float, float] | None = None
+    t1_max = -math.inf
     for row in rows:
         t = float(row["Time"])
-        b, g, r = (float(row[k]) for k in ("meanB", "meanG", "meanR"))
-        feat = Features(mean=(b + g + r) / 3, mean_b=b, mean_g=g, mean_r=r, probes=(), change=math.nan,
-                        texture=math.nan, textured_share=math.nan)  # fmt: skip
+        bgr = (float(row["meanB"]), float(row["meanG"]), float(row["meanR"]))
         # Out-of-range values are misreads (9518 for 951) and are dropped; jumps are kept: with no second
         # read to tell a misread from a real jump, judging them is the thermocouple health check's job.
         values: list[float | None] = []
@@ -98,16 +102,37 @@ def analyze_table(features_csv: Path, temperatures_csv: Path | None, *, run: str
                 frame_flags.append(f"{column}: {raw} outside {lo:g}..{hi:g} degC")
                 value = None
             values.append(value)
+        if values[0] is not None:
+            t1_max = max(t1_max, values[0])
+        # No pixels here: the camera is judged on the channels' joint jump while 1# falls.
+        cooling = values[0] is not None and values[0] < t1_max - 5.0
+        noise = _diff_noise([f.mean for f in features[-NOISE_FRAMES:]])
+        step = NO_STEP if previous is None else table_step(previous, bgr, cooling=cooling, noise=noise)
+        state = camera.observe(sum(bgr) / 3, step)
+        previous = bgr
+        feat = Features(mean=sum(bgr) / 3, mean_b=bgr[0], mean_g=bgr[1], mean_r=bgr[2], probes=(),
+                        change=math.nan, texture=math.nan, textured_share=math.nan, gain=state.gain,
+                        level=state.level, exposure_step=state.exposure_step)  # fmt: skip
         file = f"{int(t):04d}"
-        detector.update(time_s=t, file=file, mean=feat.mean, textured=feat.textured_share, t1_c=values[0])
+        detector.update(Observation.of(t, file, feat, values[0]))
         times.append(t)
         files.append(file)
         features.append(feat)
         t1s.append(values[0])
         t2s.append(values[1])
         flags.append(frame_flags)
+    for i, frame_flags in enumerate(flags):
+        frame_flags.extend(camera.flags(i))
     return summarise(run=run, times=times, files=files, features=features, t1=t1s, t2=t2s, detector=detector,
-                     flags=flags)  # fmt: skip
+                     flags=flags)  # type: ignore[arg-type]  # fmt: skip
+
+
+def _diff_noise(values: list[float]) -> float:
+    """Robust frame-to-frame noise of a series (0 while too short to tell)."""
+    if len(values) < 4:
+        return 0.0
+    d = np.diff(np.asarray(values, dtype=float))
+    return float(1.4826 * np.median(np.abs(d - np.median(d))))
 
 
 def summarise(
@@ -143,6 +168,7 @@ def summarise(
             avrami=None if start is None else fit_avrami(times, fraction, start),
         ),
         flags=flags,
+        missed=detector.not_found(),
     )
 
 

@@ -1,64 +1,141 @@
-"""The online stage detector: causal (past frames only), each transition confirmed within a few frames.
+"""The online stage detector: causal (past frames only); each transition confirmed a few frames later.
 
-It works on the feature series alone (whole-frame mean, textured share of the sample, 1# when read), so
-it runs the same on live frames and on a table of per-frame means. Every threshold is relative to the
-run's own statistics:
-- melting_start: the mean starts climbing several times faster than it did while heating (the melt flash);
-- melting_complete: the flash collapses; the event is the frame before the collapse (the flash's peak);
-- fully_molten: the next sharp drop, when the turbid melt clears;
-- cooling starts when 1# leaves its hold (or, without 1#, is not marked);
-- crystallization_start: the largest kind of drop of the mean once molten: far beyond the frame-to-frame
-  noise of the cooling so far (the melt clouds as crystals nucleate);
-- crystallization_end: the textured share of the sample box steps up (the last pockets freeze together)
-  and then stays flat.
+It reads signals the camera cannot fake (see analytics/camera.py):
+- `level`, the whole-frame mean with the camera's gain steps divided out, for the heating events;
+- `sample`, the sample box's brightness over the rest of the frame (a gain or flicker multiplies both), and
+  `textured`, the textured share of the sample box (relative contrast), for crystallization.
+Frames the camera flagged (an exposure step) are bridged: the jump into them is not the sample's.
+
+The physics each event must obey, enforced here:
+- events come in order: melting_start -> melting_complete -> fully_molten -> crystallization_start -> end;
+- nothing happens while 1# holds at its peak: no event is searched for, or dated, in the hold;
+- crystals form on cooling below the liquidus: crystallization_start only once 1# has left its hold and is
+  below the 1# at fully_molten;
+- crystallization ends when the crystalline share stops growing: the textured share's plateau, dated where
+  it reached END_SHARE of its rise (a smooth end works as well as a sudden one).
+A step counts only if the level after it holds for HOLD frames and differs from the median of the WINDOW
+frames before: a glint (an excursion of up to 4 frames that comes back) is neither a step up nor, when it
+ends, a step down. Where the evidence is missing (a table of channel means has no sample box), the event is
+reported as not found with the reason: a missed alert is better than a false one.
 """
 
-import itertools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from monitor.records import EventType, Stage, StageEvent
+from monitor.records import EventType, Evidence, Features, MissedEvent, Stage, StageEvent
 from monitor.stages import stage_at
 
+HOLD = 5  # frames a new level must hold (longer than a glint) before a step counts
+WINDOW = 10  # frames before a candidate whose median is the old level (a glint is under half of it)
+NOISE_FRAMES = 60  # the noise of a signal is measured over this many recent frames
+SHARP_FRAMES = 2  # a step happens within this many frames
+END_SHARE = 0.97  # crystallization ends when the textured share has made this share of its rise
+_FLAT_FRAMES = 10  # the textured share's plateau must last this long
 
-def _robust_std(values: list[float]) -> float:
+
+def _robust_std(values: np.ndarray) -> float:
     """Standard deviation from the median absolute deviation: spikes do not inflate it."""
-    if len(values) < 3:
+    values = values[~np.isnan(values)]
+    if values.size < 3:
         return math.inf
-    a = np.asarray(values, dtype=float)
-    return float(1.4826 * np.median(np.abs(a - np.median(a))))
+    return float(1.4826 * np.median(np.abs(values - np.median(values))))
+
+
+def _confidence(margin: float) -> float:
+    """0.5 at the threshold, rising towards 1 as the evidence exceeds it."""
+    return float(np.clip(1.0 - 0.5 / margin, 0.0, 1.0)) if margin > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What the detector needs of one frame."""
+
+    time_s: float
+    file: str
+    level: float  # gain-compensated whole-frame mean
+    t1_c: float | None
+    sample: float = math.nan  # sample contrast; nan = not measured (a table of means)
+    textured: float = math.nan  # textured share of the sample box; nan = not measured
+    camera_step: bool = False  # the camera's gain changed into this frame
+
+    @classmethod
+    def of(cls, time_s: float, file: str, features: Features, t1_c: float | None) -> "Observation":
+        level = features.level if not math.isnan(features.level) else features.mean
+        return cls(time_s, file, level, t1_c, features.sample_contrast, features.textured_share,
+                   features.exposure_step)  # fmt: skip
 
 
 @dataclass(slots=True)
-class _Point:
-    time_s: float
-    file: str
-    mean: float
-    textured: float
-    t1_c: float | None
+class _Step:
+    index: int  # the first frame at the new level
+    size: float  # median after - median before
+    noise: float  # frame-to-frame noise of the signal before it
+
+    @property
+    def margin(self) -> float:
+        return abs(self.size) / max(self.noise, 1e-9)
+
+
+class _Series:
+    """One signal of the run, with camera steps bridged (the jump into a flagged frame is dropped)."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self._offset = 0.0
+
+    def append(self, value: float, bridged: bool) -> None:
+        if bridged and self.values and not math.isnan(value) and not math.isnan(self.values[-1]):
+            # The frame continues from the previous one: the camera's jump is taken out from here on.
+            self._offset = self.values[-1] - value
+        self.values.append(value + self._offset)
+
+    def step_at(self, i: int, *, start: int) -> _Step | None:
+        """The step into frame i: the median of the HOLD frames from i against the median of up to WINDOW
+        frames before (not before `start`); None if the new level does not hold or the data are short."""
+        x = self.values
+        before = np.asarray(x[max(start, i - WINDOW) : i], dtype=float)
+        after = np.asarray(x[i : i + HOLD], dtype=float)
+        if before.size < HOLD or after.size < HOLD or np.isnan(after).any():
+            return None
+        old, new = float(np.nanmedian(before)), float(np.median(after))
+        size = new - old
+        # Held: the frames after stay together at the new level (a glint's do not, nor does a slope).
+        if np.ptp(after) >= 0.6 * abs(size):
+            return None
+        # Sharp: frame i is already most of the way there, and got there within SHARP_FRAMES frames (a
+        # slope that builds up over ten frames is not a transition).
+        if abs(x[i] - old) < 0.6 * abs(size) or abs(x[i] - x[max(i - SHARP_FRAMES, 0)]) < 0.7 * abs(size):
+            return None
+        diffs = np.diff(np.asarray(x[max(start, i - NOISE_FRAMES) : i], dtype=float))
+        return _Step(i, size, _robust_std(diffs))
 
 
 @dataclass(slots=True)
 class _Marks:
     events: dict[EventType, StageEvent] = field(default_factory=dict)
     cooling_start_s: float | None = None
+    why: dict[EventType, str] = field(default_factory=dict)
 
 
 class StageDetector:
     """Feed frames in time order with `update`; it returns the events it has just confirmed."""
 
-    def __init__(self, *, confirm_frames: int = 3) -> None:
-        self.confirm_frames = confirm_frames
-        self._points: list[_Point] = []
+    def __init__(self, *, confirm_frames: int = HOLD) -> None:
+        # Fewer frames than a glint lasts cannot tell a glint from a step: HOLD is the floor.
+        self.confirm_frames = max(confirm_frames, HOLD)
+        self._points: list[Observation] = []
+        self._level = _Series()
+        self._sample = _Series()
+        self._textured = _Series()
         self._marks = _Marks()
-        # Anchors measured along the way.
-        self._melt_start_mean = math.nan
-        self._peak_index = -1
+        self._index: dict[EventType, int] = {}
+        self._melt_start_level = math.nan
         self._collapse = math.nan
-        self._hold_max: float | None = None
-        self._cs_index = -1
+        self._t1_max = -math.inf
+        self._t1_max_since = 0
+        self._hold_from: int | None = None
 
     @property
     def events(self) -> list[StageEvent]:
@@ -76,13 +153,50 @@ class StageDetector:
     def stage_of(self, time_s: float) -> Stage:
         return stage_at(time_s, {k: e.time_s for k, e in self._marks.events.items()}, self.cooling_start_s)
 
-    def update(
-        self, *, time_s: float, file: str, mean: float, textured: float, t1_c: float | None
-    ) -> list[StageEvent]:
-        self._points.append(_Point(time_s, file, mean, textured, t1_c))
+    def not_found(self) -> list[MissedEvent]:
+        """The events not (yet) found, each with the reason the search gives now."""
+        return [
+            MissedEvent(kind, self._marks.why.get(kind, "an earlier event was not found"))
+            for kind in EventType
+            if kind not in self._marks.events
+        ]
+
+    def update(self, observation: Observation) -> list[StageEvent]:
+        self._points.append(observation)
+        self._level.append(observation.level, observation.camera_step)
+        self._sample.append(observation.sample, observation.camera_step)
+        self._textured.append(observation.textured, observation.camera_step)
+        self._follow_t1()
         before = set(self._marks.events)
         self._step()
         return [e for k, e in self._marks.events.items() if k not in before]
+
+    # --- 1#: the hold and the start of cooling -------------------------------------------------------
+
+    def _follow_t1(self) -> None:
+        n = len(self._points)
+        t1 = self._points[-1].t1_c
+        if t1 is None:
+            return
+        if t1 > self._t1_max + 3.0:
+            self._t1_max, self._t1_max_since = t1, n - 1
+            self._hold_from = None
+        elif self._hold_from is None and n - 1 - self._t1_max_since >= 5 and t1 >= self._t1_max - 3.0:
+            # Within 3 degC of its maximum for 5 frames: the programme holds.
+            self._hold_from = self._t1_max_since
+        if self._marks.cooling_start_s is None and self._hold_from is not None:
+            recent = [p.t1_c for p in self._points[-3:]]
+            if all(v is not None and v < self._t1_max - 3.0 for v in recent):
+                last_hot = max(i for i, p in enumerate(self._points) if p.t1_c is not None
+                               and p.t1_c >= self._t1_max - 1.0)  # fmt: skip
+                self._marks.cooling_start_s = self._points[last_hot].time_s
+
+    def _holding(self, i: int) -> bool:
+        """Frame i lies in the 1# hold (from reaching the peak to leaving it)."""
+        if self._hold_from is None or i < self._hold_from:
+            return False
+        cooling = self._marks.cooling_start_s
+        return cooling is None or self._points[i].time_s <= cooling
 
     # --- one transition at a time, in order ----------------------------------------------------------
 
@@ -94,123 +208,145 @@ class StageDetector:
             self._find_melting_complete()
         elif EventType.FULLY_MOLTEN not in ev:
             self._find_fully_molten()
-        else:
-            self._follow_hold()
-            if EventType.CRYSTALLIZATION_START not in ev:
-                self._find_crystallization_start()
-            elif EventType.CRYSTALLIZATION_END not in ev:
-                self._find_crystallization_end()
+        elif EventType.CRYSTALLIZATION_START not in ev:
+            self._find_crystallization_start()
+        elif EventType.CRYSTALLIZATION_END not in ev:
+            self._find_crystallization_end()
 
-    def _mark(self, kind: EventType, index: int) -> None:
+    def _mark(self, kind: EventType, index: int, confidence: float, evidence: list[Evidence]) -> None:
         p = self._points[index]
-        self._marks.events[kind] = StageEvent(type=kind, time_s=p.time_s, file=p.file, t1_c=p.t1_c)
-
-    def _diffs(self, start: int = 0, stop: int | None = None) -> list[float]:
-        pts = self._points[start:stop]
-        return [b.mean - a.mean for a, b in itertools.pairwise(pts)]
+        self._marks.events[kind] = StageEvent(type=kind, time_s=p.time_s, file=p.file, t1_c=p.t1_c,
+                                              confidence=round(confidence, 3), evidence=tuple(evidence))  # fmt: skip
+        self._index[kind] = index
 
     def _find_melting_start(self) -> None:
-        n = len(self._points)
-        k = self.confirm_frames
-        if n < k + 6:
+        """The flash: the level climbs several times faster than while heating, for HOLD frames running."""
+        x = self._level.values
+        n, k = len(x), HOLD
+        self._marks.why[EventType.MELTING_START] = "the frame mean never climbed faster than while heating"
+        if n < k + 8:
             return
-        baseline = self._diffs(0, n - k)
-        recent = self._diffs(n - k - 1)
-        # Heating raises the mean slowly; the flash raises it several times faster, frame after frame.
-        typical = max(float(np.median(np.abs(baseline))), 0.2)
-        if all(d > 3.0 * typical for d in recent):
-            self._mark(EventType.MELTING_START, n - k)
-            self._melt_start_mean = self._points[n - k - 1].mean
+        baseline = np.diff(np.asarray(x[max(0, n - k - NOISE_FRAMES) : n - k], dtype=float))
+        recent = np.diff(np.asarray(x[n - k - 1 :], dtype=float))
+        typical = max(float(np.nanmedian(np.abs(baseline))), 0.2)
+        noise = _robust_std(baseline)
+        # Each frame faster than the heating's pace, and the whole rise beyond its noise.
+        if np.all(recent > 3.0 * typical) and recent.sum() > 6.0 * noise:
+            i = n - k
+            margin = float(recent.min() / (3.0 * typical))
+            self._mark(EventType.MELTING_START, i, _confidence(margin),
+                       [Evidence("level rise per frame", float(recent.min()), 3.0 * typical,
+                                 f"over {k} frames; heating pace {typical:.2f}")])  # fmt: skip
+            self._melt_start_level = x[i - 1]
 
     def _find_melting_complete(self) -> None:
-        n = len(self._points)
-        start = self._index_of(EventType.MELTING_START)
-        peak = max(range(start, n), key=lambda i: self._points[i].mean)
-        amplitude = self._points[peak].mean - self._melt_start_mean
-        after = self._points[peak + 1 : n]
-        if amplitude <= 0 or len(after) < 2:
+        """The flash collapses: the event is its peak, the frame before the collapse."""
+        x = self._level.values
+        n = len(x)
+        start = self._index[EventType.MELTING_START]
+        self._marks.why[EventType.MELTING_COMPLETE] = "the melt flash has not collapsed"
+        peak = max(range(start, n), key=lambda i: x[i])
+        amplitude = x[peak] - self._melt_start_level
+        after = x[peak + 1 :]
+        if amplitude <= 0 or len(after) < HOLD:
             return
-        top = self._points[peak].mean
-        # A collapse: a third of the whole flash gone within two frames, and still gone since.
-        low = min(range(2) if len(after) > 2 else range(1), key=lambda i: after[i].mean)
-        drop = top - after[low].mean
-        if (
-            drop > 0.3 * amplitude
-            and all(top - p.mean > 0.15 * amplitude for p in after[low:])
-            and len(after) > low + 1
-        ):
-            self._mark(EventType.MELTING_COMPLETE, peak)
-            self._peak_index = peak
+        top = x[peak]
+        # A third of the flash gone within two frames, and still gone HOLD frames on (a glint comes back).
+        low = int(np.argmin(after[:2]))
+        drop = top - after[low]
+        if drop > 0.3 * amplitude and all(top - v > 0.15 * amplitude for v in after[low:]):
+            self._mark(EventType.MELTING_COMPLETE, peak, _confidence(drop / (0.3 * amplitude)),
+                       [Evidence("flash collapse", drop, 0.3 * amplitude, f"flash amplitude {amplitude:.1f}")])  # fmt: skip
             self._collapse = drop
 
     def _find_fully_molten(self) -> None:
+        """The turbid melt clears: the next held sharp drop of the level once the collapse has settled, while
+        1# still climbs (nothing happens to a fully molten sample in the hold)."""
         n = len(self._points)
-        first = self._peak_index + 2  # the first frame after the collapse
-        if n - first < 4:
+        start = self._index[EventType.MELTING_COMPLETE] + 3
+        i = n - HOLD
+        self._marks.why[EventType.FULLY_MOLTEN] = "no held drop of the frame mean after the flash"
+        if i - start < WINDOW:
             return
-        diffs = self._diffs(first)
-        noise = _robust_std(diffs[:-1])
-        step = (
-            -diffs[-2] if len(diffs) >= 2 else 0.0
-        )  # the drop into the previous frame, confirmed by this one
-        if step > max(0.15 * self._collapse, 5.0 * noise):
-            held = self._points[-2].mean - self._points[-1].mean
-            if abs(held) < 0.5 * step:
-                self._mark(EventType.FULLY_MOLTEN, n - 2)
-
-    def _follow_hold(self) -> None:
-        """Cooling starts when 1# falls below the hold maximum for good (needs 1# readings)."""
-        if self._marks.cooling_start_s is not None:
+        if self._holding(i):
+            self._marks.why[EventType.FULLY_MOLTEN] = "1# reached its hold before the melt cleared"
             return
-        t1 = [p.t1_c for p in self._points[self._index_of(EventType.FULLY_MOLTEN) :] if p.t1_c is not None]
-        if len(t1) < 5:
+        step = self._level.step_at(i, start=start)
+        if step is None or step.size >= 0:
             return
-        hold = max(t1)
-        k = self.confirm_frames
-        recent = [p for p in self._points[-k:] if p.t1_c is not None]
-        if len(recent) == k and all(p.t1_c < hold - 3.0 for p in recent):  # type: ignore[operator]
-            # The cooling started at the last frame still at the hold temperature.
-            for i in range(len(self._points) - 1, -1, -1):
-                if self._points[i].t1_c is not None and self._points[i].t1_c >= hold - 1.0:  # type: ignore[operator]
-                    self._marks.cooling_start_s = self._points[i].time_s
-                    break
+        threshold = max(6.0 * step.noise, 0.1 * self._collapse)
+        if -step.size > threshold:
+            self._mark(EventType.FULLY_MOLTEN, i, _confidence(-step.size / threshold),
+                       [Evidence("level drop", step.size, -threshold, f"noise {step.noise:.2f}/frame")])  # fmt: skip
 
     def _find_crystallization_start(self) -> None:
-        """Crystals form on cooling: with 1# read, wait for the end of the hold; without it, search from
-        fully molten on. The noise is that of the frames since."""
+        """Crystals cloud the melt: a held step of the sample contrast while cooling below the liquidus."""
+        kind = EventType.CRYSTALLIZATION_START
         n = len(self._points)
-        if any(p.t1_c is not None for p in self._points):
-            if self._marks.cooling_start_s is None:
-                return
-            first = next(i for i, p in enumerate(self._points) if p.time_s >= self._marks.cooling_start_s)
-        else:
-            first = self._index_of(EventType.FULLY_MOLTEN) + 1
-        if n - first < 8:
+        i = n - HOLD
+        fm = self._marks.events[EventType.FULLY_MOLTEN]
+        has_t1 = any(p.t1_c is not None for p in self._points)
+        if has_t1 and self._marks.cooling_start_s is None:
+            self._marks.why[kind] = "1# has not started cooling"
             return
-        diffs = self._diffs(first)
-        noise = _robust_std(diffs[:-2])
-        drop = -diffs[-2]  # into frame n-2, confirmed by frame n-1
-        level = self._points[-3].mean
-        held = self._points[-3].mean - self._points[-1].mean > 0.5 * drop
-        if drop > max(6.0 * noise, 0.03 * level) and held:
-            self._mark(EventType.CRYSTALLIZATION_START, n - 2)
-            self._cs_index = n - 2
+        if all(math.isnan(v) for v in self._sample.values[-HOLD:]):
+            self._marks.why[kind] = (
+                "no sample signal: whole-frame channel means cannot tell the melt clouding from the camera's"
+                " gain or the glow fading; the frames are needed"
+            )
+            return
+        first = self._first_cooling_index() if has_t1 else self._index[EventType.FULLY_MOLTEN] + HOLD
+        if i - first < WINDOW:
+            self._marks.why[kind] = "cooling has only just started"
+            return
+        t1 = self._points[i].t1_c
+        if fm.t1_c is not None and t1 is not None and not t1 < fm.t1_c:
+            self._marks.why[kind] = f"1# ({t1:g} degC) not yet below its value at fully molten ({fm.t1_c:g})"
+            return
+        self._marks.why[kind] = "no held step of the sample contrast while cooling"
+        step = self._sample.step_at(i, start=first)
+        if step is None:
+            return
+        level = abs(float(np.nanmedian(self._sample.values[max(first, i - WINDOW) : i])))
+        threshold = max(6.0 * step.noise, 0.01 * level)
+        if abs(step.size) <= threshold:
+            return
+        evidence = [Evidence("sample contrast step", step.size, threshold, f"noise {step.noise:.4f}/frame")]
+        if fm.t1_c is not None and t1 is not None:
+            evidence.append(Evidence("1# below fully molten", t1, fm.t1_c, "cooling below the liquidus"))
+        self._mark(kind, i, _confidence(abs(step.size) / threshold), evidence)
+
+    def _first_cooling_index(self) -> int:
+        cooling = self._marks.cooling_start_s
+        return next(i for i, p in enumerate(self._points) if p.time_s >= (cooling or -math.inf))
 
     def _find_crystallization_end(self) -> None:
-        n = len(self._points)
-        k = self.confirm_frames
-        if n - self._cs_index < 10 or any(math.isnan(p.textured) for p in self._points[-k - 8 :]):
+        """Growth stops: the textured share flattens after its rise; dated where it made END_SHARE of it."""
+        kind = EventType.CRYSTALLIZATION_END
+        start = self._index[EventType.CRYSTALLIZATION_START]
+        share = np.asarray(self._textured.values[start:], dtype=float)
+        if np.isnan(share[-_FLAT_FRAMES:]).all():
+            self._marks.why[kind] = "no texture signal of the sample"
             return
-        share = [p.textured for p in self._points[self._cs_index :]]
-        i = len(share) - k  # candidate: k frames back, judged by the frames after it
-        step = share[i] - share[i - 1]
-        growth = float(np.median(np.diff(share[i - 6 : i])))
-        rise = share[i] - share[0]
-        after = max(abs(s - share[i]) for s in share[i + 1 :])
-        # The last pockets freeze at once: a step well above the growth just before, then nothing grows.
-        if rise > 0 and step > max(3.0 * growth, 0.02 * rise) and after < 0.4 * step:
-            self._mark(EventType.CRYSTALLIZATION_END, self._cs_index + i)
+        self._marks.why[kind] = "the textured share of the sample is still growing"
+        if share.size < 2 * _FLAT_FRAMES:
+            return
+        smooth = _median_filter(share, 5)
+        base = float(np.nanmedian(share[:3]))
+        noise = _robust_std(np.diff(share))
+        tail = smooth[-_FLAT_FRAMES:]
+        final = float(np.median(tail))
+        rise = final - base
+        if not rise > 8.0 * noise or np.ptp(tail) > max(0.1 * rise, 4.0 * noise):
+            return
+        reached = np.flatnonzero(smooth >= base + END_SHARE * rise)
+        j = int(reached[0])
+        self._mark(kind, start + j, _confidence(rise / (8.0 * noise)),
+                   [Evidence("textured share rise", rise, 8.0 * noise, f"flat for {_FLAT_FRAMES} frames"),
+                    Evidence("share of the rise reached", END_SHARE, END_SHARE, "end of growth")])  # fmt: skip
 
-    def _index_of(self, kind: EventType) -> int:
-        time_s = self._marks.events[kind].time_s
-        return next(i for i, p in enumerate(self._points) if p.time_s == time_s)
+
+def _median_filter(x: np.ndarray, width: int) -> np.ndarray:
+    """Running median, centred, shorter at the ends: keeps steps sharp and drops single-frame spikes."""
+    half = width // 2
+    return np.asarray([np.nanmedian(x[max(0, i - half) : i + half + 1]) for i in range(x.size)])

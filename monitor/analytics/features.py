@@ -1,8 +1,8 @@
 """Per-frame image features: cheap, vectorised, on a downscaled copy where that does not change the result.
 
-Whole-frame means and frame-to-frame change are taken on a copy shrunk `downscale` times per side (an area
-average, so the means are the full frame's). Texture needs full resolution and is taken on the sample box
-only: crystals are textured, the liquid is smooth.
+Whole-frame means, frame-to-frame change and the camera's photometric steps are taken on a copy shrunk
+`downscale` times per side (an area average, so the means are the full frame's). Texture needs full
+resolution and is taken on the sample box only: crystals are textured, the liquid is smooth.
 """
 
 import math
@@ -10,7 +10,9 @@ import math
 import cv2
 import numpy as np
 
+from monitor.analytics.camera import NO_STEP, CameraTracker, measure_step
 from monitor.config.analytics import AnalyticsConfig
+from monitor.config.overlay import Box
 from monitor.records import Features
 
 # A pixel whose 5x5 neighbourhood varies by more than this share of its brightness counts as textured:
@@ -20,33 +22,44 @@ _WINDOW = (3, 3)
 
 
 class FeatureExtractor:
-    """Turns frames into Features, one run at a time (it remembers the previous frame for `change`)."""
+    """Turns frames into Features, one run at a time (it remembers the previous frame and the camera's
+    gain so far)."""
 
     def __init__(self, config: AnalyticsConfig) -> None:
         self.config = config
-        self._previous: np.ndarray | None = None
+        self.new_run()
 
     def new_run(self) -> None:
-        self._previous = None
+        self._previous: np.ndarray | None = None
+        self.camera = CameraTracker()
+
+    @property
+    def sample_box(self) -> Box:
+        return self.config.sample_roi
 
     def extract(self, image: np.ndarray) -> Features:
         h, w = image.shape[:2]
         f = self.config.downscale
         small = cv2.resize(image, (max(w // f, 1), max(h // f, 1)), interpolation=cv2.INTER_AREA)
-        b, g, r = (float(v) for v in small.reshape(-1, 3).mean(axis=0))
-        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
-        change = (
-            math.nan
-            if self._previous is None or self._previous.shape != grey.shape
-            else float(np.abs(grey - self._previous).mean())
-        )
-        self._previous = grey
-        texture, share = sample_texture(image, self.config)
+        colour = small.astype(np.float32)
+        b, g, r = (float(v) for v in colour.reshape(-1, 3).mean(axis=0))
+        mean = (b + g + r) / 3.0
+        same_size = self._previous is not None and self._previous.shape == colour.shape
+        change = math.nan
+        step = NO_STEP
+        if same_size:
+            assert self._previous is not None
+            change = float(np.abs(colour.mean(axis=2) - self._previous.mean(axis=2)).mean())
+            step = measure_step(self._previous, colour)
+        self._previous = colour
+        camera = self.camera.observe(mean, step)
+        box = self.sample_box
+        texture, share = sample_texture(image, box)
         probes = tuple(
             tuple(float(v) for v in image[min(p.y, h - 1), min(p.x, w - 1)]) for p in self.config.probe_points
         )
         return Features(
-            mean=(b + g + r) / 3.0,
+            mean=mean,
             mean_b=b,
             mean_g=g,
             mean_r=r,
@@ -54,13 +67,29 @@ class FeatureExtractor:
             change=change,
             texture=texture,
             textured_share=share,
+            gain=camera.gain,
+            level=camera.level,
+            exposure_step=camera.exposure_step,
+            sample_contrast=sample_contrast(colour, box, f),
         )
 
 
-def sample_texture(image: np.ndarray, config: AnalyticsConfig) -> tuple[float, float]:
+def sample_contrast(small: np.ndarray, box: Box, downscale: int) -> float:
+    """Mean of the sample box over the mean of everything else, on the downscaled frame: a gain or a
+    flicker multiplies both, so only what happens at the sample moves it."""
+    grey = small.mean(axis=2)
+    x0, y0 = box.x // downscale, box.y // downscale
+    x1, y1 = (box.x + box.width) // downscale, (box.y + box.height) // downscale
+    inside = grey[y0:y1, x0:x1]
+    if inside.size == 0:
+        return math.nan
+    rest = (float(grey.sum()) - float(inside.sum())) / max(grey.size - inside.size, 1)
+    return float(inside.mean()) / rest if rest > 0 else math.nan
+
+
+def sample_texture(image: np.ndarray, box: Box) -> tuple[float, float]:
     """Mean local contrast (local std / local mean) in the sample box, and the share of its pixels above
     TEXTURE_LEVEL."""
-    box = config.sample_roi
     roi = image[box.y : box.y + box.height, box.x : box.x + box.width]
     if roi.size == 0:
         return math.nan, math.nan

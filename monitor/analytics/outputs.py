@@ -10,7 +10,8 @@ from monitor.records import Prediction, write_events
 
 FEATURE_COLUMNS = (
     "time_s", "file", "mean", "mean_b", "mean_g", "mean_r", "mean_diff", "change", "texture",
-    "textured_share", "probe_sum", "t1_c", "t2_c", "stage", "fraction_image", "progress_pct", "flags",
+    "textured_share", "probe_sum", "gain", "level", "sample_contrast", "t1_c", "t2_c", "stage",
+    "fraction_image", "progress_pct", "flags",
 )  # fmt: skip
 # Written only when the run was analysed with models: progress_pct above is the detector's label (known in
 # hindsight), progress_image_pct the model's estimate from the picture alone.
@@ -36,7 +37,8 @@ def write_features(path: Path, result: AnalysisResult) -> None:
             previous = mean
             values = (
                 [feat.mean, feat.mean_b, feat.mean_g, feat.mean_r, diff, feat.change, feat.texture,
-                 feat.textured_share, feat.probe_sum] if feat else [None] * 9
+                 feat.textured_share, feat.probe_sum, feat.gain, feat.level, feat.sample_contrast]
+                if feat else [None] * 12
             )  # fmt: skip
             writer.writerow(
                 [
@@ -85,7 +87,12 @@ def write_outputs(folder: Path, result: AnalysisResult, *, report: bool = True) 
     paths = {"features": folder / "features.csv", "events": folder / "events.json"}
     write_features(paths["features"], result)
     write_events(
-        paths["events"], result.events, run=result.run, source="analyze", summary=summary_json(result)
+        paths["events"],
+        result.events,
+        run=result.run,
+        source="analyze",
+        summary=summary_json(result),
+        not_found=[m.to_json() for m in result.missed],
     )
     if report:
         from monitor.report.html import write_report

@@ -2,7 +2,15 @@
 
 from dataclasses import dataclass, field
 
-from monitor.records import AvramiFit, Features, Prediction, Stage, StageEvent, ThermocoupleHealth
+from monitor.records import (
+    AvramiFit,
+    Features,
+    MissedEvent,
+    Prediction,
+    Stage,
+    StageEvent,
+    ThermocoupleHealth,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +43,4 @@ class AnalysisResult:
     summary: RunSummary
     flags: list[list[str]] = field(default_factory=list)  # per frame: OCR / frame problems
     predictions: list[Prediction | None] = field(default_factory=list)  # per frame, when models ran
+    missed: list[MissedEvent] = field(default_factory=list)  # events not found, with the reason

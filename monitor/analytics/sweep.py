@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from monitor.analytics.analyze import analyze_frames
-from monitor.analytics.detector import StageDetector
+from monitor.analytics.detector import Observation, StageDetector
 from monitor.analytics.features import FeatureExtractor
 from monitor.analytics.result import AnalysisResult
 from monitor.ingest.loader import list_frames
@@ -102,7 +102,7 @@ def features_and_stages_rate(folder: Path, extractor: FeatureExtractor) -> float
     started = time.perf_counter()
     for i, image in enumerate(images):
         f = extractor.extract(image)
-        detector.update(time_s=float(i), file=str(i), mean=f.mean, textured=f.textured_share, t1_c=None)
+        detector.update(Observation.of(float(i), str(i), f, None))
     return len(images) / (time.perf_counter() - started)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from monitor.analytics.detector import StageDetector
+from monitor.analytics.detector import Observation, StageDetector
 from monitor.analytics.features import FeatureExtractor
 from monitor.analytics.fraction import OnlineFraction
 from monitor.config import MonitorConfig
@@ -83,9 +83,7 @@ class FrameProcessor:
         features = self.features.extract(frame.image)
         time_s = frame_time(reading.time.value, frame.name, frame.index)
         t1 = None if reading.t1.value is None else float(reading.t1.value)
-        events = self.detector.update(
-            time_s=time_s, file=frame.name, mean=features.mean, textured=features.textured_share, t1_c=t1
-        )
+        events = self.detector.update(Observation.of(time_s, frame.name, features, t1))
         stage = self.detector.stage
         self._fraction.observe(time_s, features.textured_share)
         if stage is Stage.HEATING:
