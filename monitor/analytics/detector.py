@@ -63,8 +63,15 @@ class Observation:
     @classmethod
     def of(cls, time_s: float, file: str, features: Features, t1_c: float | None) -> "Observation":
         level = features.level if not math.isnan(features.level) else features.mean
-        return cls(time_s, file, level, t1_c, features.sample_contrast, features.textured_share,
-                   features.exposure_step)  # fmt: skip
+        return cls(
+            time_s,
+            file,
+            level,
+            t1_c,
+            features.sample_contrast,
+            features.textured_share,
+            features.exposure_step,
+        )
 
 
 @dataclass(slots=True)
@@ -187,8 +194,11 @@ class StageDetector:
         if self._marks.cooling_start_s is None and self._hold_from is not None:
             recent = [p.t1_c for p in self._points[-3:]]
             if all(v is not None and v < self._t1_max - 3.0 for v in recent):
-                last_hot = max(i for i, p in enumerate(self._points) if p.t1_c is not None
-                               and p.t1_c >= self._t1_max - 1.0)  # fmt: skip
+                last_hot = max(
+                    i
+                    for i, p in enumerate(self._points)
+                    if p.t1_c is not None and p.t1_c >= self._t1_max - 1.0
+                )
                 self._marks.cooling_start_s = self._points[last_hot].time_s
 
     def _holding(self, i: int) -> bool:
@@ -215,8 +225,14 @@ class StageDetector:
 
     def _mark(self, kind: EventType, index: int, confidence: float, evidence: list[Evidence]) -> None:
         p = self._points[index]
-        self._marks.events[kind] = StageEvent(type=kind, time_s=p.time_s, file=p.file, t1_c=p.t1_c,
-                                              confidence=round(confidence, 3), evidence=tuple(evidence))  # fmt: skip
+        self._marks.events[kind] = StageEvent(
+            type=kind,
+            time_s=p.time_s,
+            file=p.file,
+            t1_c=p.t1_c,
+            confidence=round(confidence, 3),
+            evidence=tuple(evidence),
+        )
         self._index[kind] = index
 
     def _find_melting_start(self) -> None:
@@ -234,9 +250,19 @@ class StageDetector:
         if np.all(recent > 3.0 * typical) and recent.sum() > 6.0 * noise:
             i = n - k
             margin = float(recent.min() / (3.0 * typical))
-            self._mark(EventType.MELTING_START, i, _confidence(margin),
-                       [Evidence("level rise per frame", float(recent.min()), 3.0 * typical,
-                                 f"over {k} frames; heating pace {typical:.2f}")])  # fmt: skip
+            self._mark(
+                EventType.MELTING_START,
+                i,
+                _confidence(margin),
+                [
+                    Evidence(
+                        "level rise per frame",
+                        float(recent.min()),
+                        3.0 * typical,
+                        f"over {k} frames; heating pace {typical:.2f}",
+                    )
+                ],
+            )
             self._melt_start_level = x[i - 1]
 
     def _find_melting_complete(self) -> None:
@@ -255,8 +281,12 @@ class StageDetector:
         low = int(np.argmin(after[:2]))
         drop = top - after[low]
         if drop > 0.3 * amplitude and all(top - v > 0.15 * amplitude for v in after[low:]):
-            self._mark(EventType.MELTING_COMPLETE, peak, _confidence(drop / (0.3 * amplitude)),
-                       [Evidence("flash collapse", drop, 0.3 * amplitude, f"flash amplitude {amplitude:.1f}")])  # fmt: skip
+            self._mark(
+                EventType.MELTING_COMPLETE,
+                peak,
+                _confidence(drop / (0.3 * amplitude)),
+                [Evidence("flash collapse", drop, 0.3 * amplitude, f"flash amplitude {amplitude:.1f}")],
+            )
             self._collapse = drop
 
     def _find_fully_molten(self) -> None:
@@ -276,8 +306,12 @@ class StageDetector:
             return
         threshold = max(6.0 * step.noise, 0.1 * self._collapse)
         if -step.size > threshold:
-            self._mark(EventType.FULLY_MOLTEN, i, _confidence(-step.size / threshold),
-                       [Evidence("level drop", step.size, -threshold, f"noise {step.noise:.2f}/frame")])  # fmt: skip
+            self._mark(
+                EventType.FULLY_MOLTEN,
+                i,
+                _confidence(-step.size / threshold),
+                [Evidence("level drop", step.size, -threshold, f"noise {step.noise:.2f}/frame")],
+            )
 
     def _find_crystallization_start(self) -> None:
         """Crystals cloud the melt: a held step of the sample contrast while cooling below the liquidus."""
@@ -341,9 +375,15 @@ class StageDetector:
             return
         reached = np.flatnonzero(smooth >= base + END_SHARE * rise)
         j = int(reached[0])
-        self._mark(kind, start + j, _confidence(rise / (8.0 * noise)),
-                   [Evidence("textured share rise", rise, 8.0 * noise, f"flat for {_FLAT_FRAMES} frames"),
-                    Evidence("share of the rise reached", END_SHARE, END_SHARE, "end of growth")])  # fmt: skip
+        self._mark(
+            kind,
+            start + j,
+            _confidence(rise / (8.0 * noise)),
+            [
+                Evidence("textured share rise", rise, 8.0 * noise, f"flat for {_FLAT_FRAMES} frames"),
+                Evidence("share of the rise reached", END_SHARE, END_SHARE, "end of growth"),
+            ],
+        )
 
 
 def _median_filter(x: np.ndarray, width: int) -> np.ndarray:
