@@ -120,16 +120,24 @@ class CameraTracker:
     _steps: list[_Step] = field(default_factory=list)  # steps not yet past the glint window
     _exposure: set[int] = field(default_factory=set)
     _glint: set[int] = field(default_factory=set)
+    _trend: list[float] = field(default_factory=list)  # log-changes of the mean between frames without a step
 
     def observe(self, mean: float, step: StepMeasure) -> CameraState:
         index = len(self._raw)
         before = self._raw[-1] if self._raw else mean
         self._raw.append(mean)
         returned = self._undo_excursion(index, mean)
-        if step.is_step and index > 0 and not returned:
-            self._log_gain += step.log_ratio
-            self._steps.append(_Step(index, step.log_ratio, before))
+        usable = index > 0 and mean > 0 and before > 0
+        if step.is_step and usable and not returned:
+            # The factor of the mean, not of the pixels: clipped pixels do not scale. Less the scene's own
+            # trend of the last frames, so the level carries on from the frame before as the scene did.
+            trend = float(np.median(self._trend[-5:])) if self._trend else 0.0
+            log_ratio = math.log(mean / before) - trend
+            self._log_gain += log_ratio
+            self._steps.append(_Step(index, log_ratio, before))
             self._exposure.add(index)
+        elif usable and not returned:
+            self._trend = [*self._trend[-4:], math.log(mean / before)]
         self._steps = [s for s in self._steps if index - s.index < GLINT_FRAMES]
         gain = math.exp(self._log_gain)
         return CameraState(exposure_step=index in self._exposure, gain=gain, level=mean / gain)

@@ -12,7 +12,7 @@ The physics each event must obey, enforced here:
 - crystals form on cooling below the liquidus: crystallization_start only once 1# has left its hold and is
   below the 1# at fully_molten;
 - crystallization ends when the crystalline share stops growing: the textured share's plateau, dated where
-  it reached END_SHARE of its rise (a smooth end works as well as a sudden one).
+  it entered the plateau for good (a smooth end works as well as a sudden one).
 A step counts only if the level after it holds for HOLD frames and differs from the median of the WINDOW
 frames before: a glint (an excursion of up to 4 frames that comes back) is neither a step up nor, when it
 ends, a step down. Where the evidence is missing (a table of channel means has no sample box), the event is
@@ -31,7 +31,7 @@ HOLD = 5  # frames a new level must hold (longer than a glint) before a step cou
 WINDOW = 10  # frames before a candidate whose median is the old level (a glint is under half of it)
 NOISE_FRAMES = 60  # the noise of a signal is measured over this many recent frames
 SHARP_FRAMES = 2  # a step happens within this many frames
-END_SHARE = 0.97  # crystallization ends when the textured share has made this share of its rise
+PLATEAU_BAND = 0.02  # growth has ended once the textured share stays this close (share of its rise) to its plateau
 _FLAT_FRAMES = 10  # the textured share's plateau must last this long
 
 
@@ -171,7 +171,8 @@ class StageDetector:
     def update(self, observation: Observation) -> list[StageEvent]:
         self._points.append(observation)
         self._level.append(observation.level, observation.camera_step)
-        self._sample.append(observation.sample, observation.camera_step)
+        # A ratio inside the frame: the camera's gain cancels out, and a local change may coincide with it.
+        self._sample.append(observation.sample, False)
         self._textured.append(observation.textured, observation.camera_step)
         self._follow_t1()
         before = set(self._marks.events)
@@ -355,7 +356,8 @@ class StageDetector:
         return next(i for i, p in enumerate(self._points) if p.time_s >= (cooling or -math.inf))
 
     def _find_crystallization_end(self) -> None:
-        """Growth stops: the textured share flattens after its rise; dated where it made END_SHARE of it."""
+        """Growth stops: the textured share flattens after its rise; dated where it entered the plateau's
+        band for good (its noise, and at least PLATEAU_BAND of the rise): a sudden end and a smooth one alike."""
         kind = EventType.CRYSTALLIZATION_END
         start = self._index[EventType.CRYSTALLIZATION_START]
         share = np.asarray(self._textured.values[start:], dtype=float)
@@ -365,23 +367,26 @@ class StageDetector:
         self._marks.why[kind] = "the textured share of the sample is still growing"
         if share.size < 2 * _FLAT_FRAMES:
             return
-        smooth = _median_filter(share, 5)
+        smooth = _median_filter(share, 3)
         base = float(np.nanmedian(share[:3]))
         noise = _robust_std(np.diff(share))
         tail = smooth[-_FLAT_FRAMES:]
         final = float(np.median(tail))
         rise = final - base
-        if not rise > 8.0 * noise or np.ptp(tail) > max(0.1 * rise, 4.0 * noise):
+        band = max(3.0 * noise, PLATEAU_BAND * rise)
+        # Flat: the last frames stay within the band, and do not drift across it.
+        drift = abs(float(np.median(tail[-3:])) - float(np.median(tail[:3])))
+        if not rise > 8.0 * noise or np.ptp(tail) > band or drift > 0.5 * band:
             return
-        reached = np.flatnonzero(smooth >= base + END_SHARE * rise)
-        j = int(reached[0])
+        outside = np.flatnonzero(np.abs(smooth - final) > band)
+        j = int(outside[-1]) + 1 if outside.size else 0
         self._mark(
             kind,
             start + j,
             _confidence(rise / (8.0 * noise)),
             [
                 Evidence("textured share rise", rise, 8.0 * noise, f"flat for {_FLAT_FRAMES} frames"),
-                Evidence("share of the rise reached", END_SHARE, END_SHARE, "end of growth"),
+                Evidence("distance to the plateau", float(abs(smooth[j] - final)), band, "end of growth"),
             ],
         )
 

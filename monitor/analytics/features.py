@@ -75,9 +75,10 @@ class FeatureExtractor:
 
 
 def sample_contrast(small: np.ndarray, box: Box, downscale: int) -> float:
-    """Mean of the sample box over the mean of everything else, on the downscaled frame: a gain or a
-    flicker multiplies both, so only what happens at the sample moves it."""
-    grey = small.mean(axis=2)
+    """Mean of the sample box over the mean of everything else, on the downscaled frame's green: a gain or a
+    flicker multiplies both, so only what happens at the sample moves it. Green, because in a glowing scene
+    red saturates and blue is black, and a clipped channel would not scale with the gain."""
+    grey = small[..., 1]
     x0, y0 = box.x // downscale, box.y // downscale
     x1, y1 = (box.x + box.width) // downscale, (box.y + box.height) // downscale
     inside = grey[y0:y1, x0:x1]

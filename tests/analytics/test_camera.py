@@ -1,0 +1,103 @@
+"""The camera told apart from the sample: photometric steps on frames and on tables, gain compensation,
+glints recognised in hindsight."""
+
+import numpy as np
+import pytest
+
+from monitor.analytics.camera import NO_STEP, CameraTracker, measure_step, table_step
+
+
+def scene(rng: np.random.Generator, shape=(96, 128)) -> np.ndarray:
+    """A picture with a red-saturated hot zone, a black blue channel there and mid-grey elsewhere."""
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    glow = np.exp(-(((xx - w / 2) / 25.0) ** 2 + ((yy - h / 2) / 18.0) ** 2))
+    b = 60.0 * (1 - glow)
+    g = 50.0 + 80.0 * glow
+    r = 90.0 + 400.0 * glow  # clipped at 255 in the middle, as a red-hot sample is
+    img = np.stack([b, g, r], axis=-1) + rng.normal(0, 1.5, (h, w, 3))
+    return np.clip(img, 0, 255).astype(np.float32)
+
+
+def camera(img: np.ndarray, gain: float) -> np.ndarray:
+    return np.clip(img * gain, 0, 255).astype(np.float32)
+
+
+@pytest.mark.parametrize("gain", [1.12, 1.3, 0.8])
+def test_a_gain_change_is_a_uniform_step_of_its_size(gain: float) -> None:
+    rng = np.random.default_rng(1)
+    base = scene(rng)
+    step = measure_step(base, camera(base, gain))
+    assert step.is_step and step.uniform
+    assert step.log_ratio == pytest.approx(np.log(gain), abs=0.01)
+
+
+def test_a_colour_change_of_the_glow_or_a_local_change_is_not_a_camera_step() -> None:
+    rng = np.random.default_rng(2)
+    base = scene(rng)
+    # The glow cools: green falls by a third, red by a tenth: channels disagree.
+    cooled = base * np.array([1.0, 0.67, 0.9], dtype=np.float32)
+    assert not measure_step(base, cooled).is_step
+    # Only the sample region brightens by 30 %: most pixels do not move.
+    local = base.copy()
+    local[30:66, 40:88] *= 1.3
+    assert not measure_step(base, np.clip(local, 0, 255)).is_step
+    # Slow drift below the step size is not a step either.
+    assert not measure_step(base, camera(base, 1.02)).is_step
+
+
+def run_through_steps(base: np.ndarray) -> tuple[list[float], list[float], CameraTracker]:
+    """A run that dims slowly while the camera steps its gain up three times: (compensated level, the scene's
+    own mean at gain 1) per frame."""
+    tracker = CameraTracker()
+    gains = np.ones(60)
+    for start, factor in ((15, 1.25), (30, 1.2), (45, 1.3)):
+        gains[start:] *= factor
+    previous, levels, truths = None, [], []
+    for i in range(60):
+        dim = 1.0 - 0.004 * i
+        frame = camera(base * dim, gains[i])
+        step = NO_STEP if previous is None else measure_step(previous, frame)
+        levels.append(tracker.observe(float(frame.mean()), step).level)
+        truths.append(float(camera(base * dim, 1.0).mean()))
+        previous = frame
+    return levels, truths, tracker
+
+
+def test_steps_are_found_and_compensated_to_within_two_percent_of_the_level() -> None:
+    levels, truths, tracker = run_through_steps(scene(np.random.default_rng(3)))
+    assert [i for i in range(60) if tracker.flags(i)] == [15, 30, 45]
+    assert all(tracker.flags(i) == ("exposure_step",) for i in (15, 30, 45))
+    # Across each step and for ten frames after it, the level moves as the scene does, not as the gain.
+    for s in (15, 30, 45):
+        for i in range(s, min(s + 10, 60)):
+            assert levels[i] / levels[s - 1] == pytest.approx(truths[i] / truths[s - 1], rel=0.02), i
+
+
+def test_without_clipping_the_compensated_level_is_the_scene_itself() -> None:
+    unclipped = np.clip(scene(np.random.default_rng(4)), 0, 140)  # dim enough for a 1.95x gain
+    levels, truths, _ = run_through_steps(unclipped)
+    assert levels == pytest.approx(truths, rel=0.005)
+
+
+def test_a_glint_is_recognised_when_it_comes_back_and_costs_no_gain() -> None:
+    """The real run's glint: +15, +5, +1 for three frames, then -19.5 back, while cooling."""
+    tracker = CameraTracker()
+    means = [76.7, 76.6, 76.5, 76.2, 91.6, 96.4, 97.6, 78.1, 77.9, 79.8]
+    bgr = [(0.5, m * 0.55, m * 1.9) for m in means]
+    states = []
+    for i, m in enumerate(means):
+        step = NO_STEP if i == 0 else table_step(bgr[i - 1], bgr[i], cooling=True, noise=0.2)
+        states.append(tracker.observe(m, step))
+    assert [tracker.flags(i) for i in (4, 5, 6)] == [("glint",)] * 3
+    assert not any(tracker.flags(i) for i in (0, 1, 2, 3, 7, 8, 9))
+    assert states[-1].gain == pytest.approx(1.0)
+
+
+def test_on_a_table_only_a_joint_rise_while_cooling_is_the_camera() -> None:
+    before, after = (0.5, 51.9, 153.7), (0.5, 73.7, 160.7)  # the real run, 409 -> 410 s
+    assert table_step(before, after, cooling=True, noise=0.2).is_step
+    assert not table_step(before, after, cooling=False, noise=0.2).is_step  # heating: could be the sample
+    assert not table_step(after, before, cooling=True, noise=0.2).is_step  # a fall is left to the detector
+    assert not table_step(before, (0.5, 73.7, 150.0), cooling=True, noise=0.2).is_step  # red fell
+    assert not table_step(before, (0.5, 53.0, 154.5), cooling=True, noise=0.2).is_step  # within noise
