@@ -31,7 +31,9 @@ HOLD = 5  # frames a new level must hold (longer than a glint) before a step cou
 WINDOW = 10  # frames before a candidate whose median is the old level (a glint is under half of it)
 NOISE_FRAMES = 60  # the noise of a signal is measured over this many recent frames
 SHARP_FRAMES = 2  # a step happens within this many frames
-PLATEAU_BAND = 0.02  # growth has ended once the textured share stays this close (share of its rise) to its plateau
+PLATEAU_BAND = (
+    0.02  # growth has ended once the textured share stays this close (share of its rise) to its plateau
+)
 _FLAT_FRAMES = 10  # the textured share's plateau must last this long
 
 
@@ -202,12 +204,13 @@ class StageDetector:
                 )
                 self._marks.cooling_start_s = self._points[last_hot].time_s
 
-    def _holding(self, i: int) -> bool:
-        """Frame i lies in the 1# hold (from reaching the peak to leaving it)."""
-        if self._hold_from is None or i < self._hold_from:
-            return False
-        cooling = self._marks.cooling_start_s
-        return cooling is None or self._points[i].time_s <= cooling
+    def _heating_over(self, i: int, kind: EventType) -> bool:
+        """The heating events happen before 1# holds: from the hold on they are not searched for (a drop or
+        a flash there is something else), and the reason says so."""
+        if self._hold_from is not None and i >= self._hold_from:
+            self._marks.why[kind] = "1# reached its hold before this was seen"
+            return True
+        return False
 
     # --- one transition at a time, in order ----------------------------------------------------------
 
@@ -241,7 +244,7 @@ class StageDetector:
         x = self._level.values
         n, k = len(x), HOLD
         self._marks.why[EventType.MELTING_START] = "the frame mean never climbed faster than while heating"
-        if n < k + 8:
+        if n < k + 8 or self._heating_over(n - k, EventType.MELTING_START):
             return
         baseline = np.diff(np.asarray(x[max(0, n - k - NOISE_FRAMES) : n - k], dtype=float))
         recent = np.diff(np.asarray(x[n - k - 1 :], dtype=float))
@@ -273,6 +276,8 @@ class StageDetector:
         start = self._index[EventType.MELTING_START]
         self._marks.why[EventType.MELTING_COMPLETE] = "the melt flash has not collapsed"
         peak = max(range(start, n), key=lambda i: x[i])
+        if self._heating_over(peak, EventType.MELTING_COMPLETE):
+            return
         amplitude = x[peak] - self._melt_start_level
         after = x[peak + 1 :]
         if amplitude <= 0 or len(after) < HOLD:
@@ -299,8 +304,7 @@ class StageDetector:
         self._marks.why[EventType.FULLY_MOLTEN] = "no held drop of the frame mean after the flash"
         if i - start < WINDOW:
             return
-        if self._holding(i):
-            self._marks.why[EventType.FULLY_MOLTEN] = "1# reached its hold before the melt cleared"
+        if self._heating_over(i, EventType.FULLY_MOLTEN):
             return
         step = self._level.step_at(i, start=start)
         if step is None or step.size >= 0:

@@ -1,0 +1,136 @@
+"""The physics every event must obey, on synthetic signal series: order, nothing in the 1# hold,
+crystallization only while cooling below the fully-molten 1#, glints and camera steps are not transitions,
+and the real run's events."""
+
+import math
+
+import numpy as np
+import pytest
+
+from monitor.analytics.analyze import analyze_table
+from monitor.analytics.detector import Observation, StageDetector
+from monitor.config.overlay import PlausibilityConfig
+from monitor.records import EventType
+from tests.conftest import SHARED_DATA
+
+HOLD_FROM, COOL_FROM = 222, 321  # 1# reaches 1500 degC, then cools at 2 degC/s
+
+
+def t1_at(t: float) -> float:
+    if t < HOLD_FROM:
+        return 900.0 + 600.0 * (t - 110) / (HOLD_FROM - 110)
+    return 1500.0 if t <= COOL_FROM else 1500.0 - 2.0 * (t - COOL_FROM)
+
+
+def level_at(t: float) -> float:
+    """Heating, a melt flash 128..148 s that collapses, a clearing drop at 192 s, then a slow dimming."""
+    if t < 128:
+        return 100.0 + 0.1 * (t - 110)
+    if t <= 148:
+        return 102.0 + 3.0 * (t - 127)
+    level = 110.0 if t < 192 else 88.0
+    return level - (0.05 * (t - COOL_FROM) if t > COOL_FROM else 0.0)
+
+
+def run(
+    *,
+    sample_steps: dict[int, float] = {},
+    glints: dict[int, int] = {},
+    textured: bool = True,  # noqa: B006
+    until: int = 700,
+) -> StageDetector:
+    """Feed 110..until s; `sample_steps` multiplies the sample contrast from a time on, `glints` adds a 3-frame
+    excursion (of both signals) at a time; the textured share grows 20 s after the first sample step."""
+    rng = np.random.default_rng(0)
+    detector = StageDetector()
+    grow_from = min(sample_steps, default=math.inf) + 20
+    for t in range(110, until):
+        sample = 1.25
+        for at, factor in sample_steps.items():
+            if t >= at:
+                sample *= factor
+        level = level_at(t)
+        for at, frames in glints.items():
+            if at <= t < at + frames:
+                level *= 1.25
+                sample *= 1.06
+        share = 0.002 + (0.4 * min(max(t - grow_from, 0) / 60.0, 1.0) if textured else 0.0)
+        detector.update(
+            Observation(float(t), f"{t:04d}.jpg", level + rng.normal(0, 0.2), t1_at(t),
+                        sample=sample + rng.normal(0, 0.001), textured=share + rng.normal(0, 0.001))
+        )  # fmt: skip
+    return detector
+
+
+def found(detector: StageDetector) -> dict[EventType, float]:
+    return {e.type: e.time_s for e in detector.events}
+
+
+def test_a_clean_run_gives_every_event_in_order() -> None:
+    events = found(run(sample_steps={560: 0.96}))
+    assert list(events) == list(EventType)
+    assert events[EventType.FULLY_MOLTEN] == 192 and events[EventType.CRYSTALLIZATION_START] == 560
+    assert events[EventType.CRYSTALLIZATION_END] == pytest.approx(640, abs=3)
+
+
+def test_the_biggest_drop_being_a_glint_in_early_cooling_gives_no_crystallization_start() -> None:
+    """The real run's trap: a 3-frame glint at 355 s, while 1# (1432 degC) is still above its fully-molten
+    value; its end is the biggest drop after the flash. No crystallization may come of it."""
+    detector = run(glints={355: 3})
+    assert EventType.CRYSTALLIZATION_START not in found(detector)
+    why = {m.type: m.reason for m in detector.not_found()}
+    assert "sample contrast" in why[EventType.CRYSTALLIZATION_START]
+
+
+def test_a_glint_in_the_sample_signal_during_crystallizing_temperatures_is_not_a_start_either() -> None:
+    detector = run(glints={500: 3})  # 1# 1142 degC: below the liquidus, but the excursion comes back
+    assert EventType.CRYSTALLIZATION_START not in found(detector)
+
+
+def test_no_crystallization_start_while_1_is_above_its_fully_molten_value() -> None:
+    """A held change of the sample at 340 s (1462 degC, above the 1326-1368 degC of fully molten) is not
+    nucleation; the one at 560 s is."""
+    events = found(run(sample_steps={340: 0.96, 560: 0.96}))
+    assert events[EventType.CRYSTALLIZATION_START] == 560
+
+
+def test_nothing_happens_during_the_hold() -> None:
+    """With the clearing drop moved into the hold (it cannot be seen before), fully molten is not dated in
+    the hold, and so nothing later either: a missed alert, not a wrong one."""
+    detector = StageDetector()
+    for t in range(110, 600):
+        level = level_at(t) if t < 192 else (110.0 if t < 260 else 88.0)
+        detector.update(Observation(float(t), f"{t}", level, t1_at(t), sample=1.25, textured=0.002))
+    events = found(detector)
+    assert EventType.FULLY_MOLTEN not in events
+    assert all(not HOLD_FROM <= t <= COOL_FROM for t in events.values())
+    why = {m.type: m.reason for m in detector.not_found()}
+    assert "hold" in why[EventType.FULLY_MOLTEN]
+    assert "earlier event" in why[EventType.CRYSTALLIZATION_START]
+
+
+def test_the_real_run() -> None:
+    """The real series (channel means, no frames): the heating events, no event on the glint, on an
+    exposure step or in the hold, the exposure steps after 400 s flagged, and crystallization not decided,
+    with the reason."""
+    result = analyze_table(
+        SHARED_DATA / "frame_channel_means.csv", SHARED_DATA / "ocr_temperatures.csv", run="apmcm2022a",
+        plausibility=PlausibilityConfig(),
+    )  # fmt: skip
+    events = {e.type: e for e in result.events}
+    assert {k: e.time_s for k, e in events.items()} == {
+        EventType.MELTING_START: 119,
+        EventType.MELTING_COMPLETE: 148,
+        EventType.FULLY_MOLTEN: 193,
+    }
+    assert events[EventType.FULLY_MOLTEN].t1_c == 1326
+    flagged = {t: f for t, f in zip(result.times, result.flags, strict=True)}
+    assert all("glint" in flagged[t] for t in (355, 356, 357))
+    steps = [t for t, f in flagged.items() if "exposure_step" in f]
+    # Every upward jump after 400 s (the mean had fallen to 54-72 each time) is flagged, nothing before.
+    for t in (410, 446, 469, 499, 510, 541, 544, 629):
+        assert t in steps
+    assert min(steps) >= 400
+    missed = {m.type: m.reason for m in result.missed}
+    assert set(missed) == {EventType.CRYSTALLIZATION_START, EventType.CRYSTALLIZATION_END}
+    assert "channel means" in missed[EventType.CRYSTALLIZATION_START]
