@@ -361,7 +361,7 @@ class StageDetector:
 
     def _find_crystallization_end(self) -> None:
         """Growth stops: the textured share flattens after its rise; dated where it entered the plateau's
-        band for good (its noise, and at least PLATEAU_BAND of the rise): a sudden end and a smooth one alike."""
+        band for good (its noise, at least PLATEAU_BAND of the rise): a sudden end and a smooth one alike."""
         kind = EventType.CRYSTALLIZATION_END
         start = self._index[EventType.CRYSTALLIZATION_START]
         share = np.asarray(self._textured.values[start:], dtype=float)

@@ -34,13 +34,14 @@ def level_at(t: float) -> float:
 
 def run(
     *,
-    sample_steps: dict[int, float] = {},
-    glints: dict[int, int] = {},
-    textured: bool = True,  # noqa: B006
+    sample_steps: dict[int, float] | None = None,
+    glints: dict[int, int] | None = None,
+    textured: bool = True,
     until: int = 700,
 ) -> StageDetector:
-    """Feed 110..until s; `sample_steps` multiplies the sample contrast from a time on, `glints` adds a 3-frame
-    excursion (of both signals) at a time; the textured share grows 20 s after the first sample step."""
+    """Feed 110..until s; `sample_steps` multiplies the sample contrast from a time on, `glints` adds a
+    3-frame excursion (of both signals) at a time; the textured share grows 20 s after the first step."""
+    sample_steps, glints = sample_steps or {}, glints or {}
     rng = np.random.default_rng(0)
     detector = StageDetector()
     grow_from = min(sample_steps, default=math.inf) + 20
