@@ -22,7 +22,7 @@ TURBID = np.array([4.0, 42.0, 32.0])
 # Cooling dims the whole scene once 1# is below DIM_FROM_C: by a factor e every DIM_PER_C degrees.
 # Calibrated so that a camera whose gain is fixed from ~400 s on sees the mean fall ~0.3-1 grey/s.
 DIM_FROM_C = 1360.0
-DIM_PER_C = 190.0
+DIM_PER_C = 320.0
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:

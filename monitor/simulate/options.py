@@ -40,7 +40,7 @@ class CameraOptions(BaseModel):
         (1.0, 1.0, 1.0), description="Multipliers of the B, G, R channels, applied with the gain."
     )
     ae_low: float = Field(
-        71.0,
+        72.0,
         ge=1,
         le=254,
         description="Auto exposure steps the gain up when the frame mean falls below this.",
@@ -55,13 +55,13 @@ class CameraOptions(BaseModel):
         90.0, ge=1, le=254, description="Frame mean an exposure step aims for (between ae_low and ae_high)."
     )
     ae_settle_frames: tuple[int, int] = Field(
-        (1, 4), description="Range of frames an exposure step takes to settle (drawn per step)."
+        (2, 4), description="Range of frames an exposure step takes to settle (drawn per step)."
     )
     ae_gain_range: tuple[float, float] = Field(
         (0.25, 64.0), description="Lowest and highest gain auto exposure may set."
     )
     glint_rate: float = Field(
-        1 / 120,
+        1 / 200,
         ge=0,
         le=1,
         description="Glints per second: short excursions of the whole picture that return.",
