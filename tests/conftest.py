@@ -7,7 +7,15 @@ import pytest
 from monitor.simulate import SimulatedRun, SimulationOptions, simulate
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data" / "apmcm2022a"
+# The shared data sits next to the repository (or next to the folder of git worktrees).
+SHARED_DATA = next(
+    (
+        p / "shared" / "data" / "apmcm2022a"
+        for p in REPO.parents
+        if (p / "shared" / "data" / "apmcm2022a").is_dir()
+    ),
+    REPO.parent / "shared" / "data" / "apmcm2022a",
+)
 
 
 @pytest.fixture(scope="session")
