@@ -225,16 +225,24 @@ def cmd_evaluate_models(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate_analytics(args: argparse.Namespace) -> int:
+    from monitor.analytics import sweep
     from monitor.analytics.features import FeatureExtractor
-    from monitor.analytics.sweep import features_and_stages_rate, format_sweep, run_sweep, sweep_json
     from monitor.pipeline.process import build_processor
 
     config = load_config(args.config)
-    results = run_sweep(args.out, lambda: build_processor(config), progress=not args.quiet)
-    print(format_sweep(results))
-    rate = features_and_stages_rate(args.out / results[0].scenario.name, FeatureExtractor(config.analytics))
+    try:
+        variants = sweep.select(args.variants, sweep.VARIANTS, "variant")
+        scenarios = sweep.select(args.scenarios, sweep.SCENARIOS, "scenario")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    results = sweep.run_sweep(args.out, lambda: build_processor(config), variants=variants,
+                              scenarios=scenarios, progress=not args.quiet)  # fmt: skip
+    print(sweep.format_sweep(results))
+    first = args.out / results[0].variant / results[0].scenario.name
+    rate = sweep.features_and_stages_rate(first, FeatureExtractor(config.analytics))
     print(f"features + stage detection: {rate:.0f} frames/s (JPEG decode excluded)")
-    (args.out / "sweep.json").write_text(sweep_json(results) + "\n", encoding="utf-8")
+    (args.out / "sweep.json").write_text(sweep.sweep_json(results) + "\n", encoding="utf-8")
     return 0 if all(r.passed for r in results) else 1
 
 
@@ -400,8 +408,14 @@ def build_parser() -> argparse.ArgumentParser:
     em.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     em.set_defaults(func=cmd_evaluate_models)
 
-    ea = sub.add_parser("evaluate-analytics", help="simulate five runs, analyse them, score the events")
+    ea = sub.add_parser(
+        "evaluate-analytics",
+        help="simulate runs through other cameras (variants) and programmes (scenarios), analyse them, score"
+        " the events",
+    )
     ea.add_argument("out", type=Path, help="working folder (runs are kept and reused)")
+    ea.add_argument("--variants", nargs="+", metavar="NAME", help="camera variants (default: all)")
+    ea.add_argument("--scenarios", nargs="+", metavar="NAME", help="programmes and seeds (default: all)")
     ea.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
     ea.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ea.set_defaults(func=cmd_evaluate_analytics)

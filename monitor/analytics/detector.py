@@ -373,8 +373,9 @@ class StageDetector:
             return
         smooth = _median_filter(share, 3)
         base = float(np.nanmedian(share[:3]))
-        noise = _robust_std(np.diff(share))
         tail = smooth[-_FLAT_FRAMES:]
+        # The noise of the share where it is flat (while it grows, the growth's own unevenness would count).
+        noise = _robust_std(np.diff(share[-_FLAT_FRAMES:]))
         final = float(np.median(tail))
         rise = final - base
         band = max(3.0 * noise, PLATEAU_BAND * rise)
