@@ -88,8 +88,8 @@ def bytes_reader(data: bytes) -> ByteReader:
 
 
 def file_is_whole(path: Path) -> bool:
-    """False if the file is of a known format and not whole (yet); a file of no known format cannot be
-    told, so it counts as whole and the loader reports what it is."""
+    """False if the file is of a known format (or as yet only the start of its magic number) and not whole;
+    a file of no known format cannot be told, so it counts as whole and the loader reports what it is."""
     try:
         with path.open("rb") as f:
             size = os.fstat(f.fileno()).st_size
@@ -98,8 +98,11 @@ def file_is_whole(path: Path) -> bool:
                 f.seek(offset)
                 return f.read(length)
 
-            fmt = format_of(read(0, HEAD_BYTES))
-            return fmt is None or fmt.missing(read, size) is None
+            head = read(0, HEAD_BYTES)
+            fmt = format_of(head)
+            if fmt is None:  # a few bytes of a magic number are the start of a frame, not a foreign file
+                return not any(magic.startswith(head) for f in FORMATS for magic in f.magics)
+            return fmt.missing(read, size) is None
     except OSError:
         return False
 
