@@ -1,4 +1,5 @@
-"""Frame files: decoding JPEG and PNG (other formats: test_formats.py), precise errors for unusable files, run order, time from the name."""
+"""Frame files: decoding JPEG and PNG (the other formats: test_formats.py), precise errors for unusable
+files, run order, time from the name."""
 
 from pathlib import Path
 
