@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from monitor import __version__
 from monitor.config import ConfigError, load_config
+from monitor.ingest.loader import NoFramesError, usable_frames
 from monitor.logs import setup_logging
 from monitor.overlay.models import ModelError
 from monitor.summary import describe_analysis
@@ -88,13 +89,12 @@ def _reader_config(args: argparse.Namespace):  # -> MonitorConfig
 
 
 def cmd_digitize(args: argparse.Namespace) -> int:
-    from monitor.ingest.loader import list_frames
     from monitor.overlay.digitize import digitize
     from monitor.overlay.factory import build_reader
     from monitor.overlay.table import write_table
 
     config = _reader_config(args)
-    paths = list_frames(args.frames)
+    paths = usable_frames(args.frames, size=_frame_size(config))
     reader = build_reader(config.overlay, config.ocr)
     started = time.perf_counter()
     rows = digitize(paths, reader, size=_frame_size(config), progress=not args.quiet)
@@ -166,7 +166,6 @@ def cmd_evaluate_ocr(args: argparse.Namespace) -> int:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from monitor.analytics.analyze import analyze_frames, analyze_table
     from monitor.analytics.outputs import write_outputs
-    from monitor.ingest.loader import list_frames
     from monitor.pipeline.process import build_processor
 
     config = load_config(args.config)
@@ -179,7 +178,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             confirm_frames=config.analytics.confirm_frames,
         )  # fmt: skip
     elif args.frames:
-        result = analyze_frames(list_frames(args.frames), build_processor(config), run=args.frames.name,
+        paths = usable_frames(args.frames, size=_frame_size(config))
+        result = analyze_frames(paths, build_processor(config), run=args.frames.name,
                                 size=_frame_size(config), progress=not args.quiet)  # fmt: skip
     else:
         print("error: give FRAMES or --features CSV", file=sys.stderr)
@@ -195,6 +195,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     plan = TrainPlan.from_yaml(args.options) if args.options else plan_for(args.preset)
+    for folder in [*args.frames, *(args.heldout or [])]:
+        usable_frames(folder)
     if args.only:
         plan = plan.model_copy(update={"models": (args.only,)})
     started = time.perf_counter()
@@ -215,6 +217,8 @@ def cmd_evaluate_models(args: argparse.Namespace) -> int:
     from monitor.pipeline.process import build_processor
 
     config = _with_models(load_config(args.config), args.models)
+    for folder in args.frames:
+        usable_frames(folder, size=_frame_size(config))
     scores = evaluate_runs(args.frames, build_processor(config), train_means=training_means(args.models),
                            size=_frame_size(config), progress=not args.quiet)  # fmt: skip
     print(format_runs(scores))
@@ -463,6 +467,6 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    except (ModelError, FileNotFoundError) as exc:
+    except (ModelError, NoFramesError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -165,3 +165,64 @@ def test_evaluate_ocr_variant_sweep(tmp_path: Path, capsys: pytest.CaptureFixtur
     printed = capsys.readouterr().out
     assert "camera: 18/18 temperatures exact (100.00 %)" in printed
     assert "overlay: 36/36 temperatures exact (100.00 %)" in printed
+
+
+# --- frame formats and folders without frames ------------------------------------------------------------
+
+
+def test_analyze_reads_a_folder_of_bmp_frames(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The real recorder (SHTT-II) saves 0110.bmp, 0111.bmp, ...: each frame is analysed and read."""
+    import csv
+
+    import cv2
+
+    from monitor.simulate import SimulationOptions, simulate
+
+    options = SimulationOptions(seconds=3, start=110, width=320, height=240, seed=2, workers=1)
+    run = simulate(tmp_path / "sim", options, progress=False)
+    bmps = tmp_path / "bmp"
+    bmps.mkdir()
+    for frame in run.frames:
+        assert cv2.imwrite(
+            str(bmps / frame.file.replace(".jpg", ".bmp")), cv2.imread(str(run.out / frame.file))
+        )
+    out = tmp_path / "out"
+    assert main(["analyze", str(bmps), "-o", str(out), "--no-report", "-q"]) == 0
+    assert "run bmp: 3 frames" in capsys.readouterr().out
+    with (out / "features.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(float(r["time_s"])) for r in rows] == [110, 111, 112]
+
+
+def _fake_models(folder: Path) -> Path:
+    """A models folder that passes the CLI's check for a manifest; never loaded in these tests."""
+    from monitor.nets.manifest import MANIFEST_NAME
+    from monitor.nets.runtime import REGRESSOR_DIR
+
+    (folder / REGRESSOR_DIR).mkdir(parents=True)
+    (folder / REGRESSOR_DIR / MANIFEST_NAME).write_text("{}", encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("command", ["analyze", "digitize", "train", "evaluate-models"])
+def test_a_folder_without_frames_is_an_error_naming_the_formats(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    empty = tmp_path / "run"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("the camera saved nothing")
+    out = ["-o", str(tmp_path / ("t.csv" if command == "digitize" else "out"))]
+    args = ["--models", str(_fake_models(tmp_path / "models"))] if command == "evaluate-models" else out
+    assert main([command, str(empty), *args, "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {empty}: no frame files (looked for jpg/jpeg/png/bmp/tif/tiff)" in err
+
+
+def test_a_folder_of_undecodable_frames_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "0110.bmp").write_bytes(b"BM" + bytes(10))  # the recorder died at once
+    assert main(["analyze", str(tmp_path), "-o", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {tmp_path}: none of the 1 frame files decodes (first: 0110.bmp: truncated BMP" in err
+    assert not (tmp_path / "out").exists()  # no empty report

@@ -12,7 +12,11 @@ class IngestConfig(Section):
         Path("/var/lib/furnace-monitor/frames"),
         description="Folder the camera writes into: one sub-folder per run, or a flat folder = one run.",
     )
-    pattern: str = Field("*.jpg", description="Glob of frame files; anything else in the folder is ignored.")
+    pattern: str = Field(
+        "*",
+        description="Glob of frame files, among the formats the loader reads (.jpg .jpeg .png .bmp .tif "
+        ".tiff); anything else in the folder is ignored. '*' = every supported format.",
+    )
     polling: bool = Field(
         False, description="Poll the folder instead of inotify (network shares, container bind mounts)."
     )

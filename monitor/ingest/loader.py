@@ -1,4 +1,4 @@
-"""Read one frame file into an image, or say precisely why it cannot be used."""
+"""Read one frame file into an image, or say precisely why it cannot be used; list a run's frame files."""
 
 import re
 from collections.abc import Iterator
@@ -9,13 +9,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
-_JPEG_SOI, _JPEG_EOI = b"\xff\xd8", b"\xff\xd9"
-_PNG_MAGIC, _PNG_IEND = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"
+from monitor.ingest.formats import FORMAT_NAMES, FRAME_SUFFIXES, HEAD_BYTES, bytes_reader, format_of
+from monitor.ingest.formats import significant_bits as declared_bits
 
 
 class FrameError(Exception):
     """A frame file that cannot be used: empty, truncated, not an image, wrong size."""
+
+
+class NoFramesError(Exception):
+    """A run folder without a single usable frame: no frame files, or none that decodes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,25 +57,63 @@ def list_frames(folder: Path) -> list[Path]:
     return sorted(files, key=key)
 
 
+def usable_frames(folder: Path, *, size: tuple[int, int] | None = None) -> list[Path]:
+    """`list_frames`, but a folder without one frame that decodes is a NoFramesError: a run of zero frames
+    would otherwise pass for a quiet one. Decodes until the first good frame (usually just the first)."""
+    paths = list_frames(folder)
+    looked_for = "/".join(s.lstrip(".") for s in FRAME_SUFFIXES)
+    if not paths:
+        raise NoFramesError(f"{folder}: no frame files (looked for {looked_for})")
+    first_error: FrameError | None = None
+    for i, path in enumerate(paths):
+        try:
+            load_frame(path, i, size=size)
+            return paths
+        except FrameError as exc:
+            first_error = first_error or exc
+    raise NoFramesError(f"{folder}: none of the {len(paths)} frame files decodes (first: {first_error})")
+
+
 def decode_frame(data: bytes, *, name: str, size: tuple[int, int] | None = None) -> np.ndarray:
-    """Decode frame bytes (JPEG or PNG) to BGR; `size` = expected (width, height) or None for any."""
+    """Decode frame bytes (JPEG, PNG, BMP or TIFF; 8 or 16 bits, grey, colour or with alpha) to 8-bit BGR;
+    `size` = expected (width, height) or None for any."""
     if not data:
         raise FrameError(f"{name}: empty file")
-    if data[:2] == _JPEG_SOI:
-        if _JPEG_EOI not in data[-64:]:
-            raise FrameError(f"{name}: truncated JPEG (no end-of-image marker; {len(data)} bytes)")
-    elif data[:8] == _PNG_MAGIC:
-        if _PNG_IEND not in data[-32:]:
-            raise FrameError(f"{name}: truncated PNG (no IEND chunk; {len(data)} bytes)")
-    else:
-        raise FrameError(f"{name}: not a JPEG or PNG image (starts with {data[:8]!r})")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    fmt = format_of(data[:HEAD_BYTES])
+    if fmt is None:
+        raise FrameError(f"{name}: not a {FORMAT_NAMES} image (starts with {data[:HEAD_BYTES]!r})")
+    missing = fmt.missing(bytes_reader(data), len(data))
+    if missing is not None:
+        raise FrameError(f"{name}: {missing}")
+    # ANYDEPTH keeps 16-bit samples for the scaling below (plain IMREAD_COLOR would shift them by 8 blindly)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if image is None:
         raise FrameError(f"{name}: the image data could not be decoded")
+    image = _to_bgr8(image, data, name=name)
     if size is not None and (image.shape[1], image.shape[0]) != size:
         raise FrameError(
             f"{name}: wrong size {image.shape[1]}x{image.shape[0]}, expected {size[0]}x{size[1]}"
         )
+    return image
+
+
+def _to_bgr8(image: np.ndarray, data: bytes, *, name: str) -> np.ndarray:
+    """8-bit, 3-channel BGR. 16-bit samples are shifted down by (bits - 8), where bits is what the file
+    declares meaningful (PNG sBIT, TIFF MaxSampleValue; 16 when it says nothing), so 12-bit sensor data
+    in a 16-bit container keeps its brightness. The scale is never guessed from the pixel values: a dark
+    frame would then be scaled unlike its bright neighbours and the run's brightness series would jump."""
+    if image.dtype == np.uint16:
+        bits = min(max(declared_bits(data) or 16, 8), 16)
+        image = np.minimum(image >> (bits - 8), 255).astype(np.uint8)  # values beyond the declared bits clip
+    elif image.dtype != np.uint8:
+        raise FrameError(f"{name}: {image.dtype} samples; only 8- and 16-bit integer images are read")
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    if channels == 1:
+        return cv2.cvtColor(image.reshape(image.shape[:2]), cv2.COLOR_GRAY2BGR)
+    if channels == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if channels != 3:
+        raise FrameError(f"{name}: {channels} channels; grey, BGR or BGRA images only")
     return image
 
 

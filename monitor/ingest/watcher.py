@@ -4,11 +4,13 @@ Layout: one sub-folder per run under `watch_dir` (run = the folder's path relati
 its name); frames directly in `watch_dir` form one run named after it. Dot files, dot folders, `*.tmp` and
 names not matching `config.pattern` (or not a frame type the loader reads) are ignored.
 
-Complete means: under inotify, a close-after-write (IN_CLOSE_WRITE) or a rename onto the frame name (atomic
-writers). Otherwise (created/modified events, scanned files, and everything under the PollingObserver, which
-has no close events): size and mtime unchanged for `settle_s` and not empty. A JPEG/PNG that is stable but
-lacks its end marker (a writer pausing mid-file) waits up to `_GIVE_UP_S` more, then goes anyway so the
-pipeline can report it.
+Complete means: a file that passes its format's completeness check (`formats.file_is_whole`: a JPEG/PNG
+ends with its end marker, a BMP is as long as its header says, a TIFF's directory and strips lie within it)
+and, under inotify, was closed after writing (IN_CLOSE_WRITE) or renamed onto the frame name (atomic
+writers). Otherwise (created/modified events, scanned files, everything under the PollingObserver, which has
+no close events, and closed files that fail the check): size and mtime unchanged for `settle_s`, not empty
+and passing the check. A stable file that keeps failing it (a writer pausing mid-file, or a camera that died
+mid-file) waits up to `_GIVE_UP_S` more, then goes anyway so the pipeline can report it.
 
 Order: a run's frames go out in time order (`list_frames` order). A complete frame waits while an earlier
 frame of its run is known but incomplete, at most `hold_s` (settle_s + 1 s, + one poll period when
@@ -38,7 +40,8 @@ from watchdog.observers.polling import PollingObserver
 
 from monitor.config.ingest import IngestConfig
 from monitor.ingest.checkpoint import Checkpoint
-from monitor.ingest.loader import FRAME_SUFFIXES, list_frames, time_from_name
+from monitor.ingest.formats import FRAME_SUFFIXES, file_is_whole
+from monitor.ingest.loader import list_frames, time_from_name
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +49,9 @@ _EVENTS: list[type[ev.FileSystemEvent]] = [
     *(ev.FileCreatedEvent, ev.FileModifiedEvent, ev.FileClosedEvent, ev.FileMovedEvent, ev.FileDeletedEvent),
     *(ev.DirCreatedEvent, ev.DirMovedEvent, ev.DirDeletedEvent),
 ]
-_GIVE_UP_S = 5.0  # extra wait for a stable file without its end marker before handing it over anyway
+_GIVE_UP_S = 5.0  # extra wait for a stable file failing its completeness check, then it goes anyway
 _RESCAN_S = 30.0  # full rescan period: a safety net for events the kernel dropped (inotify queue overflow)
 _IDLE_WAIT_S = 0.5  # queue wait when nothing is pending; stop() wakes the thread sooner
-# The end markers loader.decode_frame checks: a stable file without one is probably still being written.
-_JPEG_SOI, _JPEG_EOI = b"\xff\xd8", b"\xff\xd9"
-_PNG_MAGIC, _PNG_IEND = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,22 +66,6 @@ def _order_key(name: str) -> tuple[int, int, str]:
     # the same order as list_frames: numeric names by number, others after them by name
     t = time_from_name(name)
     return (0, t, name) if t is not None else (1, 0, name)
-
-
-def _looks_whole(path: Path) -> bool:
-    """False if the file is a JPEG/PNG without its end marker; other formats cannot be told."""
-    try:
-        with path.open("rb") as f:
-            head = f.read(8)
-            f.seek(max(0, os.fstat(f.fileno()).st_size - 64))
-            tail = f.read()
-    except OSError:
-        return False
-    if head[:2] == _JPEG_SOI:
-        return _JPEG_EOI in tail
-    if head[:8] == _PNG_MAGIC:
-        return _PNG_IEND in tail
-    return True
 
 
 @dataclass(slots=True)
@@ -264,8 +248,10 @@ class FrameWatcher:
                 continue
             except OSError:  # e.g. a share briefly gone: look again on the next tick
                 continue
-            if st.st_size == 0:
-                cand.complete = False  # no frame yet even if closed: some writers create first, fill later
+            if cand.complete and (st.st_size == 0 or not file_is_whole(path)):
+                # closed, but no whole frame yet: some writers create first and fill later, or close between
+                # chunks; the size-stable rule (with its give-up) decides instead
+                cand.complete = False
             if not (cand.complete or self._settled(cand, st, now)):
                 continue
             cand.ready_at = now
@@ -282,7 +268,7 @@ class FrameWatcher:
         stable = now - cand.sig_since
         if st.st_size == 0 or stable < self._config.settle_s:
             return False
-        return stable >= self._config.settle_s + _GIVE_UP_S or _looks_whole(cand.path)
+        return stable >= self._config.settle_s + _GIVE_UP_S or file_is_whole(cand.path)
 
     def _deliver(self, now: float) -> None:
         by_run: defaultdict[str, list[_Candidate]] = defaultdict(list)

@@ -1,4 +1,5 @@
-"""Frame files: decoding JPEG and PNG, precise errors for unusable files, run order, time from the name."""
+"""Frame files: decoding JPEG and PNG (the other formats: test_formats.py), precise errors for unusable
+files, run order, time from the name."""
 
 from pathlib import Path
 
@@ -81,8 +82,8 @@ def _half(data: bytes) -> bytes:
         (lambda jpeg, png: jpeg[:-2], None, "0110.jpg: truncated JPEG"),
         (lambda jpeg, png: _half(png), None, "0110.jpg: truncated PNG"),
         (lambda jpeg, png: png[:-12], None, "0110.jpg: truncated PNG"),
-        (lambda jpeg, png: b"time,t1,t2\n110,900,1142\n", None, "0110.jpg: not a JPEG or PNG"),
-        (lambda jpeg, png: b"GIF89a" + bytes(100), None, "0110.jpg: not a JPEG or PNG"),
+        (lambda jpeg, png: b"time,t1,t2\n110,900,1142\n", None, "0110.jpg: not a JPEG, PNG, BMP or TIFF"),
+        (lambda jpeg, png: b"GIF89a" + bytes(100), None, "0110.jpg: not a JPEG, PNG, BMP or TIFF"),
         (lambda jpeg, png: b"\xff\xd8" + bytes(100) + b"\xff\xd9", None, "could not be decoded"),
         (lambda jpeg, png: jpeg, (1024, 768), "0110.jpg: wrong size 320x240, expected 1024x768"),
         (lambda jpeg, png: png, (320, 241), "0110.jpg: wrong size 320x240, expected 320x241"),
@@ -117,7 +118,7 @@ def test_truncated_jpeg_message_gives_the_byte_count(jpeg: bytes) -> None:
 def test_not_an_image_message_shows_the_first_bytes() -> None:
     with pytest.raises(FrameError) as info:
         decode_frame(b"hello world", name="x.jpg")
-    assert str(info.value) == "x.jpg: not a JPEG or PNG image (starts with b'hello wo')"
+    assert str(info.value) == "x.jpg: not a JPEG, PNG, BMP or TIFF image (starts with b'hello wo')"
 
 
 # --- load_frame ------------------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ def test_load_frame_reads_and_decodes(tmp_path: Path, jpeg: bytes) -> None:
     [
         (b"", None, "0110.jpg: empty file"),
         ("half-jpeg", None, "0110.jpg: truncated JPEG"),
-        (b"not an image", None, "0110.jpg: not a JPEG or PNG"),
+        (b"not an image", None, "0110.jpg: not a JPEG, PNG, BMP or TIFF"),
         ("jpeg", (1024, 768), "0110.jpg: wrong size 320x240"),
     ],
 )
@@ -183,6 +184,9 @@ def run_folder(tmp_path: Path) -> Path:
         "1000.png",
         "101.JPG",
         "102.jpeg",
+        "103.bmp",
+        "104.TIF",
+        "105.tiff",
         "snapshot.jpg",
         "after.png",
         ".0110.jpg.tmp",
@@ -191,6 +195,7 @@ def run_folder(tmp_path: Path) -> Path:
         "truth.csv",
         "events.json",
         "notes.txt",
+        "0113.gif",
     ]:
         (folder / name).write_bytes(b"x")
     return folder
@@ -203,6 +208,9 @@ def test_list_frames_sorts_numeric_names_by_number_then_others_by_name(run_folde
         "100.jpg",
         "101.JPG",
         "102.jpeg",
+        "103.bmp",
+        "104.TIF",
+        "105.tiff",
         "0110.jpg",
         "1000.png",
         "after.png",
@@ -213,7 +221,7 @@ def test_list_frames_sorts_numeric_names_by_number_then_others_by_name(run_folde
 def test_list_frames_ignores_dotfiles_temp_files_and_other_files(run_folder: Path) -> None:
     names = {p.name for p in list_frames(run_folder)}
     assert names.isdisjoint(
-        {".0110.jpg.tmp", ".0111.jpg", "0112.jpg.tmp", "truth.csv", "events.json", "notes.txt"}
+        {".0110.jpg.tmp", ".0111.jpg", "0112.jpg.tmp", "truth.csv", "events.json", "notes.txt", "0113.gif"}
     )
 
 

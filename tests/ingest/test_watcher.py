@@ -1,6 +1,8 @@
 """The frame watcher on real files with real watchdog observers (inotify and polling): complete files only,
-each once, in time order per run, catch-up and restart from the checkpoint, stall detection."""
+each once, in time order per run, catch-up and restart from the checkpoint, stall detection; every frame
+format, streamed in chunks."""
 
+import io
 import os
 import threading
 import time
@@ -11,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from monitor.config.ingest import IngestConfig
 from monitor.ingest.checkpoint import Checkpoint
@@ -42,6 +45,7 @@ class Recorder:
 
     def __init__(self, checkpoint: Checkpoint | None = None, gate: threading.Event | None = None) -> None:
         self.items: list[tuple[str, str, bool]] = []
+        self.images: dict[str, np.ndarray] = {}  # name -> the pixels as decoded at delivery
         self.checkpoint = checkpoint
         self.gate = gate
         self._busy = threading.Lock()
@@ -51,7 +55,7 @@ class Recorder:
         assert self._busy.acquire(blocking=False), "on_frame called concurrently"
         try:
             try:
-                load_frame(arrival.path, 0)
+                self.images[arrival.path.name] = load_frame(arrival.path, 0).image
                 ok = True
             except FrameError:
                 ok = False
@@ -147,7 +151,7 @@ def test_moved_in_and_renamed_files_are_delivered(watch: Path, tmp_path: Path) -
 
 def test_non_frame_files_are_ignored(watch: Path, tmp_path: Path) -> None:
     rec = Recorder()
-    with watching(_config(watch), Checkpoint(tmp_path / "cp"), rec):
+    with watching(_config(watch, pattern="*.jpg"), Checkpoint(tmp_path / "cp"), rec):
         (watch / "notes.txt").write_text("not a frame")
         (watch / ".0003.jpg.tmp").write_bytes(_jpeg(3))  # a temp file that is never renamed
         (watch / "0004.jpg.tmp").write_bytes(_jpeg(4))
@@ -332,6 +336,95 @@ def test_a_failing_handler_does_not_stop_the_feed(watch: Path, tmp_path: Path) -
     finally:
         watcher.stop()
     assert seen == [_name(1), _name(2)]
+
+
+# --- the other formats: BMP, TIFF, 16-bit PNG --------------------------------------------------------------
+
+_NOISE = np.random.default_rng(5).integers(0, 256, (24, 32, 3), np.uint8)
+_NOISE16 = np.random.default_rng(6).integers(0, 65536, (24, 32, 3), np.uint16)
+
+
+def _encoded(image: np.ndarray, ext: str) -> bytes:
+    ok, buf = cv2.imencode(ext, image)
+    assert ok
+    return buf.tobytes()
+
+
+def _pillow_tiff(image: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image[:, :, ::-1])).save(out, "TIFF")  # IFD first, strips after
+    return out.getvalue()
+
+
+# name -> (file bytes, the BGR image the loader must make of it)
+_FORMATS: dict[str, tuple[bytes, np.ndarray]] = {
+    "0001.bmp": (_encoded(_NOISE, ".bmp"), _NOISE),
+    "0002.tif": (_encoded(_NOISE, ".tiff"), _NOISE),  # OpenCV (libtiff): IFD after the strips
+    "0003.tiff": (_pillow_tiff(_NOISE), _NOISE),
+    "0004.TIFF": (_encoded(_NOISE16, ".tiff"), (_NOISE16 >> 8).astype(np.uint8)),
+    "0005.png": (_encoded(_NOISE16, ".png"), (_NOISE16 >> 8).astype(np.uint8)),
+}
+
+
+def _assert_delivered_whole(rec: Recorder, names: list[str]) -> None:
+    assert rec.names() == names
+    assert all(ok for _, _, ok in rec.items), rec.items
+    for name in names:
+        assert np.array_equal(rec.images[name], _FORMATS[name][1]), name
+
+
+def test_the_default_pattern_takes_every_supported_format(watch: Path, tmp_path: Path) -> None:
+    rec = Recorder()
+    with watching(_config(watch), Checkpoint(tmp_path / "cp"), rec):
+        (watch / "0000.gif").write_bytes(b"GIF89a" + bytes(40))  # an image, but not a frame format
+        (watch / "notes.txt").write_text("not a frame")
+        for name, (data, _) in _FORMATS.items():
+            write_frame(watch / name, data, slow=False)
+        rec.wait_for(len(_FORMATS))
+        time.sleep(QUIET_S)
+    _assert_delivered_whole(rec, list(_FORMATS))
+
+
+@pytest.mark.parametrize("polling", [False, True], ids=["inotify", "polling"])
+def test_files_streamed_in_chunks_are_handed_over_only_when_whole(watch: Path, polling: bool) -> None:
+    """As a camera streams: write part, flush, pause longer than settle_s, write the rest."""
+    rec = Recorder()
+    with watching(_config(watch, polling=polling), Checkpoint(watch.parent / "cp"), rec):
+        files = {name: (watch / name).open("wb") for name in _FORMATS}
+        try:
+            for name, f in files.items():
+                data = _FORMATS[name][0]
+                f.write(data[: len(data) // 2])
+                f.flush()
+            time.sleep(SETTLE_S + 0.4)  # every size stable for longer than settle_s, none whole
+            assert rec.items == []
+            for name, f in files.items():
+                data = _FORMATS[name][0]
+                f.write(data[len(data) // 2 :])
+        finally:
+            for f in files.values():
+                f.close()
+        rec.wait_for(len(_FORMATS))
+        time.sleep(QUIET_S)
+    _assert_delivered_whole(rec, list(_FORMATS))
+
+
+@pytest.mark.parametrize("name", ["0001.bmp", "0002.tif", "0003.tiff", "0005.png"])
+def test_a_writer_closing_between_chunks_is_not_taken_at_its_first_close(
+    watch: Path, tmp_path: Path, name: str
+) -> None:
+    """Under inotify a close usually means done; not when the file fails its format's check."""
+    data = _FORMATS[name][0]
+    rec = Recorder()
+    with watching(_config(watch), Checkpoint(tmp_path / "cp"), rec):
+        (watch / name).write_bytes(data[: len(data) // 2])  # opened, written, closed
+        time.sleep(SETTLE_S + 0.4)
+        assert rec.items == []
+        with (watch / name).open("ab") as f:
+            f.write(data[len(data) // 2 :])
+        rec.wait_for(1)
+        time.sleep(QUIET_S)
+    _assert_delivered_whole(rec, [name])
 
 
 def test_start_needs_an_existing_folder(tmp_path: Path) -> None:
