@@ -21,8 +21,12 @@ import numpy as np
 GLINT_FRAMES = 4
 # Pixels darker or brighter than this are clipped or drowned in noise: their ratio says nothing.
 _DARK, _BRIGHT = 12.0, 243.0
-# A step: the frame-to-frame log-ratio exceeds this (about 6 %), well above sensor noise and slow dimming.
-MIN_STEP = 0.06
+# A frame changes uniformly when its log-ratio is at least this (2 %) and the channels and pixels agree.
+MIN_UNIFORM = 0.02
+# A step: uniform changes the same way over at most MAX_RAMP frames, adding up to at least MIN_STEP (8 %),
+# well above sensor noise and slow dimming (and above the run's flicker: see CameraTracker).
+MIN_STEP = 0.08
+MAX_RAMP = 4
 # The channels' log-ratios agree within this share of the step: the glow's colour shifts do not.
 _CHANNEL_AGREEMENT = 0.35
 # This share of unsaturated pixels moves with the median ratio (within half the step): global, not local.
@@ -34,13 +38,15 @@ class StepMeasure:
     """The photometric change from the previous frame: log of the common factor and whether it is one."""
 
     log_ratio: float  # median log(current / previous) over unsaturated pixels (0 = no change)
-    uniform: bool  # every channel and most pixels moved by that factor: the camera, not the scene
+    uniform: bool  # a change of at least MIN_UNIFORM, by the same factor for every channel and most pixels
     channels: tuple[float, ...]  # per-channel median log-ratios (nan where a channel had too few pixels)
     pixel_share: float  # share of unsaturated pixels within half the step of the median
-    is_step: bool  # uniform and large enough to be the camera's gain changing
+    # decided: is_step is the verdict (a table); else the tracker judges the run of frames (ramps, jitter).
+    is_step: bool = False
+    decided: bool = False
 
 
-NO_STEP = StepMeasure(log_ratio=0.0, uniform=False, channels=(), pixel_share=math.nan, is_step=False)
+NO_STEP = StepMeasure(log_ratio=0.0, uniform=False, channels=(), pixel_share=math.nan)
 
 
 def measure_step(previous: np.ndarray, current: np.ndarray) -> StepMeasure:
@@ -61,13 +67,12 @@ def measure_step(previous: np.ndarray, current: np.ndarray) -> StepMeasure:
     tolerance = max(abs(overall) * 0.5, 0.01)
     pixel_share = float((np.abs(logs[valid] - overall) <= tolerance).mean())
     agree = len(votes) >= 2 and all(abs(c - overall) <= _CHANNEL_AGREEMENT * abs(overall) for c in votes)
-    uniform = agree and pixel_share >= _PIXEL_AGREEMENT
+    uniform = agree and pixel_share >= _PIXEL_AGREEMENT and abs(overall) >= MIN_UNIFORM
     return StepMeasure(
         log_ratio=overall,
         uniform=uniform,
         channels=tuple(channels),
         pixel_share=pixel_share,
-        is_step=uniform and abs(overall) >= MIN_STEP,
     )
 
 
@@ -91,6 +96,7 @@ def table_step(
         channels=tuple(math.log(max(c, 0.5) / max(p, 0.5)) for p, c in zip(previous, current, strict=True)),
         pixel_share=math.nan,
         is_step=cooling and all_up and big,
+        decided=True,
     )
 
 
@@ -105,15 +111,21 @@ class CameraState:
 
 @dataclass(slots=True)
 class _Step:
-    index: int
-    log_ratio: float
+    index: int  # the first frame of the step
+    log_ratio: float  # what it did to the mean (the level divides it out)
     level_before: float  # raw mean of the frame before the step
+    level_after: float  # raw mean of its last frame
 
 
 @dataclass(slots=True)
 class CameraTracker:
     """Per run: feed each frame's raw mean and step measurement; get its CameraState. `flags` says in
-    hindsight which frames were exposure steps and which were glints."""
+    hindsight which frames were exposure steps and which were glints.
+
+    On frames, an auto exposure often ramps its gain over a few frames (+5 % four times, say), while a
+    flickering light jitters every frame by a few percent both ways: a step is a run of up to MAX_RAMP
+    frames that all change uniformly the same way, whose total beats both MIN_STEP and the run's jitter;
+    a longer uniform run is the scene (a flash lights the whole chamber), not the camera."""
 
     _log_gain: float = 0.0
     _raw: list[float] = field(default_factory=list)
@@ -121,42 +133,109 @@ class CameraTracker:
     _exposure: set[int] = field(default_factory=set)
     _glint: set[int] = field(default_factory=set)
     _trend: list[float] = field(default_factory=list)  # log-changes of the mean between frames without a step
+    _jitter: list[float] = field(default_factory=list)  # recent frame-to-frame uniform log-ratios
+    _ramp: list[tuple[int, float]] = field(default_factory=list)  # (index, log-ratio) of a uniform run
+    _long_run: bool = False  # the uniform run outgrew MAX_RAMP: the scene, until it stops
+    _revised: list[tuple[int, float]] = field(default_factory=list)  # levels known better in hindsight
+    _levels: list[float] = field(default_factory=list)  # each frame's level, as last given
 
     def observe(self, mean: float, step: StepMeasure) -> CameraState:
         index = len(self._raw)
-        before = self._raw[-1] if self._raw else mean
         self._raw.append(mean)
-        returned = self._undo_excursion(index, mean)
-        usable = index > 0 and mean > 0 and before > 0
-        if step.is_step and usable and not returned:
-            # The factor of the mean, not of the pixels: clipped pixels do not scale. Less the scene's own
-            # trend of the last frames, so the level carries on from the frame before as the scene did.
-            trend = float(np.median(self._trend[-5:])) if self._trend else 0.0
-            log_ratio = math.log(mean / before) - trend
-            self._log_gain += log_ratio
-            self._steps.append(_Step(index, log_ratio, before))
-            self._exposure.add(index)
-        elif usable and not returned:
-            self._trend = [*self._trend[-4:], math.log(mean / before)]
-        self._steps = [s for s in self._steps if index - s.index < GLINT_FRAMES]
+        applied = False
+        if step.decided:
+            applied = step.is_step and self._register(index, index)
+        else:
+            applied = self._follow_ramp(index, step)
+        if self._undo_excursion(index, mean):
+            self._ramp.clear()
+            applied = False
+        elif not applied and index > 0 and mean > 0 and self._raw[index - 1] > 0 and not self._ramp:
+            self._trend = [*self._trend[-4:], math.log(mean / self._raw[index - 1])]
+        self._steps = [s for s in self._steps if index - s.index < GLINT_FRAMES + MAX_RAMP]
         gain = math.exp(self._log_gain)
-        return CameraState(exposure_step=index in self._exposure, gain=gain, level=mean / gain)
+        self._levels.append(mean / gain)
+        return CameraState(exposure_step=applied, gain=gain, level=mean / gain)
+
+    def take_revisions(self) -> list[tuple[int, float]]:
+        """(frame index, level) of earlier frames whose level is known better now: a ramp's frames went out
+        before the ramp was recognised, a glint's before it came back. Each is given once."""
+        revised, self._revised = self._revised, []
+        for i, level in revised:
+            self._levels[i] = level
+        return revised
+
+    def _bridge(self, first: int, last: int) -> None:
+        """Frames first..last were the camera's doing: their level carries on the scene's trend from the
+        frame before them."""
+        if first == 0:
+            return
+        trend = float(np.median(self._trend[-5:])) if self._trend else 0.0
+        base = self._levels[first - 1]
+        self._revised += [(j, base * math.exp(trend * (j - first + 1))) for j in range(first, last + 1)]
+
+    def _follow_ramp(self, index: int, step: StepMeasure) -> bool:
+        """Grow or close the current run of uniform same-way changes; True if closing it registered a step
+        (applied from this frame on)."""
+        self._jitter = [*self._jitter[-59:], step.log_ratio]
+        same_way = (
+            step.uniform
+            and abs(step.log_ratio) >= MIN_UNIFORM
+            and (not self._ramp or (self._ramp[0][1] > 0) == (step.log_ratio > 0))
+        )
+        if same_way and self._long_run:
+            return False
+        self._long_run = False
+        applied = False
+        if self._ramp and not same_way:
+            applied = self._close_ramp()
+        if step.uniform and abs(step.log_ratio) >= MIN_UNIFORM:
+            self._ramp.append((index, step.log_ratio))
+            if len(self._ramp) > MAX_RAMP:
+                self._ramp.clear()
+                self._long_run = True
+        return applied
+
+    def _close_ramp(self) -> bool:
+        ramp, self._ramp = self._ramp, []
+        total = sum(r for _, r in ramp)
+        jitter = _robust_spread(self._jitter)
+        threshold = max(MIN_STEP, 3.5 * jitter * math.sqrt(len(ramp)))
+        if abs(total) < threshold:
+            return False
+        return self._register(ramp[0][0], ramp[-1][0])
+
+    def _register(self, first: int, last: int) -> bool:
+        """A step over frames first..last, divided out of the level from now on."""
+        before, after = self._raw[first - 1] if first else 0.0, self._raw[last]
+        if first == 0 or before <= 0 or after <= 0:
+            return False
+        # The factor of the mean, not of the pixels: clipped pixels do not scale. Less the scene's own
+        # trend over those frames, so the level carries on from the frame before as the scene did.
+        trend = float(np.median(self._trend[-5:])) if self._trend else 0.0
+        log_ratio = math.log(after / before) - trend * (last - first + 1)
+        self._log_gain += log_ratio
+        self._steps.append(_Step(first, log_ratio, before, after))
+        self._exposure.update(range(first, last + 1))
+        self._bridge(first, last)
+        return True
 
     def _undo_excursion(self, index: int, mean: float) -> bool:
         """A recent step whose level this frame returns to, sharply, is a glint: its frames are not the
         scene, and the gain goes back to what it was before it. True when this frame is such a return."""
         previous = self._raw[index - 1] if index else mean
         for k, s in enumerate(self._steps):
-            jump = self._raw[s.index] - s.level_before
+            jump = s.level_after - s.level_before
             back = abs(mean - s.level_before) <= 0.35 * abs(jump)
             # A sharp move against the step, not the slow drift that follows a real one.
             sharp = (mean - previous) * jump < 0 and abs(mean - previous) > 0.5 * abs(jump)
-            if back and sharp:
+            if back and sharp and index - s.index <= GLINT_FRAMES:
                 # The excursion began at this step: every step since belongs to it.
                 for undone in self._steps[k:]:
                     self._log_gain -= undone.log_ratio
-                    self._exposure.discard(undone.index)
+                self._exposure.difference_update(range(s.index, index))
                 self._glint.update(range(s.index, index))
+                self._bridge(s.index, index - 1)
                 del self._steps[k:]
                 return True
         return False
@@ -168,3 +247,10 @@ class CameraTracker:
         if index in self._exposure:
             return ("exposure_step",)
         return ()
+
+
+def _robust_spread(values: list[float]) -> float:
+    if len(values) < 5:
+        return 0.0
+    a = np.asarray(values, dtype=float)
+    return float(1.4826 * np.median(np.abs(a - np.median(a))))

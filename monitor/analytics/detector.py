@@ -170,9 +170,17 @@ class StageDetector:
             if kind not in self._marks.events
         ]
 
+    def revise(self, revisions: list[tuple[int, float]]) -> None:
+        """Levels of earlier frames known better in hindsight (CameraTracker.take_revisions): a ramp of the
+        camera's gain or a glint, recognised only once over."""
+        for index, level in revisions:
+            if 0 <= index < len(self._level.values):
+                self._level.values[index] = level
+
     def update(self, observation: Observation) -> list[StageEvent]:
         self._points.append(observation)
-        self._level.append(observation.level, observation.camera_step)
+        # The level is already gain-compensated; frames the camera moved are revised through `revise`.
+        self._level.append(observation.level, False)
         # A ratio inside the frame: the camera's gain cancels out, and a local change may coincide with it.
         self._sample.append(observation.sample, False)
         self._textured.append(observation.textured, observation.camera_step)

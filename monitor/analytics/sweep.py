@@ -187,6 +187,7 @@ def features_and_stages_rate(folder: Path, extractor: FeatureExtractor) -> float
     started = time.perf_counter()
     for i, image in enumerate(images):
         f = extractor.extract(image)
+        detector.revise(extractor.camera.take_revisions())
         detector.update(Observation.of(float(i), str(i), f, None))
     return len(images) / (time.perf_counter() - started)
 

@@ -83,6 +83,7 @@ class FrameProcessor:
         features = self.features.extract(frame.image)
         time_s = frame_time(reading.time.value, frame.name, frame.index)
         t1 = None if reading.t1.value is None else float(reading.t1.value)
+        self.detector.revise(self.features.camera.take_revisions())
         events = self.detector.update(Observation.of(time_s, frame.name, features, t1))
         stage = self.detector.stage
         self._fraction.observe(time_s, features.textured_share)
