@@ -71,7 +71,13 @@ def plan_run(options: SimulationOptions) -> tuple[Timeline, list[PlannedFrame]]:
     colours = scene_colours(timeline)
     camera = options.camera
     predictor = MeanPredictor(width=options.width, height=options.height, white_balance=camera.white_balance)
-    cameras = plan_camera(camera, colours, predictor, options.seed)
+    # The camera runs from the ramp start even when the recording starts later, so a second looks the same
+    # (gain, glint, flicker) in a window of a run as in the whole run.
+    lead = np.arange(min(options.start, int(options.profile.ramp_start_s)), options.start)
+    metered = colours
+    if lead.size:
+        metered = np.concatenate([scene_colours(build_timeline(options.profile, kinetics, lead)), colours])
+    cameras = plan_camera(camera, metered, predictor, options.seed)[lead.size :]
     dropped = plan_dropped(camera, times, np.random.default_rng([options.seed, 8]))
     frames = [
         PlannedFrame(

@@ -4,6 +4,7 @@ import csv
 import hashlib
 import itertools
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -14,6 +15,7 @@ from monitor.records import EventType, read_events
 from monitor.simulate import SimulationOptions, simulate
 from monitor.simulate.camera import CameraFrame, MeanPredictor, plan_gains, plan_glints
 from monitor.simulate.options import CameraOptions
+from monitor.simulate.run import plan_run
 from monitor.simulate.scene import FrameState, SceneRenderer
 
 SMALL = {"width": 320, "height": 240, "workers": 1, "seed": 3}
@@ -73,6 +75,18 @@ def test_exposure_steps_are_flagged_where_the_gain_changes(tmp_path: Path) -> No
     flagged = [r["exposure_step"] == "1" for r in rows]
     assert flagged == [False] + [b != a for a, b in itertools.pairwise(gains)]
     assert gains == sorted(gains), "while cooling, auto exposure only steps up"
+
+
+def test_a_window_of_a_run_has_the_whole_runs_camera() -> None:
+    """The camera runs from the ramp start: a recording from 540 s has the gains, glints and flicker that
+    the whole run has at those seconds (auto exposure has already stepped by then)."""
+    _, whole = plan_run(SimulationOptions(**SMALL))
+    _, window = plan_run(SimulationOptions(**SMALL, start=540, seconds=40))
+    by_time = {f.time_s: f.camera for f in whole}
+    assert [replace(f.camera, exposure_step=False) for f in window] == [
+        replace(by_time[f.time_s], exposure_step=False) for f in window
+    ]
+    assert window[0].camera.gain > 2
 
 
 def test_offset_moves_the_scene_but_not_the_overlay(tmp_path: Path) -> None:
@@ -232,7 +246,8 @@ def test_auto_exposure_steps_down_when_too_bright() -> None:
 
 def test_glint_plan_lengths_and_sizes() -> None:
     options = CameraOptions(glint_rate=0.05, glint_frames=(1, 4), glint_size=(0.1, 0.3))
-    factors = plan_glints(options, 2000, np.random.default_rng(1))
+    factors = plan_glints(options, 2000, seed=1)
+    np.testing.assert_array_equal(plan_glints(options, 1500, seed=1), factors[:1500])
     on = factors != 1.0
     assert 0.05 < on.mean() < 0.3
     sizes = np.maximum(factors[on], 1 / factors[on]) - 1
