@@ -11,7 +11,12 @@ def describe_run(run: SimulatedRun) -> str:
     size_mb = sum((run.out / f.file).stat().st_size for f in frames) / 1e6
     lines = [
         f"run folder   {run.out.resolve()}",
-        f"frames       {len(frames)} ({frames[0].file} .. {frames[-1].file}), {size_mb:.1f} MB",
+        f"frames       {len(frames)}"
+        + (
+            f" ({frames[0].file} .. {frames[-1].file}), {size_mb:.1f} MB"
+            if frames
+            else " (every second dropped)"
+        ),
         f"truth        {Path(run.out / 'truth.csv').resolve()}",
         f"events       {Path(run.out / 'events.json').resolve()}",
         "",

@@ -59,6 +59,17 @@ def test_simulate_options_file(tmp_path: Path) -> None:
     assert len(list((tmp_path / "run").glob("*.jpg"))) == 2
 
 
+def test_simulate_exposure_flag_overrides_the_options_file(tmp_path: Path) -> None:
+    """--exposure picks the camera's exposure; the rest of the camera comes from --options."""
+    options = tmp_path / "sim.yaml"
+    options.write_text("camera: {gain: 2.5, exposure: auto}\n", "utf-8")
+    args = ["simulate", str(tmp_path / "run"), "--options", str(options), "--seconds", "30", "--start", "400"]
+    assert main([*args, "--width", "320", "--height", "240", "--exposure", "fixed", "-q"]) == 0
+    rows = (tmp_path / "run" / "truth.csv").read_text(encoding="utf-8").splitlines()
+    gain = rows[0].split(",").index("gain")
+    assert {r.split(",")[gain] for r in rows[1:]} == {"2.5000"}
+
+
 def test_simulate_refuses_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", str(tmp_path), "--quality", "0", "-q"]) == 2
     assert "jpeg_quality" in capsys.readouterr().err

@@ -69,6 +69,8 @@ class StageLevels:
 
 @dataclass(frozen=True, slots=True)
 class SeriesStats:
+    """What a series looks like: its stage levels and the camera's jumps in it."""
+
     levels: StageLevels
     steps: list[Step]  # upward exposure steps, all of the run
     glints: list[int]  # times of excursions that return

@@ -83,16 +83,19 @@ def plan_gains(options: CameraOptions, colours: np.ndarray, predictor: MeanPredi
     return gains
 
 
-def plan_glints(options: CameraOptions, count: int, rng: np.random.Generator) -> np.ndarray:
+def plan_glints(options: CameraOptions, count: int, seed: int) -> np.ndarray:
     """Brightness factor of every frame: 1, or a glint's factor for its 1-4 frames (a reflection flaring up
-    or a puff of fume dimming the view; either way it returns)."""
+    or a puff of fume dimming the view; either way it returns). Each quantity has its own stream, so frame
+    i's draws do not depend on how many frames are planned."""
+    starts, lengths, sizes, signs = (np.random.default_rng([seed, 6, k]) for k in range(4))
+    begins = starts.random(count) < options.glint_rate
+    length = lengths.integers(options.glint_frames[0], options.glint_frames[1] + 1, count)
+    size = sizes.uniform(*options.glint_size, count)
+    up = signs.random(count) < 0.5
     factors = np.ones(count)
-    starts = np.flatnonzero(rng.random(count) < options.glint_rate)
-    for start in starts:
-        length = int(rng.integers(options.glint_frames[0], options.glint_frames[1] + 1))
-        size = float(rng.uniform(*options.glint_size))
-        factor = 1.0 + size if rng.random() < 0.5 else 1.0 / (1.0 + size)
-        factors[start : start + length] = factor
+    for start in np.flatnonzero(begins):
+        factor = 1.0 + size[start] if up[start] else 1.0 / (1.0 + size[start])
+        factors[start : start + length[start]] = factor
     return factors
 
 
@@ -106,7 +109,7 @@ def plan_camera(
 ) -> list[CameraFrame]:
     """The camera state of every frame (before any is dropped)."""
     gains = plan_gains(options, colours, predictor, np.random.default_rng([seed, 5]))
-    glints = plan_glints(options, len(colours), np.random.default_rng([seed, 6]))
+    glints = plan_glints(options, len(colours), seed)
     flicker = 1.0 + options.flicker * np.random.default_rng([seed, 7]).uniform(-1.0, 1.0, len(colours))
     return [
         CameraFrame(gain=float(gains[i]), glint=float(glints[i]), flicker=float(flicker[i]))

@@ -5,9 +5,10 @@ Calibrated on the real whole-frame channel means (shared/data/apmcm2022a/frame_c
 melts, peaking when the last solid goes; a bright turbid melt until it clears; green dimming once cooling
 starts; greyish again once crystalline and cold (B55 G87 R85). Colours are BGR, 0..255.
 The melt clearing (fully molten) is a step, as an operator sees it; the clouding when crystals nucleate is
-local to the sample (scene.py). These colours are radiance at gain 1: while the furnace cools, the glow
-keeps fading (Wien: the radiance falls steeply with temperature) and the camera's auto exposure steps the
-gain up to follow it (camera.py), as in the real run after ~400 s.
+local to the sample (scene.py). The colours are the look of the scene; its radiance at gain 1 is that look
+times cooling_dimming: while the furnace cools the glow keeps fading (Wien: the radiance falls steeply with
+temperature) and the camera's auto exposure steps the gain up to follow it (camera.py), as in the real run
+after ~400 s.
 """
 
 import numpy as np
@@ -52,7 +53,7 @@ def cooling_dimming(timeline: Timeline) -> np.ndarray:
 
 
 def scene_colours(timeline: Timeline) -> np.ndarray:
-    """Mean scene colour (BGR) of every frame of a timeline, shape (frames, 3)."""
+    """Mean scene colour (BGR) of every frame of a timeline, shape (frames, 3), before cooling_dimming."""
     t = timeline.times
     since_cooling = np.maximum(t - timeline.cooling_start_s, 0.0)
     green_hot = 68.0 + 30.0 * np.exp(-since_cooling / 40.0)
@@ -63,4 +64,4 @@ def scene_colours(timeline: Timeline) -> np.ndarray:
     turbid = ((timeline.melt >= 1.0) * (1.0 - timeline.clarity))[:, None]
     flash = flash_strength(t, timeline.events)[:, None]
     colour = cold * (1.0 - g) + hot * g + flash * FLASH + turbid * TURBID
-    return colour * cooling_dimming(timeline)[:, None]
+    return colour

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from monitor.records import EventType, StageEvent, write_events
 from monitor.simulate.camera import Camera, CameraFrame, MeanPredictor, aimed_box, plan_camera, plan_dropped
-from monitor.simulate.colour import scene_colours
+from monitor.simulate.colour import cooling_dimming, scene_colours
 from monitor.simulate.options import SimulationOptions
 from monitor.simulate.overlay import OverlayPainter, OverlayStyle, overlay_lines
 from monitor.simulate.profile import Timeline, build_timeline, draw_kinetics
@@ -69,9 +69,17 @@ def plan_run(options: SimulationOptions) -> tuple[Timeline, list[PlannedFrame]]:
     t1 = read_t1(timeline.t1, np.random.default_rng([options.seed, 2]))
     t2 = read_t2(len(times), np.random.default_rng([options.seed, 3]))
     colours = scene_colours(timeline)
+    radiance = cooling_dimming(timeline)
     camera = options.camera
     predictor = MeanPredictor(width=options.width, height=options.height, white_balance=camera.white_balance)
-    cameras = plan_camera(camera, colours, predictor, options.seed)
+    # The camera runs from the ramp start even when the recording starts later, so a second looks the same
+    # (gain, glint, flicker) in a window of a run as in the whole run.
+    lead = np.arange(min(options.start, int(options.profile.ramp_start_s)), options.start)
+    metered = colours * radiance[:, None]
+    if lead.size:
+        early = build_timeline(options.profile, kinetics, lead)
+        metered = np.concatenate([scene_colours(early) * cooling_dimming(early)[:, None], metered])
+    cameras = plan_camera(camera, metered, predictor, options.seed)[lead.size :]
     dropped = plan_dropped(camera, times, np.random.default_rng([options.seed, 8]))
     frames = [
         PlannedFrame(
@@ -87,6 +95,7 @@ def plan_run(options: SimulationOptions) -> tuple[Timeline, list[PlannedFrame]]:
                 clarity=float(timeline.clarity[i]),
                 fraction=float(timeline.fraction[i]),
                 nucleated=bool(timeline.nucleated[i]),
+                radiance=float(radiance[i]),
             ),
             camera=cameras[i],
             dropped=bool(dropped[i]),

@@ -26,6 +26,7 @@ class FrameState:
     clarity: float  # 0..1, turbid -> clear liquid
     fraction: float  # 0..1 crystalline
     nucleated: bool = False  # the melt has turned cloudy: no more clear highlight
+    radiance: float = 1.0  # the whole scene's brightness factor (it dims while the furnace cools)
 
 
 def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
@@ -154,7 +155,9 @@ class SceneRenderer:
         box += self._sample[self._box][..., None] * (self._sample_colour(state, colour) - box)
 
         dy, dx = rng.integers(-JITTER, JITTER + 1, 2)
-        return img[JITTER + dy : JITTER + dy + self.height, JITTER + dx : JITTER + dx + self.width]
+        view = img[JITTER + dy : JITTER + dy + self.height, JITTER + dx : JITTER + dx + self.width]
+        # Everything dims together (wire glow, highlight, crystals): the look is kept, the light is not.
+        return view if state.radiance == 1.0 else view * np.float32(state.radiance)
 
     def _sample_colour(self, state: FrameState, colour: np.ndarray) -> np.ndarray:
         """Colour of every pixel of the sample box: powder, turbid or clear liquid, crystals."""

@@ -105,3 +105,18 @@ def test_a_short_window_has_only_its_own_stages() -> None:
 def test_inconsistent_profiles_are_refused(changes: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         FurnaceProfile(**changes)
+
+
+def test_smooth_crystallization_end_continues_the_avrami_curve() -> None:
+    snap = timeline()
+    smooth = timeline(FurnaceProfile(crystallization_end="smooth"))
+    end = snap.events[EventType.CRYSTALLIZATION_END]
+    assert smooth.events == snap.events  # the true end is still the 97 % crossing
+    after = snap.times >= end
+    assert np.all(snap.fraction[after] == 1.0)
+    assert np.all(smooth.fraction[after] < 1.0) and np.all(smooth.fraction[after] >= END_FRACTION)
+    np.testing.assert_allclose(
+        smooth.fraction[after],
+        snap.kinetics.fraction(snap.times[after] - snap.events[EventType.CRYSTALLIZATION_START]),
+    )
+    np.testing.assert_array_equal(smooth.fraction[~after], snap.fraction[~after])

@@ -96,6 +96,25 @@ def test_truth_is_consistent_with_events(reference_run: SimulatedRun) -> None:
             assert row["stage"] == "crystallizing" and 0 <= prog < 100
     doc = json.loads((reference_run.out / "events.json").read_text(encoding="utf-8"))
     assert doc["avrami"]["n"] > 0 and doc["avrami"]["k"] > 0
+    assert doc["camera"] == SimulationOptions().camera.model_dump(mode="json")
+    box = doc["sample_box"]
+    assert tuple(box[k] for k in ("x", "y", "width", "height")) == reference_run.sample_box
+    assert box["x"] < 512 < box["x"] + box["width"] and box["y"] < 422 < box["y"] + box["height"]
+
+
+def test_default_camera_steps_its_exposure_while_cooling(reference_run: SimulatedRun) -> None:
+    """The default camera is the real one: auto exposure steps up several times while cooling, only then."""
+    rows = read_truth(reference_run.out)
+    flags = [r["exposure_step"] == "1" for r in rows]
+    steps = [int(r["time_s"]) for r, flag in zip(rows, flags, strict=True) if flag]
+    starts = [
+        int(r["time_s"])
+        for r, flag, before in zip(rows, flags, [False, *flags], strict=False)
+        if flag and not before
+    ]
+    assert steps and min(steps) > reference_run.timeline.cooling_start_s
+    assert 6 <= len(starts) <= 10  # each step ramps over a few frames
+    assert float(rows[-1]["gain"]) > 3
 
 
 def test_t2_is_the_unreliable_thermocouple(reference_run: SimulatedRun) -> None:
