@@ -248,34 +248,26 @@ class StageDetector:
         self._index[kind] = index
 
     def _find_melting_start(self) -> None:
-        """The flash: the level climbs several times faster than while heating, for HOLD frames running."""
+        """The flash: over the last HOLD frames the level climbs several times faster than while heating,
+        and by more than its frame-to-frame noise (a flickering light does not climb)."""
+        kind = EventType.MELTING_START
         x = self._level.values
         n, k = len(x), HOLD
-        self._marks.why[EventType.MELTING_START] = "the frame mean never climbed faster than while heating"
-        if n < k + 8 or self._heating_over(n - k, EventType.MELTING_START):
+        self._marks.why[kind] = "the frame mean never climbed faster than while heating"
+        if n < k + 8 or self._heating_over(n - k, kind):
             return
-        baseline = np.diff(np.asarray(x[max(0, n - k - NOISE_FRAMES) : n - k], dtype=float))
-        recent = np.diff(np.asarray(x[n - k - 1 :], dtype=float))
-        typical = max(float(np.nanmedian(np.abs(baseline))), 0.2)
-        noise = _robust_std(baseline)
-        # Each frame faster than the heating's pace, and the whole rise beyond its noise.
-        if np.all(recent > 3.0 * typical) and recent.sum() > 6.0 * noise:
+        baseline = np.asarray(x[max(0, n - k - NOISE_FRAMES) : n - k], dtype=float)
+        diffs = np.diff(baseline)
+        pace = max(float(np.nanmedian(diffs)), 0.2)
+        noise = _robust_std(diffs)
+        slope = _theil_sen(np.asarray(x[n - k - 1 :], dtype=float))
+        climb = (slope - pace) * k
+        if slope > 3.0 * pace and climb > 3.0 * noise:
             i = n - k
-            margin = float(recent.min() / (3.0 * typical))
-            self._mark(
-                EventType.MELTING_START,
-                i,
-                _confidence(margin),
-                [
-                    Evidence(
-                        "level rise per frame",
-                        float(recent.min()),
-                        3.0 * typical,
-                        f"over {k} frames; heating pace {typical:.2f}",
-                    )
-                ],
-            )
-            self._melt_start_level = x[i - 1]
+            self._mark(kind, i, _confidence(min(slope / (3.0 * pace), climb / (3.0 * noise))),
+                       [Evidence("level climb per frame", slope, 3.0 * pace, f"heating pace {pace:.2f}"),
+                        Evidence("climb over the noise", climb, 3.0 * noise, f"over {k} frames")])  # fmt: skip
+            self._melt_start_level = float(np.median(baseline[-5:]))
 
     def _find_melting_complete(self) -> None:
         """The flash collapses: the event is its peak, the frame before the collapse."""
@@ -317,7 +309,7 @@ class StageDetector:
         step = self._level.step_at(i, start=start)
         if step is None or step.size >= 0:
             return
-        threshold = max(6.0 * step.noise, 0.1 * self._collapse)
+        threshold = max(4.0 * step.noise, 0.1 * self._collapse)
         if -step.size > threshold:
             self._mark(
                 EventType.FULLY_MOLTEN,
@@ -355,7 +347,7 @@ class StageDetector:
         if step is None:
             return
         level = abs(float(np.nanmedian(self._sample.values[max(first, i - WINDOW) : i])))
-        threshold = max(6.0 * step.noise, 0.01 * level)
+        threshold = max(4.0 * step.noise, 0.01 * level)
         if abs(step.size) <= threshold:
             return
         evidence = [Evidence("sample contrast step", step.size, threshold, f"noise {step.noise:.4f}/frame")]
@@ -402,6 +394,12 @@ class StageDetector:
                 Evidence("distance to the plateau", float(abs(smooth[j] - final)), band, "end of growth"),
             ],
         )
+
+
+def _theil_sen(y: np.ndarray) -> float:
+    """The median of the slopes between every pair of points: one or two wild frames do not tip it."""
+    i, j = np.triu_indices(y.size, k=1)
+    return float(np.median((y[j] - y[i]) / (j - i)))
 
 
 def _median_filter(x: np.ndarray, width: int) -> np.ndarray:
