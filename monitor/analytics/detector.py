@@ -259,14 +259,20 @@ class StageDetector:
         baseline = np.asarray(x[max(0, n - k - NOISE_FRAMES) : n - k], dtype=float)
         diffs = np.diff(baseline)
         pace = max(float(np.nanmedian(diffs)), 0.2)
-        noise = _robust_std(diffs)
+        noise = max(_robust_std(diffs), 0.05)  # a mean of many pixels is never steadier than that
         slope = _theil_sen(np.asarray(x[n - k - 1 :], dtype=float))
         climb = (slope - pace) * k
         if slope > 3.0 * pace and climb > 3.0 * noise:
             i = n - k
-            self._mark(kind, i, _confidence(min(slope / (3.0 * pace), climb / (3.0 * noise))),
-                       [Evidence("level climb per frame", slope, 3.0 * pace, f"heating pace {pace:.2f}"),
-                        Evidence("climb over the noise", climb, 3.0 * noise, f"over {k} frames")])  # fmt: skip
+            self._mark(
+                kind,
+                i,
+                _confidence(min(slope / (3.0 * pace), climb / (3.0 * noise))),
+                [
+                    Evidence("level climb per frame", slope, 3.0 * pace, f"heating pace {pace:.2f}"),
+                    Evidence("climb over the noise", climb, 3.0 * noise, f"over {k} frames"),
+                ],
+            )
             self._melt_start_level = float(np.median(baseline[-5:]))
 
     def _find_melting_complete(self) -> None:
