@@ -10,7 +10,9 @@ import math
 import cv2
 import numpy as np
 
+from monitor.analytics.locate import default_box, probe_points_in
 from monitor.config.analytics import AnalyticsConfig
+from monitor.config.overlay import Box
 from monitor.records import Features
 
 # A pixel whose 5x5 neighbourhood varies by more than this share of its brightness counts as textured:
@@ -25,9 +27,27 @@ class FeatureExtractor:
     def __init__(self, config: AnalyticsConfig) -> None:
         self.config = config
         self._previous: np.ndarray | None = None
+        self._sample_box: Box | None = config.sample_roi
 
     def new_run(self) -> None:
         self._previous = None
+        self._sample_box = self.config.sample_roi
+
+    # --- sample box per run (analytics.locate) ---
+    def set_sample_box(self, box: Box) -> None:
+        """The run's sample box (located from its frames); analytics.sample_roi, when set, wins."""
+        self._sample_box = self.config.sample_roi or box
+
+    def sample_box(self, width: int, height: int) -> Box:
+        """The box in use: configured, else set for this run, else the default camera's for this size."""
+        return self._sample_box or default_box(width, height)
+
+    def _probe_points(self, box: Box) -> list[tuple[int, int]]:
+        if self.config.probe_points is not None:
+            return [(p.x, p.y) for p in self.config.probe_points]
+        return list(probe_points_in(box))
+
+    # --- end sample box ---
 
     def extract(self, image: np.ndarray) -> Features:
         h, w = image.shape[:2]
@@ -41,9 +61,10 @@ class FeatureExtractor:
             else float(np.abs(grey - self._previous).mean())
         )
         self._previous = grey
-        texture, share = sample_texture(image, self.config)
+        box = self.sample_box(w, h)
+        texture, share = sample_texture(image, box)
         probes = tuple(
-            tuple(float(v) for v in image[min(p.y, h - 1), min(p.x, w - 1)]) for p in self.config.probe_points
+            tuple(float(v) for v in image[min(y, h - 1), min(x, w - 1)]) for x, y in self._probe_points(box)
         )
         return Features(
             mean=(b + g + r) / 3.0,
@@ -57,10 +78,9 @@ class FeatureExtractor:
         )
 
 
-def sample_texture(image: np.ndarray, config: AnalyticsConfig) -> tuple[float, float]:
+def sample_texture(image: np.ndarray, box: Box) -> tuple[float, float]:
     """Mean local contrast (local std / local mean) in the sample box, and the share of its pixels above
     TEXTURE_LEVEL."""
-    box = config.sample_roi
     roi = image[box.y : box.y + box.height, box.x : box.x + box.width]
     if roi.size == 0:
         return math.nan, math.nan

@@ -20,6 +20,7 @@ afresh.
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -28,6 +29,7 @@ from monitor.config.overlay import Box
 
 log = logging.getLogger(__name__)
 
+LOCK_FRAMES = 5  # frames the box is learned on before it is locked for the run
 WORK_WIDTH = 320  # px; the sample is ~80 px wide at this size in the default camera
 SMOOTH_SHARE = 0.02  # the texture energy is pooled over a Gaussian this wide, as a share of the width
 # Margin added around the found region on each side, as shares of its size: the default box (285 x 155 px
@@ -50,7 +52,7 @@ class SampleLocation:
     method: str  # "texture", "change", "configured" or "fallback"
     confidence: float  # 0..1
     reason: str  # one line for the log and the report
-    frame_size: tuple[int, int]  # width, height of the frames it was found on
+    frame_size: tuple[int, int] | None  # width, height of the frames it was found on (None: configured)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +206,9 @@ class SampleLocator:
     until `lock_frames` frames were seen, then fixed. Later frames only feed the change check.
     """
 
-    def __init__(self, *, ignore: Sequence[Box] = (), lock_frames: int = 5, check_frames: int = 120) -> None:
+    def __init__(
+        self, *, ignore: Sequence[Box] = (), lock_frames: int = LOCK_FRAMES, check_frames: int = 120
+    ) -> None:
         self.ignore = tuple(ignore)
         self.lock_frames = lock_frames
         self.check_frames = check_frames  # how long after the lock the change check keeps looking
@@ -230,6 +234,8 @@ class SampleLocator:
         return self._check
 
     def update(self, image: np.ndarray, *, time_s: float | None = None) -> SampleLocation:
+        if self._location is not None and self._frames >= self.lock_frames + self.check_frames:
+            return self._location  # locked and checked: nothing more to learn, nothing to compute
         work = _Work(image, self.ignore)
         if self._location is not None and work.frame_size != self._location.frame_size:
             log.warning("frame size changed mid-run to %s; the sample box stays as located", work.frame_size)
@@ -321,7 +327,7 @@ def change_map(work: _Work, texture_ref: Sequence[np.ndarray], level_ref: np.nda
 
 
 def locate_sample(
-    images: Sequence[np.ndarray], *, ignore: Sequence[Box] = (), lock_frames: int = 5
+    images: Sequence[np.ndarray], *, ignore: Sequence[Box] = (), lock_frames: int = LOCK_FRAMES
 ) -> SampleLocation:
     """The batch form: the box the online locator locks on after the first `lock_frames` images."""
     if not images:
@@ -332,15 +338,20 @@ def locate_sample(
     return location
 
 
-def configured(box: Box, width: int, height: int) -> SampleLocation:
+def configured(box: Box) -> SampleLocation:
     """The location when analytics.sample_roi sets the box: used as given."""
     return SampleLocation(
-        box=box,
-        method="configured",
-        confidence=1.0,
-        reason="analytics.sample_roi",
-        frame_size=(width, height),
+        box=box, method="configured", confidence=1.0, reason="analytics.sample_roi", frame_size=None
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SampleFinding:
+    """What a run's report says about the sample: where, how sure, the later check, a frame to mark."""
+
+    location: SampleLocation
+    check: LocationCheck | None
+    frame: Path | None  # a frame of the run (one the box was learned on) to draw the box on
 
 
 def describe(location: SampleLocation) -> str:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from monitor.analytics.locate import SampleFinding
 from monitor.records import AvramiFit, Features, Prediction, Stage, StageEvent, ThermocoupleHealth
 
 
@@ -35,3 +36,4 @@ class AnalysisResult:
     summary: RunSummary
     flags: list[list[str]] = field(default_factory=list)  # per frame: OCR / frame problems
     predictions: list[Prediction | None] = field(default_factory=list)  # per frame, when models ran
+    sample: SampleFinding | None = None  # where the sample was found (frames only, not a table of means)
