@@ -185,7 +185,8 @@ def _find_blob(score: np.ndarray, valid: np.ndarray) -> _Blob | None:
     strength = float(np.clip((z - Z_MIN) / (Z_GOOD - Z_MIN), 0.0, 1.0))
     compact = float(np.clip((fill - 0.3) / 0.4, 0.0, 1.0))
     # a sample bridging two wire tips is wider than tall; a wire leg is tall and thin
-    flat = float(np.clip((w / h - 0.5) / 0.5, 0.0, 1.0))
+    # and no thin strip along an edge (w/h beyond 5)
+    flat = float(np.clip((w / h - 0.5) / 0.5, 0.0, 1.0) * np.clip(6.0 - w / h, 0.0, 1.0))
     return _Blob(box=(x, y, x + w, y + h), ratio=plateau, confidence=round(strength * compact * flat, 3))
 
 
