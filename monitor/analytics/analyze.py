@@ -13,6 +13,7 @@ from monitor.analytics.detector import NOISE_FRAMES, Observation, StageDetector
 from monitor.analytics.fraction import offline_fraction
 from monitor.analytics.health import assess
 from monitor.analytics.kinetics import fit_avrami
+from monitor.analytics.locate import LOCK_FRAMES, SampleFinding
 from monitor.analytics.result import AnalysisResult, RunSummary
 from monitor.config.overlay import PlausibilityConfig
 from monitor.ingest.loader import Frame, FrameError, load_frames
@@ -67,9 +68,20 @@ def analyze_frames(
         detector=processor.detector,
         flags=flags,
     )
+    summary = replace(summary, sample=sample_finding(paths, processor))
     if processor.models is None:
         return summary
     return replace(summary, predictions=[r.prediction for r in results])
+
+
+def sample_finding(paths: list[Path], processor: FrameProcessor) -> SampleFinding | None:
+    """Where the run's sample was found, with the last frame its box was learned on (for the report)."""
+    location = processor.sample_location
+    if location is None or not paths:
+        return None
+    return SampleFinding(
+        location=location, check=processor.sample_check, frame=paths[min(LOCK_FRAMES, len(paths)) - 1]
+    )
 
 
 def analyze_table(features_csv: Path, temperatures_csv: Path | None, *, run: str,

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from monitor.analytics.camera import NO_STEP, CameraTracker, measure_step
+from monitor.analytics.locate import default_box, probe_points_in
 from monitor.config.analytics import AnalyticsConfig
 from monitor.config.overlay import Box
 from monitor.records import Features
@@ -32,10 +33,20 @@ class FeatureExtractor:
     def new_run(self) -> None:
         self._previous: np.ndarray | None = None
         self.camera = CameraTracker()
+        self._sample_box: Box | None = self.config.sample_roi
 
-    @property
-    def sample_box(self) -> Box:
-        return self.config.sample_roi
+    def set_sample_box(self, box: Box) -> None:
+        """The run's sample box (located from its frames); analytics.sample_roi, when set, wins."""
+        self._sample_box = self.config.sample_roi or box
+
+    def sample_box(self, width: int, height: int) -> Box:
+        """The box in use: configured, else set for this run, else the default camera's for this size."""
+        return self._sample_box or default_box(width, height)
+
+    def _probe_points(self, box: Box) -> list[tuple[int, int]]:
+        if self.config.probe_points is not None:
+            return [(p.x, p.y) for p in self.config.probe_points]
+        return list(probe_points_in(box))
 
     def extract(self, image: np.ndarray) -> Features:
         h, w = image.shape[:2]
@@ -53,10 +64,10 @@ class FeatureExtractor:
             step = measure_step(self._previous, colour)
         self._previous = colour
         camera = self.camera.observe(mean, step)
-        box = self.sample_box
+        box = self.sample_box(w, h)
         texture, share = sample_texture(image, box)
         probes = tuple(
-            tuple(float(v) for v in image[min(p.y, h - 1), min(p.x, w - 1)]) for p in self.config.probe_points
+            tuple(float(v) for v in image[min(y, h - 1), min(x, w - 1)]) for x, y in self._probe_points(box)
         )
         return Features(
             mean=mean,

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from monitor.analytics.locate import SampleFinding
 from monitor.records import (
     AvramiFit,
     Features,
@@ -44,3 +45,4 @@ class AnalysisResult:
     flags: list[list[str]] = field(default_factory=list)  # per frame: OCR / frame problems
     predictions: list[Prediction | None] = field(default_factory=list)  # per frame, when models ran
     missed: list[MissedEvent] = field(default_factory=list)  # events not found, with the reason
+    sample: SampleFinding | None = None  # where the sample was found (frames only, not a table of means)

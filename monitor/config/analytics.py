@@ -20,11 +20,13 @@ class AnalyticsConfig(Section):
     downscale: int = Field(
         4, ge=1, le=32, description="Features are computed on a copy shrunk by this factor per side."
     )
-    sample_roi: Box = Field(
-        default_factory=lambda: Box(x=370, y=345, width=285, height=155),
-        description="Box around the sample (px); its texture tells liquid from crystals.",
+    sample_roi: Box | None = Field(
+        None,
+        description="Box around the sample (px); its texture tells liquid from crystals. "
+        "null = located per run from the frames (the simulator's camera: x=370 y=345 285x155).",
     )
-    probe_points: list[ProbePoint] = Field(
-        default_factory=lambda: [ProbePoint(x=512, y=422), ProbePoint(x=470, y=430)],
-        description="Pixels whose RGB is followed (default: points in the sample region).",
+    probe_points: list[ProbePoint] | None = Field(
+        None,
+        description="Pixels whose RGB is followed; null = two points inside the sample box, where "
+        "(512, 422) and (470, 430) sit in the simulator's box.",
     )

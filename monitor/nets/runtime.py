@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import torch
 
+from monitor.analytics.locate import default_box
 from monitor.config.analytics import AnalyticsConfig
 from monitor.config.models import ModelsConfig
 from monitor.config.overlay import Box
@@ -69,7 +70,7 @@ class ModelStage:
         regressor: LoadedModel | None,
         forecaster: LoadedModel | None,
         horizon_s: float,
-        sample_roi: Box,
+        sample_roi: Box | None,
         forecast_images: Path | None = None,
     ) -> None:
         if regressor is None and forecaster is None:
@@ -80,11 +81,20 @@ class ModelStage:
         self.forecast_images = forecast_images
         self._region: tuple[slice, slice] | None = None
         self._dt_scale: float | None = None
+        self._configured_roi = sample_roi
         if forecaster is not None:
-            roi = ViewBox(x=sample_roi.x, y=sample_roi.y, width=sample_roi.width, height=sample_roi.height)
-            box = input_box(roi, forecaster.spec)
-            self._region = slice(box.y, box.y + box.height), slice(box.x, box.x + box.width)
             self._dt_scale = dt_scale_of(forecaster.manifest)
+            if sample_roi is not None:
+                self.set_sample_box(sample_roi)
+
+    def set_sample_box(self, box: Box) -> None:
+        """The sample box of the current run (located per run); a configured analytics.sample_roi wins.
+        The forecast's summary numbers are taken inside it."""
+        if self.forecaster is None:
+            return
+        box = self._configured_roi or box
+        roi = input_box(ViewBox(x=box.x, y=box.y, width=box.width, height=box.height), self.forecaster.spec)
+        self._region = slice(roi.y, roi.y + roi.height), slice(roi.x, roi.x + roi.width)
 
     def predict(
         self, images: Sequence[np.ndarray], *, names: Sequence[tuple[str, str]] = ()
@@ -105,7 +115,11 @@ class ModelStage:
         ]
 
     def _forecast(self, images: Sequence[np.ndarray], names: Sequence[tuple[str, str]]) -> list[Forecast]:
-        assert self.forecaster is not None and self._region is not None and self._dt_scale is not None
+        assert self.forecaster is not None and self._dt_scale is not None
+        if self._region is None:  # no box told yet: the default camera's, for this frame size
+            h, w = images[0].shape[:2]
+            self.set_sample_box(default_box(w, h))
+        assert self._region is not None
         x = torch.from_numpy(self.forecaster.inputs(images))
         out = self.forecaster.engine(forecast_input(x, self.horizon_s, self._dt_scale).numpy())
         spec = self.forecaster.spec

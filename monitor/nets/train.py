@@ -6,10 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import cv2
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from monitor.analytics.locate import LOCK_FRAMES, describe, locate_sample
 from monitor.config import MonitorConfig
+from monitor.config.overlay import Box
 from monitor.nets.dataset import LabelledRun, label_run
 from monitor.nets.forecast import ForecastOptions
 from monitor.nets.forecast_train import train_forecast
@@ -109,7 +112,7 @@ def train_models(
         raise ModelError("no held-out frames: give --heldout runs or longer runs than one time block")
     box = config.overlay.box
     blank = (ViewBox(x=box.x, y=box.y, width=box.width, height=box.height),)
-    roi = config.analytics.sample_roi
+    roi = config.analytics.sample_roi or _located_box(runs[0], config)
     sample_roi = ViewBox(x=roi.x, y=roi.y, width=roi.width, height=roi.height)
     torch_device = select_device(device)
     saved = []
@@ -137,6 +140,16 @@ def train_models(
         plot_losses(trained.history, plot, title=f"{name}: loss per epoch")
         saved.append(SavedModel(folder=folder, manifest=manifest, loss_plot=plot))
     return saved
+
+
+def _located_box(run: LabelledRun, config: MonitorConfig) -> Box:
+    """The sample box located on the first training run's first frames (as analyze locates it)."""
+    images = [image for path in run.paths[:LOCK_FRAMES] if (image := cv2.imread(str(path))) is not None]
+    if not images:
+        raise ModelError(f"{run.folder}: no readable frame to locate the sample on")
+    location = locate_sample(images, ignore=(config.overlay.box,), lock_frames=LOCK_FRAMES)
+    log.info("%s: sample box for training %s", run.name, describe(location))
+    return location.box
 
 
 def describe_training(saved: list[SavedModel]) -> str:

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 from monitor.analytics.detector import Observation, StageDetector
 from monitor.analytics.features import FeatureExtractor
 from monitor.analytics.fraction import OnlineFraction
+from monitor.analytics.locate import LocationCheck, SampleLocation, SampleLocator, configured
 from monitor.config import MonitorConfig
+from monitor.config.overlay import Box
 from monitor.ingest.loader import Frame, time_from_name
 from monitor.overlay.digitize import FrameReader
 from monitor.overlay.factory import build_reader
@@ -32,11 +34,13 @@ class FrameProcessor:
         features: FeatureExtractor,
         confirm_frames: int = 3,
         models: "ModelStage | None" = None,
+        overlay_box: Box | None = None,
     ) -> None:
         self.reader = reader
         self.features = features
         self.models = models
         self.confirm_frames = confirm_frames
+        self.overlay_box = overlay_box  # left out when locating the sample
         self.new_run()
 
     def new_run(self) -> None:
@@ -44,6 +48,23 @@ class FrameProcessor:
         self.features.new_run()
         self.detector = StageDetector(confirm_frames=self.confirm_frames)
         self._fraction = OnlineFraction()
+        # the sample box of this run: located from its first frames unless analytics.sample_roi sets it
+        self.locator: SampleLocator | None = None
+        if self.features.config.sample_roi is None:
+            self.locator = SampleLocator(ignore=() if self.overlay_box is None else (self.overlay_box,))
+
+    @property
+    def sample_location(self) -> SampleLocation | None:
+        """Where this run's sample is: configured, or found (None before the first frame)."""
+        roi = self.features.config.sample_roi
+        if roi is not None:
+            return configured(roi)
+        return None if self.locator is None else self.locator.location
+
+    @property
+    def sample_check(self) -> LocationCheck | None:
+        """The later change cue's verdict on the located box (None until it has one)."""
+        return None if self.locator is None else self.locator.check
 
     def process(self, frame: Frame, *, run: str = "") -> FrameResult:
         return self.process_batch([frame], run=run)[0]
@@ -55,6 +76,8 @@ class FrameProcessor:
         if self.models is None or not frames:
             return results
         started = time.perf_counter()
+        if self.locator is not None and self.locator.location is not None:
+            self.models.set_sample_box(self.locator.location.box)
         predictions = self._predict(frames, run=run)
         share_ms = (time.perf_counter() - started) * 1000.0 / len(frames)
         return [
@@ -80,8 +103,10 @@ class FrameProcessor:
         started = time.perf_counter()
         reading = self.reader.read(frame.image, index=frame.index, name=frame.name)
         read_at = time.perf_counter()
-        features = self.features.extract(frame.image)
         time_s = frame_time(reading.time.value, frame.name, frame.index)
+        if self.locator is not None:
+            self.features.set_sample_box(self.locator.update(frame.image, time_s=time_s).box)
+        features = self.features.extract(frame.image)
         t1 = None if reading.t1.value is None else float(reading.t1.value)
         self.detector.revise(self.features.camera.take_revisions())
         events = self.detector.update(Observation.of(time_s, frame.name, features, t1))
@@ -145,4 +170,5 @@ def build_processor(config: MonitorConfig) -> FrameProcessor:
         features=FeatureExtractor(config.analytics),
         confirm_frames=config.analytics.confirm_frames,
         models=models,
+        overlay_box=config.overlay.box,
     )

@@ -18,6 +18,7 @@ CAPTIONS = {
     "channels": "Blue, green and red channel means",
     "temperatures": "Thermocouples 1# and 2#",
     "fraction": "Crystallized fraction: image measure, event progress and the Avrami fit",
+    "sample": "A frame of the run: the sample box (green) and, if a later cue disagreed, its box (orange)",
 }
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 960px; color: #222; }
@@ -132,6 +133,26 @@ def _flags_section(result: AnalysisResult) -> str:
     return intro + _table(["frame", "time (s)", "file", "flags"], rows, numeric=[True, True])
 
 
+def _sample_section(result: AnalysisResult, plots: Mapping[str, Path]) -> str:
+    """Where the sample was found, how, how sure; the later check; the marked frame."""
+    finding = result.sample
+    if finding is None:
+        return '<p class="muted">not located (no frames: a table of means)</p>'
+    loc, b = finding.location, finding.location.box
+    rows = [
+        ["box (x, y, width, height; px)", f"{b.x}, {b.y}, {b.width}, {b.height}"],
+        ["method", loc.method],
+        ["confidence", fmt_fixed(loc.confidence, 2)],
+        ["reason", loc.reason],
+    ]
+    if finding.check is not None:
+        c = finding.check
+        verdict = "agrees" if c.agrees else "DISAGREES (box kept for this run)"
+        rows.append([f"check ({c.method}, t = {fmt_value(c.time_s)} s)", f"{verdict}: {c.reason}"])
+    figure = _figure("sample", plots["sample"]) if "sample" in plots else ""
+    return _table(["", ""], rows) + figure
+
+
 def _overview(result: AnalysisResult) -> str:
     span = f"{fmt_value(result.times[0])}–{fmt_value(result.times[-1])} s" if result.times else DASH
     text = f"{len(result.times)} frames, {span}, {len(result.events)} events"
@@ -157,7 +178,8 @@ def render_report(result: AnalysisResult, plots: Mapping[str, Path]) -> str:
             [False, False, True],
         ),
         "<h2>Correlation (Pearson r)</h2>" + _correlation_table(result.correlation),
-        "<h2>Plots</h2>" + "".join(_figure(name, path) for name, path in plots.items()),
+        "<h2>Sample</h2>" + _sample_section(result, plots),
+        "<h2>Plots</h2>" + "".join(_figure(name, path) for name, path in plots.items() if name != "sample"),
         "<h2>Flagged frames</h2>" + _flags_section(result),
         "</body></html>\n",
     ]

@@ -9,10 +9,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import cv2
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
+from monitor.analytics.locate import SampleFinding
 from monitor.analytics.result import AnalysisResult
 from monitor.records import AvramiFit, EventType, Features, Stage, StageEvent
 from monitor.report.plots import plot_temperatures
@@ -175,11 +177,37 @@ PLOTS: dict[str, Callable[[AnalysisResult, Path], None]] = {
 
 
 def write_plots(result: AnalysisResult, folder: Path) -> dict[str, Path]:
-    """Write every plot of the run into folder as <name>.png; returns name -> path, in PLOTS order."""
+    """Write every plot of the run into folder as <name>.png; returns name -> path, in PLOTS order, then
+    the marked sample frame ("sample") when the run has one."""
     folder.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for name, plot in PLOTS.items():
         path = folder / f"{name}.png"
         plot(result, path)
         paths[name] = path
+    if result.sample is not None and write_sample_frame(result.sample, folder / "sample.png"):
+        paths["sample"] = folder / "sample.png"
     return paths
+
+
+def write_sample_frame(finding: SampleFinding, path: Path) -> bool:
+    """A frame of the run with the sample box drawn (green) and the later check's box when it disagrees
+    (orange); False when there is no readable frame."""
+    if finding.frame is None:
+        return False
+    image = cv2.imread(str(finding.frame), cv2.IMREAD_COLOR)
+    if image is None:
+        return False
+    thick = max(1, round(image.shape[1] / 400))
+    check = finding.check
+    if check is not None and not check.agrees:
+        b = check.box
+        cv2.rectangle(image, (b.x, b.y), (b.x + b.width - 1, b.y + b.height - 1), (0, 140, 255), thick)
+    b = finding.location.box
+    cv2.rectangle(image, (b.x, b.y), (b.x + b.width - 1, b.y + b.height - 1), (0, 220, 0), thick)
+    label = f"{finding.location.method} {finding.location.confidence:.2f}"
+    scale = max(0.4, image.shape[1] / 1600)
+    cv2.putText(
+        image, label, (b.x, max(12, b.y - 4 * thick)), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 220, 0), thick
+    )
+    return bool(cv2.imwrite(str(path), image))
