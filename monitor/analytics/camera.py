@@ -199,8 +199,8 @@ class CameraTracker:
     def _close_ramp(self) -> bool:
         ramp, self._ramp = self._ramp, []
         total = sum(r for _, r in ramp)
-        jitter = _robust_spread(self._jitter)
-        threshold = max(MIN_STEP, 3.5 * jitter * math.sqrt(len(ramp)))
+        # Flicker does not add up over frames: a run of its log-ratios telescopes to two frames' factors.
+        threshold = max(MIN_STEP, 3.5 * _robust_spread(self._jitter))
         if abs(total) < threshold:
             return False
         return self._register(ramp[0][0], ramp[-1][0])

@@ -3,7 +3,7 @@
 It reads signals the camera cannot fake (see analytics/camera.py):
 - `level`, the whole-frame mean with the camera's gain steps divided out, for the heating events;
 - `sample`, the sample box's brightness over the rest of the frame (a gain or flicker multiplies both), and
-  `textured`, the textured share of the sample box (relative contrast), for crystallization.
+  `texture`, the mean local contrast of the sample box with the sensor noise taken out, for crystallization.
 Frames the camera flagged (an exposure step) are bridged: the jump into them is not the sample's.
 
 The physics each event must obey, enforced here:
@@ -11,7 +11,7 @@ The physics each event must obey, enforced here:
 - nothing happens while 1# holds at its peak: no event is searched for, or dated, in the hold;
 - crystals form on cooling below the liquidus: crystallization_start only once 1# has left its hold and is
   below the 1# at fully_molten;
-- crystallization ends when the crystalline share stops growing: the textured share's plateau, dated where
+- crystallization ends when the crystalline share stops growing: the texture's plateau, dated where
   it entered the plateau for good (a smooth end works as well as a sudden one).
 A step counts only if the level after it holds for HOLD frames and differs from the median of the WINDOW
 frames before: a glint (an excursion of up to 4 frames that comes back) is neither a step up nor, when it
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from monitor.analytics.growth import END_FRACTION, fit_growth
 from monitor.records import EventType, Evidence, Features, MissedEvent, Stage, StageEvent
 from monitor.stages import stage_at
 
@@ -31,10 +32,8 @@ HOLD = 5  # frames a new level must hold (longer than a glint) before a step cou
 WINDOW = 10  # frames before a candidate whose median is the old level (a glint is under half of it)
 NOISE_FRAMES = 60  # the noise of a signal is measured over this many recent frames
 SHARP_FRAMES = 2  # a step happens within this many frames
-PLATEAU_BAND = (
-    0.02  # growth has ended once the textured share stays this close (share of its rise) to its plateau
-)
-_FLAT_FRAMES = 10  # the textured share's plateau must last this long
+PLATEAU_BAND = 0.02  # growth has ended once the texture stays this close (share of its rise) to its plateau
+_FLAT_FRAMES = 10  # the texture's plateau must last this long
 
 
 def _robust_std(values: np.ndarray) -> float:
@@ -59,7 +58,7 @@ class Observation:
     level: float  # gain-compensated whole-frame mean
     t1_c: float | None
     sample: float = math.nan  # sample contrast; nan = not measured (a table of means)
-    textured: float = math.nan  # textured share of the sample box; nan = not measured
+    texture: float = math.nan  # mean local contrast of the sample box, noise removed; nan = not measured
     camera_step: bool = False  # the camera's gain changed into this frame
 
     @classmethod
@@ -71,7 +70,7 @@ class Observation:
             level,
             t1_c,
             features.sample_contrast,
-            features.textured_share,
+            features.texture,
             features.exposure_step,
         )
 
@@ -137,7 +136,7 @@ class StageDetector:
         self._points: list[Observation] = []
         self._level = _Series()
         self._sample = _Series()
-        self._textured = _Series()
+        self._texture = _Series()
         self._marks = _Marks()
         self._index: dict[EventType, int] = {}
         self._melt_start_level = math.nan
@@ -183,7 +182,7 @@ class StageDetector:
         self._level.append(observation.level, False)
         # A ratio inside the frame: the camera's gain cancels out, and a local change may coincide with it.
         self._sample.append(observation.sample, False)
-        self._textured.append(observation.textured, observation.camera_step)
+        self._texture.append(observation.texture, observation.camera_step)
         self._follow_t1()
         before = set(self._marks.events)
         self._step()
@@ -366,38 +365,42 @@ class StageDetector:
         return next(i for i, p in enumerate(self._points) if p.time_s >= (cooling or -math.inf))
 
     def _find_crystallization_end(self) -> None:
-        """Growth stops: the textured share flattens after its rise; dated where it entered the plateau's
-        band for good (its noise, at least PLATEAU_BAND of the rise): a sudden end and a smooth one alike."""
+        """Growth stops: a JMAK fit of the texture since crystallization_start reaches END_FRACTION, and the
+        data have shown the plateau for _FLAT_FRAMES frames since."""
         kind = EventType.CRYSTALLIZATION_END
         start = self._index[EventType.CRYSTALLIZATION_START]
-        share = np.asarray(self._textured.values[start:], dtype=float)
-        if np.isnan(share[-_FLAT_FRAMES:]).all():
+        texture = np.asarray(self._texture.values[start:], dtype=float)
+        if np.isnan(texture[-_FLAT_FRAMES:]).all():
             self._marks.why[kind] = "no texture signal of the sample"
             return
-        self._marks.why[kind] = "the textured share of the sample is still growing"
-        if share.size < 2 * _FLAT_FRAMES:
+        self._marks.why[kind] = "the texture of the sample is still growing"
+        if texture.size < 2 * _FLAT_FRAMES:
             return
-        smooth = _median_filter(share, 3)
-        base = float(np.nanmedian(share[:3]))
-        tail = smooth[-_FLAT_FRAMES:]
-        # The noise of the share where it is flat (while it grows, the growth's own unevenness would count).
-        noise = _robust_std(np.diff(share[-_FLAT_FRAMES:]))
-        final = float(np.median(tail))
-        rise = final - base
-        band = max(3.0 * noise, PLATEAU_BAND * rise)
-        # Flat: the last frames stay within the band, and do not drift across it.
-        drift = abs(float(np.median(tail[-3:])) - float(np.median(tail[:3])))
-        if not rise > 8.0 * noise or np.ptp(tail) > band or drift > 0.5 * band:
+        t0 = self._points[start].time_s
+        times = np.asarray([p.time_s - t0 for p in self._points[start:]])
+        fit = fit_growth(times, texture)
+        if fit is None:
+            self._marks.why[kind] = "the texture of the sample does not grow"
             return
-        outside = np.flatnonzero(np.abs(smooth - final) > band)
-        j = int(outside[-1]) + 1 if outside.size else 0
+        threshold = 6.0 * max(fit.noise, 1e-6)
+        if fit.rise <= threshold:
+            self._marks.why[kind] = (
+                f"the texture's growth ({fit.rise:.4f}) is within its noise ({fit.noise:.4f})"
+            )
+            return
+        end = t0 + fit.end_s
+        if end > self._points[-1].time_s - _FLAT_FRAMES:
+            return
+        j = next(i for i in range(start, len(self._points)) if self._points[i].time_s >= end - 0.5)
         self._mark(
             kind,
-            start + j,
-            _confidence(rise / (8.0 * noise)),
+            j,
+            _confidence(fit.rise / threshold),
             [
-                Evidence("textured share rise", rise, 8.0 * noise, f"flat for {_FLAT_FRAMES} frames"),
-                Evidence("distance to the plateau", float(abs(smooth[j] - final)), band, "end of growth"),
+                Evidence(
+                    "texture rise", fit.rise, threshold, f"JMAK fit n={fit.n:.2f}, tau={fit.tau_s:.0f} s"
+                ),
+                Evidence("fitted fraction", END_FRACTION, END_FRACTION, "end of growth"),
             ],
         )
 

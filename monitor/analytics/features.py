@@ -19,7 +19,8 @@ from monitor.records import Features
 # A pixel whose 5x5 neighbourhood varies by more than this share of its brightness counts as textured:
 # relative, so crystals stay textured as the scene cools and dims, and the smooth melt stays smooth.
 TEXTURE_LEVEL = 0.05
-_WINDOW = (3, 3)
+_WINDOW = (5, 5)
+_NOISE_STRIP = 12  # rows of chamber wall the noise is measured on
 
 
 class FeatureExtractor:
@@ -101,12 +102,30 @@ def sample_contrast(small: np.ndarray, box: Box, downscale: int) -> float:
 
 def sample_texture(image: np.ndarray, box: Box) -> tuple[float, float]:
     """Mean local contrast (local std / local mean) in the sample box, and the share of its pixels above
-    TEXTURE_LEVEL."""
+    TEXTURE_LEVEL. The sensor's noise is taken out of the local variance first: a dark frame (a fixed
+    exposure while the sample cools) or a raised gain would otherwise look textured."""
     roi = image[box.y : box.y + box.height, box.x : box.x + box.width]
     if roi.size == 0:
         return math.nan, math.nan
     grey = cv2.cvtColor(roi, cv2.COLOR_BGR2GRAY).astype(np.float32)
     mean = cv2.blur(grey, _WINDOW)
-    std = np.sqrt(np.maximum(cv2.blur(grey * grey, _WINDOW) - mean * mean, 0.0))
+    variance = cv2.blur(grey * grey, _WINDOW) - mean * mean
+    std = np.sqrt(np.maximum(variance - noise_variance(image, box), 0.0))
     contrast = std / np.maximum(mean, 1.0)
     return float(contrast.mean()), float((contrast > TEXTURE_LEVEL).mean())
+
+
+def noise_variance(image: np.ndarray, box: Box) -> float:
+    """The sensor noise's variance, from the smooth chamber wall in a strip just above the sample box
+    (below it when the box touches the top): half the robust variance of neighbouring pixels' differences."""
+    height = _NOISE_STRIP
+    top = box.y - height - 4 if box.y - height - 4 >= 0 else box.y + box.height + 4
+    strip = image[max(top, 0) : top + height, box.x : box.x + box.width]
+    if strip.shape[0] < 2 or strip.shape[1] < 2:
+        return 0.0
+    grey = cv2.cvtColor(strip, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    d = np.diff(grey, axis=1).ravel()
+    # The mean square, not a median: dark frames hold few grey levels and a median jumps between them.
+    # The largest tenth is left out: a wire or an edge crossing the strip is not noise.
+    d2 = np.sort(d * d)[: max(int(0.9 * d.size), 1)]
+    return float(d2.mean()) / 2.0

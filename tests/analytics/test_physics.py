@@ -58,7 +58,7 @@ def run(
         share = 0.002 + (0.4 * min(max(t - grow_from, 0) / 60.0, 1.0) if textured else 0.0)
         detector.update(
             Observation(float(t), f"{t:04d}.jpg", level + rng.normal(0, 0.2), t1_at(t),
-                        sample=sample + rng.normal(0, 0.001), textured=share + rng.normal(0, 0.001))
+                        sample=sample + rng.normal(0, 0.001), texture=share + rng.normal(0, 0.001))
         )  # fmt: skip
     return detector
 
@@ -101,7 +101,7 @@ def test_nothing_happens_during_the_hold() -> None:
     detector = StageDetector()
     for t in range(110, 600):
         level = level_at(t) if t < 192 else (110.0 if t < 260 else 88.0)
-        detector.update(Observation(float(t), f"{t}", level, t1_at(t), sample=1.25, textured=0.002))
+        detector.update(Observation(float(t), f"{t}", level, t1_at(t), sample=1.25, texture=0.002))
     events = found(detector)
     assert EventType.FULLY_MOLTEN not in events
     assert all(not HOLD_FROM <= t <= COOL_FROM for t in events.values())
