@@ -32,7 +32,6 @@ HOLD = 5  # frames a new level must hold (longer than a glint) before a step cou
 WINDOW = 10  # frames before a candidate whose median is the old level (a glint is under half of it)
 NOISE_FRAMES = 60  # the noise of a signal is measured over this many recent frames
 SHARP_FRAMES = 2  # a step happens within this many frames
-PLATEAU_BAND = 0.02  # growth has ended once the texture stays this close (share of its rise) to its plateau
 _FLAT_FRAMES = 10  # the texture's plateau must last this long
 
 
@@ -409,9 +408,3 @@ def _theil_sen(y: np.ndarray) -> float:
     """The median of the slopes between every pair of points: one or two wild frames do not tip it."""
     i, j = np.triu_indices(y.size, k=1)
     return float(np.median((y[j] - y[i]) / (j - i)))
-
-
-def _median_filter(x: np.ndarray, width: int) -> np.ndarray:
-    """Running median, centred, shorter at the ends: keeps steps sharp and drops single-frame spikes."""
-    half = width // 2
-    return np.asarray([np.nanmedian(x[max(0, i - half) : i + half + 1]) for i in range(x.size)])
