@@ -116,11 +116,11 @@ class ModelStage:
 
     def _forecast(self, images: Sequence[np.ndarray], names: Sequence[tuple[str, str]]) -> list[Forecast]:
         assert self.forecaster is not None and self._dt_scale is not None
+        x = torch.from_numpy(self.forecaster.inputs(images))  # a frame of the wrong size fails here, clearly
         if self._region is None:  # no box told yet: the default camera's, for this frame size
             h, w = images[0].shape[:2]
             self.set_sample_box(default_box(w, h))
         assert self._region is not None
-        x = torch.from_numpy(self.forecaster.inputs(images))
         out = self.forecaster.engine(forecast_input(x, self.horizon_s, self._dt_scale).numpy())
         spec = self.forecaster.spec
         now_rgb = from_tensor(x, spec)

@@ -76,8 +76,6 @@ class FrameProcessor:
         if self.models is None or not frames:
             return results
         started = time.perf_counter()
-        if self.locator is not None and self.locator.location is not None:
-            self.models.set_sample_box(self.locator.location.box)
         predictions = self._predict(frames, run=run)
         share_ms = (time.perf_counter() - started) * 1000.0 / len(frames)
         return [
@@ -94,6 +92,9 @@ class FrameProcessor:
         """The model stage on a batch; a model failure costs the predictions, never the frames' readings."""
         assert self.models is not None
         try:
+            if self.locator is not None and self.locator.location is not None:
+                # the forecast's numbers are taken in this run's sample box (ModelError if outside its view)
+                self.models.set_sample_box(self.locator.location.box)
             return list(self.models.predict([f.image for f in frames], names=[(run, f.name) for f in frames]))
         except Exception:
             log.exception("%s: model stage failed", ", ".join(f.name for f in frames))
