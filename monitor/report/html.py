@@ -7,7 +7,7 @@ from html import escape
 from pathlib import Path
 
 from monitor.analytics.result import AnalysisResult, RunSummary
-from monitor.records import StageEvent, ThermocoupleHealth
+from monitor.records import MissedEvent, StageEvent, ThermocoupleHealth
 
 DASH = "—"
 MAX_FLAGGED_LISTED = 20
@@ -82,8 +82,15 @@ def _summary_rows(summary: RunSummary) -> list[list[str]]:
     ]
 
 
-def _event_rows(events: Sequence[StageEvent]) -> list[list[str]]:
-    return [[str(e.type), fmt_value(e.time_s), e.file, fmt_value(e.t1_c)] for e in events]
+def _event_rows(events: Sequence[StageEvent], missed: Sequence[MissedEvent]) -> list[list[str]]:
+    """Found events with their confidence and evidence, then the ones not found with the reason."""
+    rows = [
+        [str(e.type), fmt_value(e.time_s), e.file, fmt_value(e.t1_c), fmt_fixed(e.confidence, 2),
+         "; ".join(f"{v.signal} {fmt_general(v.value)} (threshold {fmt_general(v.threshold)})"
+                   for v in e.evidence) or DASH]
+        for e in events
+    ]  # fmt: skip
+    return rows + [[str(m.type), DASH, DASH, DASH, DASH, f"not found: {m.reason}"] for m in missed]
 
 
 def _health_rows(health: Sequence[ThermocoupleHealth]) -> list[list[str]]:
@@ -169,7 +176,9 @@ def render_report(result: AnalysisResult, plots: Mapping[str, Path]) -> str:
         + _table(["quantity", "value"], _summary_rows(result.summary), numeric=[False, True]),
         "<h2>Events</h2>"
         + _table(
-            ["type", "time (s)", "file", "1# (°C)"], _event_rows(result.events), [False, True, False, True]
+            ["type", "time (s)", "file", "1# (°C)", "confidence", "evidence"],
+            _event_rows(result.events, result.missed),
+            [False, True, False, True, True],
         ),
         "<h2>Thermocouple health</h2>"
         + _table(

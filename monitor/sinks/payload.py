@@ -1,6 +1,7 @@
 """How a FrameResult is written out: the JSON documents for MQTT and the store, the points for InfluxDB.
 One place, so every sink says the same thing."""
 
+from dataclasses import asdict
 from typing import Any
 
 from monitor.records import FrameResult, Prediction, StageEvent
@@ -30,13 +31,24 @@ def frame_document(context: RunContext, result: FrameResult) -> dict[str, Any]:
         "mean_g": None if f is None else round(f.mean_g, 3),
         "mean_r": None if f is None else round(f.mean_r, 3),
         "textured_share": None if f is None else round(f.textured_share, 4),
-        "flags": [f"frame: {result.frame_error}"]
-        if result.frame_error
-        else (reading.flags if reading else []),
+        "level": None if f is None or f.level != f.level else round(f.level, 3),
+        "gain": None if f is None else round(f.gain, 4),
+        "flags": frame_flags(result),
         "latency_ms": round(result.latency_ms, 2),
         "stage_ms": {stage: round(ms, 2) for stage, ms in result.stage_ms},
         **prediction_document(result.prediction),
     }
+
+
+def frame_flags(result: FrameResult) -> list[str]:
+    """What is wrong with, or worth knowing about, a frame: a decoding error, the overlay's flags, and the
+    camera's exposure step (known when the frame was processed)."""
+    if result.frame_error:
+        return [f"frame: {result.frame_error}"]
+    flags = list(result.reading.flags) if result.reading else []
+    if result.features is not None and result.features.exposure_step:
+        flags.append("exposure_step")
+    return flags
 
 
 def prediction_document(prediction: Prediction | None) -> dict[str, Any]:
@@ -70,6 +82,8 @@ def event_document(context: RunContext, event: StageEvent) -> dict[str, Any]:
         "file": event.file,
         "snapshot": context.snapshot(event.file),
         "t1_c": event.t1_c,
+        "confidence": event.confidence,
+        "evidence": [asdict(e) for e in event.evidence],
     }
 
 
@@ -86,8 +100,9 @@ def frame_fields(result: FrameResult) -> dict[str, float | int]:
     if result.features is not None:
         f = result.features
         doc.update(
-            mean=f.mean, mean_b=f.mean_b, mean_g=f.mean_g, mean_r=f.mean_r, textured_share=f.textured_share
-        )
+            mean=f.mean, mean_b=f.mean_b, mean_g=f.mean_g, mean_r=f.mean_r, textured_share=f.textured_share,
+            level=f.level, gain=f.gain, exposure_step=int(f.exposure_step),
+        )  # fmt: skip
     if result.prediction is not None:
         p = result.prediction
         doc.update(t1_image_c=p.t1_image_c, progress_pct=p.progress_pct)
