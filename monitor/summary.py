@@ -47,11 +47,18 @@ def describe_analysis(result: AnalysisResult) -> str:
     lines = [
         f"run {result.run}: {len(result.times)} frames",
         "",
-        "event                    time_s   file       1# (degC)",
+        "event                    time_s   file       1# (degC)   confidence",
     ]
-    lines += [f"{e.type!s:<24} {e.time_s:>6.0f}   {e.file:<9}  {_num(e.t1_c, '')}" for e in result.events]
+    lines += [
+        f"{e.type!s:<24} {e.time_s:>6.0f}   {e.file:<9}  {_num(e.t1_c, ''):<10}  {e.confidence:.2f}"
+        for e in result.events
+    ]
+    lines += [f"{m.type!s:<24} not found: {m.reason}" for m in result.missed]
+    steps = sum("exposure_step" in f for f in result.flags)
+    glints = sum("glint" in f for f in result.flags)
     lines += [
         "",
+        f"camera: {steps} frames of exposure steps, {glints} of glints (flagged in features.csv)",
         f"melting temperature          {_num(s.melting_temperature_c, 'degC')}",
         f"crystallization temperature  {_num(s.crystallization_temperature_c, 'degC')}",
         f"incubation time              {_num(s.incubation_s, 's')}",
