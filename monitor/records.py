@@ -140,8 +140,9 @@ class Features:
     gain: float = 1.0
     level: float = math.nan  # mean / gain: the scene's own brightness; nan = not measured
     exposure_step: bool = False  # the camera's gain changed into this frame
-    # Sample box mean over the mean of the rest of the frame: a gain- and flicker-free look at the sample.
-    sample_contrast: float = math.nan
+    # Sample box mean over the mean of the rest of the frame, per channel (B, G, R): a gain- and flicker-free
+    # look at the sample.
+    sample_contrast: tuple[float, float, float] = (math.nan, math.nan, math.nan)
 
     @property
     def probe_sum(self) -> float:

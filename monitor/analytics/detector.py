@@ -56,7 +56,8 @@ class Observation:
     file: str
     level: float  # gain-compensated whole-frame mean
     t1_c: float | None
-    sample: float = math.nan  # sample contrast; nan = not measured (a table of means)
+    # Sample contrast per channel (B, G, R); nan = not measured (a table of means)
+    sample: tuple[float, float, float] = (math.nan, math.nan, math.nan)
     texture: float = math.nan  # mean local contrast of the sample box, noise removed; nan = not measured
     camera_step: bool = False  # the camera's gain changed into this frame
 
@@ -134,7 +135,7 @@ class StageDetector:
         self.confirm_frames = max(confirm_frames, HOLD)
         self._points: list[Observation] = []
         self._level = _Series()
-        self._sample = _Series()
+        self._sample = (_Series(), _Series(), _Series())
         self._texture = _Series()
         self._marks = _Marks()
         self._index: dict[EventType, int] = {}
@@ -180,7 +181,8 @@ class StageDetector:
         # The level is already gain-compensated; frames the camera moved are revised through `revise`.
         self._level.append(observation.level, False)
         # A ratio inside the frame: the camera's gain cancels out, and a local change may coincide with it.
-        self._sample.append(observation.sample, False)
+        for series, value in zip(self._sample, observation.sample, strict=True):
+            series.append(value, False)
         self._texture.append(observation.texture, observation.camera_step)
         self._follow_t1()
         before = set(self._marks.events)
@@ -332,7 +334,7 @@ class StageDetector:
         if has_t1 and self._marks.cooling_start_s is None:
             self._marks.why[kind] = "1# has not started cooling"
             return
-        if all(math.isnan(v) for v in self._sample.values[-HOLD:]):
+        if all(math.isnan(v) for series in self._sample for v in series.values[-HOLD:]):
             self._marks.why[kind] = (
                 "no sample signal: whole-frame channel means cannot tell the melt clouding from the camera's"
                 " gain or the glow fading; the frames are needed"
@@ -347,17 +349,27 @@ class StageDetector:
             self._marks.why[kind] = f"1# ({t1:g} degC) not yet below its value at fully molten ({fm.t1_c:g})"
             return
         self._marks.why[kind] = "no held step of the sample contrast while cooling"
-        step = self._sample.step_at(i, start=first)
-        if step is None:
+        best: tuple[float, str, _Step, float] | None = None
+        for channel, series in zip("BGR", self._sample, strict=True):
+            step = series.step_at(i, start=first)
+            if step is None:
+                continue
+            level = abs(float(np.nanmedian(series.values[max(first, i - WINDOW) : i])))
+            threshold = max(4.0 * step.noise, 0.01 * level)
+            margin = abs(step.size) / threshold
+            if margin > 1.0 and (best is None or margin > best[0]):
+                best = (margin, channel, step, threshold)
+        if best is None:
             return
-        level = abs(float(np.nanmedian(self._sample.values[max(first, i - WINDOW) : i])))
-        threshold = max(4.0 * step.noise, 0.01 * level)
-        if abs(step.size) <= threshold:
-            return
-        evidence = [Evidence("sample contrast step", step.size, threshold, f"noise {step.noise:.4f}/frame")]
+        margin, channel, step, threshold = best
+        evidence = [
+            Evidence(
+                f"sample contrast step ({channel})", step.size, threshold, f"noise {step.noise:.4f}/frame"
+            )
+        ]
         if fm.t1_c is not None and t1 is not None:
             evidence.append(Evidence("1# below fully molten", t1, fm.t1_c, "cooling below the liquidus"))
-        self._mark(kind, i, _confidence(abs(step.size) / threshold), evidence)
+        self._mark(kind, i, _confidence(margin), evidence)
 
     def _first_cooling_index(self) -> int:
         cooling = self._marks.cooling_start_s

@@ -21,6 +21,7 @@ from monitor.records import Features
 TEXTURE_LEVEL = 0.05
 _WINDOW = (5, 5)
 _NOISE_STRIP = 12  # rows of chamber wall the noise is measured on
+_UNCLIPPED = (20.0, 235.0)  # channel means between these scale with the camera's gain
 
 
 class FeatureExtractor:
@@ -86,18 +87,24 @@ class FeatureExtractor:
         )
 
 
-def sample_contrast(small: np.ndarray, box: Box, downscale: int) -> float:
-    """Mean of the sample box over the mean of everything else, on the downscaled frame's green: a gain or a
-    flicker multiplies both, so only what happens at the sample moves it. Green, because in a glowing scene
-    red saturates and blue is black, and a clipped channel would not scale with the gain."""
-    grey = small[..., 1]
+def sample_contrast(small: np.ndarray, box: Box, downscale: int) -> tuple[float, float, float]:
+    """Per channel, the mean of the sample box over the mean of everything else, on the downscaled frame: a
+    gain or a flicker multiplies both, so only what happens at the sample moves it. Every channel, since
+    which one carries the sample depends on the scene: red saturates in a bright glow, blue and green go
+    black in a dark one."""
     x0, y0 = box.x // downscale, box.y // downscale
     x1, y1 = (box.x + box.width) // downscale, (box.y + box.height) // downscale
-    inside = grey[y0:y1, x0:x1]
+    inside = small[y0:y1, x0:x1].reshape(-1, 3)
     if inside.size == 0:
-        return math.nan
-    rest = (float(grey.sum()) - float(inside.sum())) / max(grey.size - inside.size, 1)
-    return float(inside.mean()) / rest if rest > 0 else math.nan
+        return (math.nan, math.nan, math.nan)
+    total = small.reshape(-1, 3).sum(axis=0)
+    rest = (total - inside.sum(axis=0)) / max(small.shape[0] * small.shape[1] - inside.shape[0], 1)
+    level = inside.mean(axis=0)
+    ratio = level / np.maximum(rest, 1e-6)
+    # Near black or near white a channel is clipped and no longer scales with the gain: it cannot vote.
+    usable = (rest >= _UNCLIPPED[0]) & (level >= _UNCLIPPED[0]) & (level <= _UNCLIPPED[1])
+    b, g, r = (float(v) if ok else math.nan for v, ok in zip(ratio, usable, strict=True))
+    return (b, g, r)
 
 
 def sample_texture(image: np.ndarray, box: Box) -> tuple[float, float]:

@@ -10,7 +10,8 @@ from monitor.records import Prediction, write_events
 
 FEATURE_COLUMNS = (
     "time_s", "file", "mean", "mean_b", "mean_g", "mean_r", "mean_diff", "change", "texture",
-    "textured_share", "probe_sum", "gain", "level", "sample_contrast", "t1_c", "t2_c", "stage",
+    "textured_share", "probe_sum", "gain", "level", "sample_contrast_b", "sample_contrast_g",
+    "sample_contrast_r", "t1_c", "t2_c", "stage",
     "fraction_image", "progress_pct", "flags",
 )  # fmt: skip
 # Written only when the run was analysed with models: progress_pct above is the detector's label (known in
@@ -37,8 +38,8 @@ def write_features(path: Path, result: AnalysisResult) -> None:
             previous = mean
             values = (
                 [feat.mean, feat.mean_b, feat.mean_g, feat.mean_r, diff, feat.change, feat.texture,
-                 feat.textured_share, feat.probe_sum, feat.gain, feat.level, feat.sample_contrast]
-                if feat else [None] * 12
+                 feat.textured_share, feat.probe_sum, feat.gain, feat.level, *feat.sample_contrast]
+                if feat else [None] * 14
             )  # fmt: skip
             writer.writerow(
                 [

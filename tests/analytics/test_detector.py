@@ -110,7 +110,7 @@ def test_a_flat_run_has_no_events() -> None:
     rng = np.random.default_rng(0)
     for i in range(300):
         mean = 100.0 + rng.normal(0, 0.3)
-        observation = Observation(float(i), f"{i}", mean, 900.0, sample=1.2, texture=0.01)
+        observation = Observation(float(i), f"{i}", mean, 900.0, sample=(1.2, 1.1, 1.0), texture=0.01)
         assert detector.update(observation) == []
     assert detector.stage is Stage.HEATING
     assert {m.type for m in detector.not_found()} == set(EventType)

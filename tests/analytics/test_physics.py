@@ -40,11 +40,11 @@ def run(
     until: int = 700,
 ) -> StageDetector:
     """Feed 110..until s; `sample_steps` multiplies the sample contrast from a time on, `glints` adds a
-    3-frame excursion (of both signals) at a time; the textured share grows 20 s after the first step."""
+    3-frame excursion (of both signals) at a time; the texture grows from the first step on."""
     sample_steps, glints = sample_steps or {}, glints or {}
     rng = np.random.default_rng(0)
     detector = StageDetector()
-    grow_from = min(sample_steps, default=math.inf) + 20
+    grow_from = min(sample_steps, default=math.inf)
     for t in range(110, until):
         sample = 1.25
         for at, factor in sample_steps.items():
@@ -55,10 +55,13 @@ def run(
             if at <= t < at + frames:
                 level *= 1.25
                 sample *= 1.06
-        share = 0.002 + (0.4 * min(max(t - grow_from, 0) / 60.0, 1.0) if textured else 0.0)
+        # JMAK growth (n = 2.5) from the first sample step, 97 % crystalline 80 s later.
+        tau = max(t - grow_from, 0.0) / 48.46
+        share = 0.002 + (0.4 * (1.0 - math.exp(-(tau**2.5))) if textured else 0.0)
         detector.update(
             Observation(float(t), f"{t:04d}.jpg", level + rng.normal(0, 0.2), t1_at(t),
-                        sample=sample + rng.normal(0, 0.001), texture=share + rng.normal(0, 0.001))
+                        sample=tuple(sample * c + rng.normal(0, 0.001) for c in (1.0, 0.9, 1.1)),
+                        texture=share + rng.normal(0, 0.001))
         )  # fmt: skip
     return detector
 
@@ -101,7 +104,9 @@ def test_nothing_happens_during_the_hold() -> None:
     detector = StageDetector()
     for t in range(110, 600):
         level = level_at(t) if t < 192 else (110.0 if t < 260 else 88.0)
-        detector.update(Observation(float(t), f"{t}", level, t1_at(t), sample=1.25, texture=0.002))
+        detector.update(
+            Observation(float(t), f"{t}", level, t1_at(t), sample=(1.25, 1.2, 1.1), texture=0.002)
+        )
     events = found(detector)
     assert EventType.FULLY_MOLTEN not in events
     assert all(not HOLD_FROM <= t <= COOL_FROM for t in events.values())
