@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.analytics.analyze import analyze_frames, analyze_table
+from monitor.analytics.analyze import analyze_frames
 from monitor.analytics.outputs import FEATURE_COLUMNS, write_outputs
 from monitor.analytics.result import AnalysisResult
 from monitor.cli import main
 from monitor.config import parse_config
-from monitor.config.overlay import PlausibilityConfig
 from monitor.ingest.loader import list_frames
 from monitor.pipeline.process import build_processor
 from monitor.records import EventType, read_events
@@ -58,20 +57,6 @@ def test_summary_matches_the_simulated_truth(analysed: AnalysisResult, reference
     assert s.avrami is not None and s.avrami.n == pytest.approx(reference_run.timeline.kinetics.n, abs=0.3)
     assert analysed.correlation["1#"]["1#"] == pytest.approx(1.0)
     assert abs(analysed.correlation["1#"]["2#"]) < 0.3
-
-
-def test_real_reference_series() -> None:
-    """The channel means and the third-party OCR table of the real run (no frames, so no texture)."""
-    result = analyze_table(
-        SHARED_DATA / "frame_channel_means.csv", SHARED_DATA / "ocr_temperatures.csv", run="apmcm2022a",
-        plausibility=PlausibilityConfig(),
-    )  # fmt: skip
-    found = {e.type: e for e in result.events}
-    assert found[EventType.MELTING_COMPLETE].time_s == 148  # the peak of the melt flash
-    assert EventType.FULLY_MOLTEN in found and EventType.CRYSTALLIZATION_START in found
-    assert found[EventType.CRYSTALLIZATION_START].time_s > result.summary.cooling_start_s
-    assert [h.name for h in result.health if not h.reliable] == ["2#"]
-    assert sum(1 for flags in result.flags if flags) == 3  # 9518, 8818, 8218: 1# misreads outside 0..1800
 
 
 def test_evaluate_analytics_sweep_meets_the_targets(

@@ -137,6 +137,9 @@ def test_the_real_run() -> None:
     for t in (410, 446, 469, 499, 510, 541, 544, 629):
         assert t in steps
     assert min(steps) >= 400
+    assert [h.name for h in result.health if not h.reliable] == ["2#"]
+    misreads = [f for f in result.flags if any("outside" in x for x in f)]
+    assert len(misreads) == 3  # 9518, 8818, 8218: 1# misreads outside 0..1800
     missed = {m.type: m.reason for m in result.missed}
     assert set(missed) == {EventType.CRYSTALLIZATION_START, EventType.CRYSTALLIZATION_END}
     assert "channel means" in missed[EventType.CRYSTALLIZATION_START]
