@@ -248,32 +248,31 @@ class StageDetector:
         self._index[kind] = index
 
     def _find_melting_start(self) -> None:
-        """The flash: over the last HOLD frames the level climbs several times faster than while heating,
-        and by more than its frame-to-frame noise (a flickering light does not climb)."""
+        """The flash: the level climbs several times faster than while heating, and faster than the same
+        measure ever climbed on the frames before (their noise and flicker), over HOLD frames or, for a
+        flickering light, twice as many."""
         kind = EventType.MELTING_START
         x = self._level.values
-        n, k = len(x), HOLD
+        n = len(x)
         self._marks.why[kind] = "the frame mean never climbed faster than while heating"
-        if n < k + 8 or self._heating_over(n - k, kind):
-            return
-        baseline = np.asarray(x[max(0, n - k - NOISE_FRAMES) : n - k], dtype=float)
-        diffs = np.diff(baseline)
-        pace = max(float(np.nanmedian(diffs)), 0.2)
-        noise = max(_robust_std(diffs), 0.05)  # a mean of many pixels is never steadier than that
-        slope = _theil_sen(np.asarray(x[n - k - 1 :], dtype=float))
-        climb = (slope - pace) * k
-        if slope > 3.0 * pace and climb > 3.0 * noise:
-            i = n - k
-            self._mark(
-                kind,
-                i,
-                _confidence(min(slope / (3.0 * pace), climb / (3.0 * noise))),
-                [
-                    Evidence("level climb per frame", slope, 3.0 * pace, f"heating pace {pace:.2f}"),
-                    Evidence("climb over the noise", climb, 3.0 * noise, f"over {k} frames"),
-                ],
-            )
-            self._melt_start_level = float(np.median(baseline[-5:]))
+        for k in (HOLD, 2 * HOLD):
+            # At least four windows of k+1 frames before the candidate, to know how they climb.
+            if n < 2 * k + 4 or self._heating_over(n - k, kind):
+                return
+            baseline = np.asarray(x[max(0, n - k - NOISE_FRAMES) : n - k], dtype=float)
+            pace = max(float(np.nanmedian(np.diff(baseline))), 0.2)
+            # The slope of every window of k+1 frames before: what heating, noise and flicker give.
+            windows = np.lib.stride_tricks.sliding_window_view(baseline, k + 1)
+            before = np.asarray([_theil_sen(w) for w in windows])
+            spread = max(_robust_std(before), 0.05)
+            slope = _theil_sen(np.asarray(x[n - k - 1 :], dtype=float))
+            threshold = max(3.0 * pace, float(np.median(before)) + 4.0 * spread)
+            if slope > threshold:
+                note = f"over {k} frames; heating pace {pace:.2f}/frame, slope spread before {spread:.2f}"
+                self._mark(kind, n - k, _confidence(slope / threshold),
+                           [Evidence("level climb per frame", slope, threshold, note)])  # fmt: skip
+                self._melt_start_level = float(np.median(baseline[-5:]))
+                return
 
     def _find_melting_complete(self) -> None:
         """The flash collapses: the event is its peak, the frame before the collapse."""

@@ -125,7 +125,7 @@ def test_the_real_run() -> None:
     )  # fmt: skip
     events = {e.type: e for e in result.events}
     assert {k: e.time_s for k, e in events.items()} == {
-        EventType.MELTING_START: 118,
+        EventType.MELTING_START: 119,
         EventType.MELTING_COMPLETE: 148,
         EventType.FULLY_MOLTEN: 193,
     }
