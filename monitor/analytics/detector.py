@@ -104,10 +104,11 @@ class _Series:
         frames before (not before `start`); None if the new level does not hold or the data are short."""
         x = self.values
         before = np.asarray(x[max(start, i - WINDOW) : i], dtype=float)
+        before = before[~np.isnan(before)]
         after = np.asarray(x[i : i + HOLD], dtype=float)
         if before.size < HOLD or after.size < HOLD or np.isnan(after).any():
             return None
-        old, new = float(np.nanmedian(before)), float(np.median(after))
+        old, new = float(np.median(before)), float(np.median(after))
         size = new - old
         # Held: the frames after stay together at the new level (a glint's do not, nor does a slope).
         if np.ptp(after) >= 0.6 * abs(size):
@@ -353,7 +354,8 @@ class StageDetector:
             step = series.step_at(i, start=first)
             if step is None:
                 continue
-            level = abs(float(np.nanmedian(series.values[max(first, i - WINDOW) : i])))
+            window = np.asarray(series.values[max(first, i - WINDOW) : i], dtype=float)
+            level = abs(float(np.median(window[~np.isnan(window)])))
             threshold = max(4.0 * step.noise, 0.01 * level)
             margin = abs(step.size) / threshold
             if margin > 1.0 and (best is None or margin > best[0]):
