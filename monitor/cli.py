@@ -50,6 +50,8 @@ def _simulation_options(args: argparse.Namespace):  # -> SimulationOptions
     data = base.model_dump()
     data.update(overrides)
     data["profile"] = {**data["profile"], **profile}
+    if args.exposure is not None:
+        data["camera"] = {**data["camera"], "exposure": args.exposure}
     return SimulationOptions.model_validate(data)
 
 
@@ -317,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--quality", type=int, help="JPEG quality (default 90)")
     sim.add_argument("--noise", type=float, help="camera noise sigma, grey levels (default 2)")
+    sim.add_argument(
+        "--exposure", choices=("fixed", "auto"), help="camera exposure (default auto; the rest via --options)"
+    )
     sim.add_argument("--width", type=int, help="frame width, px (default 1024)")
     sim.add_argument("--height", type=int, help="frame height, px (default 768)")
     sim.add_argument("--realtime", action="store_true", help="pace frames in real time for a watcher")

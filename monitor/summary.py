@@ -1,6 +1,5 @@
 """A short text account of a simulated run: where it is, its stages and its events."""
 
-from collections import Counter
 from pathlib import Path
 
 from monitor.analytics.result import AnalysisResult
@@ -18,16 +17,13 @@ def describe_run(run: SimulatedRun) -> str:
         "",
         "stage          from     to   frames   1# range (degC)",
     ]
-    counts = Counter(run.timeline.stage)
-    seen: list = []
-    for stage in run.timeline.stage:
-        if stage not in seen:
-            seen.append(stage)
-    for stage in seen:
-        idx = [i for i, s in enumerate(run.timeline.stage) if s == stage]
-        t1 = [frames[i].t1_c for i in idx]
+    by_stage: dict = {}  # stage -> its written frames, in order of first appearance
+    for frame in frames:
+        by_stage.setdefault(run.timeline.stage[frame.index], []).append(frame)
+    for stage, group in by_stage.items():
+        t1 = [f.t1_c for f in group]
         lines.append(
-            f"{stage!s:<13} {frames[idx[0]].time_s:>5} {frames[idx[-1]].time_s:>6} {counts[stage]:>8}"
+            f"{stage!s:<13} {group[0].time_s:>5} {group[-1].time_s:>6} {len(group):>8}"
             f"   {min(t1)} .. {max(t1)}"
         )
     lines += ["", "event                    time_s   file       1# (degC)"]

@@ -4,7 +4,10 @@ Calibrated on the real whole-frame channel means (shared/data/apmcm2022a/frame_c
 900 degC (B70 G115 R118); deep orange-red when hot (B~0, G~95, R~175); a white-yellow flash while the powder
 melts, peaking when the last solid goes; a bright turbid melt until it clears; green dimming once cooling
 starts; greyish again once crystalline and cold (B55 G87 R85). Colours are BGR, 0..255.
-The melt clearing (fully molten) and clouding (crystals nucleate) are steps, as an operator sees them.
+The melt clearing (fully molten) is a step, as an operator sees it; the clouding when crystals nucleate is
+local to the sample (scene.py). These colours are radiance at gain 1: while the furnace cools, the glow
+keeps fading (Wien: the radiance falls steeply with temperature) and the camera's auto exposure steps the
+gain up to follow it (camera.py), as in the real run after ~400 s.
 """
 
 import numpy as np
@@ -16,8 +19,10 @@ POWDER_COLD = np.array([70.0, 115.0, 118.0])
 SOLID_COLD = np.array([55.0, 87.0, 85.0])
 FLASH = np.array([45.0, 112.0, 80.0])
 TURBID = np.array([4.0, 42.0, 32.0])
-# When crystals nucleate the clear melt turns cloudy and lets less of the glow through: a step down.
-CLOUDING = 0.92
+# Cooling dims the whole scene once 1# is below DIM_FROM_C: by a factor e every DIM_PER_C degrees.
+# Calibrated so that a camera whose gain is fixed from ~400 s on sees the mean fall ~0.3-1 grey/s.
+DIM_FROM_C = 1360.0
+DIM_PER_C = 190.0
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
@@ -40,6 +45,12 @@ def flash_strength(times: np.ndarray, events: dict[EventType, float]) -> np.ndar
     return np.where(times <= peak, rising, 0.0)
 
 
+def cooling_dimming(timeline: Timeline) -> np.ndarray:
+    """Radiance factor per frame: 1 until cooling takes 1# below DIM_FROM_C, then an exponential fall."""
+    cooling = timeline.times >= timeline.cooling_start_s
+    return np.exp(-np.where(cooling, np.maximum(DIM_FROM_C - timeline.t1, 0.0), 0.0) / DIM_PER_C)
+
+
 def scene_colours(timeline: Timeline) -> np.ndarray:
     """Mean scene colour (BGR) of every frame of a timeline, shape (frames, 3)."""
     t = timeline.times
@@ -52,4 +63,4 @@ def scene_colours(timeline: Timeline) -> np.ndarray:
     turbid = ((timeline.melt >= 1.0) * (1.0 - timeline.clarity))[:, None]
     flash = flash_strength(t, timeline.events)[:, None]
     colour = cold * (1.0 - g) + hot * g + flash * FLASH + turbid * TURBID
-    return colour * np.where(timeline.nucleated, CLOUDING, 1.0)[:, None]
+    return colour * cooling_dimming(timeline)[:, None]

@@ -7,6 +7,7 @@ slightly decreasing slope to 1500 degC at 222 s, held until 321 s, then cooled a
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -45,6 +46,11 @@ class FurnaceProfile(BaseModel):
     crystallization_duration_s: tuple[float, float] = Field(
         (75.0, 105.0),
         description="Range of the time from crystallization start to its end (97 % crystalline), s.",
+    )
+    crystallization_end: Literal["snap", "smooth"] = Field(
+        "snap",
+        description="snap = the last liquid pockets freeze at once when the fraction reaches 97 %; smooth = "
+        "the Avrami curve just continues (the end is still its 97 % crossing).",
     )
 
     @model_validator(mode="after")
@@ -161,7 +167,8 @@ def build_timeline(profile: FurnaceProfile, kinetics: Kinetics, times: np.ndarra
     )
     clarity = np.where(times >= t_fm, 1.0, np.where(times < t_mc, 0.0, clarity))
     fraction = np.where(times >= t_cs, kinetics.fraction(times - t_cs), 0.0) if t_cs < inf else 0 * times
-    fraction = np.where(times >= t_ce, 1.0, fraction)
+    if profile.crystallization_end == "snap":
+        fraction = np.where(times >= t_ce, 1.0, fraction)
     progress = paper_progress(
         times, events.get(EventType.CRYSTALLIZATION_START), events.get(EventType.CRYSTALLIZATION_END)
     )

@@ -1,8 +1,8 @@
 """The picture: chamber, two thermocouple wires and the sample between them, lit by the scene colour.
 
 Static fields (wire mask, sample mask, textures, crystal growth order) are built once per run; a frame is
-their blend for one physical state. Integer camera jitter is a crop of a slightly larger canvas, and
-camera noise comes from a pre-drawn bank sliced at random offsets, so a frame costs a few array passes.
+their blend for one physical state. Integer camera jitter is a crop of a slightly larger canvas. The result
+is radiance in float (grey levels at gain 1, unclipped): the camera (camera.py) exposes and clips it.
 """
 
 from dataclasses import dataclass
@@ -11,7 +11,9 @@ import cv2
 import numpy as np
 
 JITTER = 2  # px of margin around the visible frame, for camera shake
-NOISE_MARGIN = 48
+# When crystals nucleate the clear melt turns cloudy inside the sample: its highlight goes and it greys by
+# this share (the rest of the scene is unchanged; a global change would look like an exposure step).
+CLOUDY_GREY = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,15 @@ def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float
     return np.clip((field - lo) / (hi - lo + 1e-6), 0.0, 1.0)
 
 
+def light_field(height: int, width: int) -> np.ndarray:
+    """Light falls off from the hot zone at the sample; mean 1 keeps the frame mean on the scene colour."""
+    cx, cy = width / 2.0, height * 0.55
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    r2 = ((xx - cx) / (0.55 * width)) ** 2 + ((yy - cy) / (0.55 * height)) ** 2
+    light = 0.45 + 0.9 * np.exp(-r2)
+    return (light / light.mean()).astype(np.float32)
+
+
 def _rank01(values: np.ndarray) -> np.ndarray:
     """Replace values by their quantile in 0..1 (so a threshold at q selects a share q of the pixels)."""
     order = np.argsort(values, kind="stable")
@@ -44,20 +55,15 @@ def _rank01(values: np.ndarray) -> np.ndarray:
 class SceneRenderer:
     """Renders the furnace picture (without the overlay) for a frame state."""
 
-    def __init__(self, *, width: int, height: int, seed: int, noise_sigma: float) -> None:
+    def __init__(self, *, width: int, height: int, seed: int) -> None:
         self.width, self.height = width, height
-        self.noise_sigma = noise_sigma
         rng = np.random.default_rng([seed, 0x5CE7E])
         h, w = height + 2 * JITTER, width + 2 * JITTER
         self._canvas_shape = (h, w)
         scale = width / 1024.0
         cx, cy = w / 2.0, h * 0.55
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-
-        # Light falls off from the hot zone at the sample; mean 1 keeps the frame mean on the scene colour.
-        r2 = ((xx - cx) / (0.55 * w)) ** 2 + ((yy - cy) / (0.55 * h)) ** 2
-        light = 0.45 + 0.9 * np.exp(-r2)
-        self._light = (light / light.mean()).astype(np.float32)
+        self._light = light_field(h, w)
 
         self._wire = self._wire_mask(h, w, cx, cy, scale)
         ax, ay = 0.125 * w, 0.085 * h
@@ -79,7 +85,17 @@ class SceneRenderer:
             -(((bx - 0.42 * bw) / (0.12 * bw)) ** 2 + ((by - 0.35 * bh) / (0.1 * bh)) ** 2)
         )
         self._crystal_order, self._crystal_texture = self._crystals(rng, self._sample[self._box] > 0.5, scale)
-        self._noise = rng.standard_normal((h + NOISE_MARGIN, w + NOISE_MARGIN, 3)).astype(np.float32)
+
+    def sample_box(self) -> tuple[int, int, int, int]:
+        """Where the sample is in the frame (without shake): x, y, width, height."""
+        ys, xs = np.nonzero(self._sample > 0.5)
+        x0, y0 = int(xs.min()) - JITTER, int(ys.min()) - JITTER
+        return x0, y0, int(xs.max()) - JITTER - x0 + 1, int(ys.max()) - JITTER - y0 + 1
+
+    @classmethod
+    def nominal_sample_box(cls, width: int, height: int, seed: int) -> tuple[int, int, int, int]:
+        """sample_box() of the renderer a run of this size and seed uses."""
+        return cls(width=width, height=height, seed=seed).sample_box()
 
     @staticmethod
     def _wire_mask(h: int, w: int, cx: float, cy: float, scale: float) -> np.ndarray:
@@ -125,7 +141,7 @@ class SceneRenderer:
         return order, (texture / texture.mean()).astype(np.float32)
 
     def render(self, state: FrameState, rng: np.random.Generator) -> np.ndarray:
-        """The picture of one frame, BGR uint8, width x height."""
+        """The radiance of one frame, BGR float32 (grey levels at gain 1, unclipped), width x height."""
         colour = np.asarray(state.colour, np.float32)
         img = self._light[..., None] * colour
 
@@ -138,11 +154,7 @@ class SceneRenderer:
         box += self._sample[self._box][..., None] * (self._sample_colour(state, colour) - box)
 
         dy, dx = rng.integers(-JITTER, JITTER + 1, 2)
-        ny, nx = rng.integers(0, NOISE_MARGIN, 2)
-        view = img[JITTER + dy : JITTER + dy + self.height, JITTER + dx : JITTER + dx + self.width]
-        noise = self._noise[ny : ny + self.height, nx : nx + self.width]
-        view = view + self.noise_sigma * noise
-        return np.clip(view, 0.0, 255.0).astype(np.uint8)
+        return img[JITTER + dy : JITTER + dy + self.height, JITTER + dx : JITTER + dx + self.width]
 
     def _sample_colour(self, state: FrameState, colour: np.ndarray) -> np.ndarray:
         """Colour of every pixel of the sample box: powder, turbid or clear liquid, crystals."""
@@ -152,6 +164,8 @@ class SceneRenderer:
         shine = 0.0 if state.nucleated else state.clarity
         clear = shine * self._highlight[..., None] * np.float32(55.0)
         liquid = turbid + clear
+        if state.nucleated:
+            liquid = liquid + np.float32(CLOUDY_GREY) * (liquid.mean(axis=-1, keepdims=True) - liquid)
         grey = np.float32(0.5) * colour + np.float32(0.5) * (colour.mean() + 12.0)
         crystal = self._crystal_texture[..., None] * grey
         molten = (self._melt_order < state.melt)[..., None]
