@@ -69,13 +69,23 @@ def label_run(folder: Path, processor: FrameProcessor, *, progress: bool = True)
     )
 
 
+# Below this median grey (0..1) a frame is black, not dim: dividing by its level would only amplify noise.
+LEVEL_FLOOR = 2.0 / 255.0
+
+
+def blank_value(spec: InputSpec) -> int:
+    """The grey the overlay is painted with. Under per-frame levels it is black: black times any gain is still
+    black, so the painted box neither tells the network the camera's gain nor moves with it."""
+    return 128 if spec.level == "absolute" else 0
+
+
 def prepare(image_bgr: np.ndarray, spec: InputSpec) -> np.ndarray:
     """A decoded BGR frame -> the network's RGB uint8 picture (blanked overlay, view crop, resize)."""
     image = image_bgr
     if spec.blank:
         image = image.copy()
         for box in spec.blank:
-            image[box.y : box.y + box.height, box.x : box.x + box.width] = 128
+            image[box.y : box.y + box.height, box.x : box.x + box.width] = blank_value(spec)
     if spec.view is not None:
         v = spec.view
         h, w = image.shape[:2]
@@ -88,16 +98,44 @@ def prepare(image_bgr: np.ndarray, spec: InputSpec) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def to_tensor(batch: np.ndarray, spec: InputSpec) -> torch.Tensor:
-    """N x H x W x 3 uint8 RGB -> N x 3 x H x W float, normalised with the manifest's mean and std."""
-    x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(255.0)
+def to_unit(batch: np.ndarray) -> torch.Tensor:
+    """N x H x W x 3 uint8 RGB -> N x 3 x H x W float on 0..1."""
+    return torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def frame_levels(x: torch.Tensor) -> torch.Tensor:
+    """N x 3 x H x W on 0..1 -> N x 1 x 1 x 1: each frame's median grey (channel mean), floored.
+
+    The median, not the mean: a glint or the glowing wire is a small bright area that moves the mean and not
+    the median; and a gain g times every pixel is g times the median, so dividing by it cancels the gain."""
+    grey = x.mean(dim=1).flatten(1)
+    return grey.median(dim=1).values.clamp(min=LEVEL_FLOOR).view(-1, 1, 1, 1)
+
+
+def at_level(x: torch.Tensor, spec: InputSpec) -> torch.Tensor:
+    """0..1 frames as the spec's `level` wants them: unchanged, or each divided by its median grey."""
+    return x if spec.level == "absolute" else x / frame_levels(x)
+
+
+def normalise_frames(x: torch.Tensor, spec: InputSpec) -> torch.Tensor:
+    """THE network input: N x 3 x H x W on 0..1 -> per-frame level (spec.level), then the manifest's channel
+    mean and std. Training, evaluation and the runtime all come through here (to_tensor)."""
+    x = at_level(x, spec)
     mean = torch.tensor(spec.mean, dtype=x.dtype).view(1, 3, 1, 1)
     std = torch.tensor(spec.std, dtype=x.dtype).view(1, 3, 1, 1)
     return (x - mean) / std
 
 
+def to_tensor(batch: np.ndarray, spec: InputSpec) -> torch.Tensor:
+    """N x H x W x 3 uint8 RGB -> N x 3 x H x W float network input (normalise_frames)."""
+    return normalise_frames(to_unit(batch), spec)
+
+
 def from_tensor(x: torch.Tensor, spec: InputSpec) -> np.ndarray:
-    """The inverse of to_tensor: N x 3 x H x W normalised -> N x H x W x 3 uint8 RGB."""
+    """The inverse of to_tensor: N x 3 x H x W normalised -> N x H x W x 3 uint8 RGB. Only for absolute levels
+    (the forecast's): a frame divided by its own level cannot be put back without it."""
+    if spec.level != "absolute":
+        raise ValueError(f"from_tensor needs absolute levels, the spec has {spec.level!r}")
     mean = torch.tensor(spec.mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     std = torch.tensor(spec.std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     rgb = (x * std + mean).clamp(0, 1).mul(255.0).round().byte()
@@ -114,9 +152,22 @@ def load_inputs(paths: Sequence[Path], spec: InputSpec, *, progress: bool = True
     return out
 
 
-def channel_stats(images: np.ndarray) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
-    """Per-channel mean and std on 0..1 values, for the manifest's normalisation."""
-    x = images.reshape(-1, 3).astype(np.float64) / 255.0
-    mean = x.mean(axis=0)
-    std = np.maximum(x.std(axis=0), 1e-3)
+STATS_BATCH = 256
+
+
+def channel_stats(
+    images: np.ndarray, spec: InputSpec
+) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """Per-channel mean and std of the frames at the spec's level (0..1 values when absolute), for the
+    manifest's normalisation."""
+    total = np.zeros(3)
+    squares = np.zeros(3)
+    count = 0
+    for start in range(0, len(images), STATS_BATCH):
+        x = at_level(to_unit(images[start : start + STATS_BATCH]), spec).double()
+        total += x.sum(dim=(0, 2, 3)).numpy()
+        squares += x.pow(2).sum(dim=(0, 2, 3)).numpy()
+        count += x.shape[0] * x.shape[2] * x.shape[3]
+    mean = total / count
+    std = np.maximum(np.sqrt(np.maximum(squares / count - mean**2, 0.0)), 1e-3)
     return (float(mean[0]), float(mean[1]), float(mean[2])), (float(std[0]), float(std[1]), float(std[2]))

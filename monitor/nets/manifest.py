@@ -13,11 +13,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from monitor.overlay.models import ModelError  # one error type for every model the service loads
 
-SCHEMA_VERSION = 1
+# 2: InputSpec.level (per-frame brightness normalisation) and the overlay blanked in black under it.
+SCHEMA_VERSION = 2
 MANIFEST_NAME = "manifest.json"
 WEIGHTS_NAME = "weights.pt"
 
 Task = Literal["temperature_progress", "forecast"]
+# How a frame's overall brightness reaches the network: "absolute" as the camera recorded it; "frame_median":
+# each frame divided by its median grey level first, so a camera gain (auto exposure) drops out and the colour
+# ratios of the glow, which carry the temperature, stay (monitor.nets.dataset.normalise_frames).
+Level = Literal["absolute", "frame_median"]
 
 
 class _Strict(BaseModel):
@@ -40,7 +45,8 @@ class InputSpec(_Strict):
     height: int = Field(gt=0)
     colour: Literal["RGB"] = "RGB"
     view: ViewBox | None = None  # crop of the frame before resizing; None = the whole frame
-    blank: tuple[ViewBox, ...] = ()  # frame regions painted grey first (the burned-in overlay)
+    blank: tuple[ViewBox, ...] = ()  # frame regions painted over first (the burned-in overlay)
+    level: Level = "absolute"
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)  # per channel, on 0..1 values
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
 
@@ -121,7 +127,8 @@ def read_manifest(folder: Path, *, task: Task | None = None) -> Manifest:
         raise ModelError(f"{path}: not readable JSON ({exc})") from exc
     if isinstance(data, dict) and data.get("schema_version") != SCHEMA_VERSION:
         raise ModelError(
-            f"{path}: schema_version {data.get('schema_version')!r}, this version reads {SCHEMA_VERSION}"
+            f"{path}: schema_version {data.get('schema_version')!r}, this version reads {SCHEMA_VERSION}; "
+            "train the model again with `furnace-monitor train FRAMES -o DIR`"
         )
     try:
         manifest = Manifest.model_validate(data)

@@ -17,6 +17,7 @@ from torch import nn
 from monitor.nets.dataset import to_tensor
 from monitor.nets.manifest import (
     InputSpec,
+    Level,
     ModelError,
     TargetScale,
 )
@@ -51,6 +52,20 @@ class RegressorOptions(BaseModel):
         "l1", description="Regression loss on the standardised targets."
     )
     seed: int = Field(0, ge=0, description="Seeds weights, batch order and augmentation.")
+    # A camera's auto exposure steps its gain by 10-30 % while the sample cools (issue 13): with absolute
+    # levels a model trained on a fixed exposure reads every step as tens of degC. The colour ratios of the
+    # glow survive a gain change, the brightness does not, so each frame is divided by its median grey.
+    level: Level = Field(
+        "frame_median",
+        description="Brightness normalisation: frame_median divides each frame by its median grey level "
+        "(camera gain drops out); absolute keeps the recorded brightness.",
+    )
+    gain_min: float = Field(0.6, gt=0, le=1, description="Lowest random camera gain (augmentation).")
+    gain_max: float = Field(1.6, ge=1, le=4, description="Highest random camera gain (augmentation).")
+    white_balance: float = Field(
+        0.02, ge=0, lt=0.5, description="Largest random change of one channel's gain, relative."
+    )
+    flicker: float = Field(0.04, ge=0, lt=0.5, description="Largest random light flicker, relative.")
     shift_px: int = Field(2, ge=0, le=32, description="Largest random shift of the input, px of the input.")
     noise_sigma: float = Field(2.0, ge=0, le=50, description="Added sensor noise, grey levels.")
     jpeg_probability: float = Field(0.3, ge=0, le=1, description="Share of frames JPEG re-encoded.")

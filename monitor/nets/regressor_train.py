@@ -9,7 +9,7 @@ import torch
 from tqdm import tqdm
 
 from monitor.nets.augment import Augmentation, add_sensor_noise
-from monitor.nets.dataset import channel_stats, load_inputs, to_tensor
+from monitor.nets.dataset import channel_stats, load_inputs, normalise_frames, to_unit
 from monitor.nets.manifest import (
     Architecture,
     InputSpec,
@@ -87,11 +87,11 @@ def train_regressor(
     started = time.perf_counter()
     rng = seed_everything(options.seed)
     generator = torch.Generator().manual_seed(options.seed)
-    spec = InputSpec(width=options.width, height=options.height, view=None, blank=blank)
+    spec = InputSpec(width=options.width, height=options.height, view=None, blank=blank, level=options.level)
     train, heldout = _load_frames(parts, spec, progress)
     if len(train.images) < 2:
         raise ModelError(f"{len(train.images)} training frames; need at least 2")
-    mean, std = channel_stats(train.images)
+    mean, std = channel_stats(train.images, spec)
     spec = spec.model_copy(update={"mean": mean, "std": std})
     targets = target_scales(train.t1, train.progress)
     y_train = _standardise(train, targets)
@@ -114,6 +114,9 @@ def train_regressor(
         shift_px=options.shift_px,
         jpeg_probability=options.jpeg_probability,
         jpeg_quality=(options.jpeg_quality_min, 95),
+        gain=(options.gain_min, options.gain_max),
+        white_balance=options.white_balance,
+        flicker=options.flicker,
     )
     # Near-equal batches instead of a ragged last one: batch norm is unstable on a batch of one or two.
     n_batches = max(1, round(len(train.images) / options.batch_size))
@@ -130,7 +133,7 @@ def train_regressor(
         losses = []
         for batch in np.array_split(order, n_batches):
             images = augment(train.images[batch], rng) if augment.active else train.images[batch]
-            x = add_sensor_noise(to_tensor(images, spec), options.noise_sigma, spec.std, generator)
+            x = normalise_frames(add_sensor_noise(to_unit(images), options.noise_sigma, generator), spec)
             x = x.to(device=device, memory_format=memory)
             stages = stages_train[batch].to(device) if options.stage_head else None
             loss = regression_loss(net(x), y_train[batch].to(device), stages, options)

@@ -109,7 +109,10 @@ def test_the_wrong_task_is_refused(saved: tuple[Path, torch.nn.Module]) -> None:
     ("edit", "message"),
     [
         (lambda d: d.pop("split"), "split: Field required"),
-        (lambda d: d.update(schema_version=99), "schema_version 99, this version reads 1"),
+        (
+            lambda d: d.update(schema_version=99),
+            "schema_version 99, this version reads 2; train the model again",
+        ),
         (lambda d: d.update(weights_sha256="abc"), "weights_sha256: String should match pattern"),
         (lambda d: d.update(surprise=1), "surprise: Extra inputs are not permitted"),
         (lambda d: d["architecture"].update(name="vgg"), "unknown architecture 'vgg'"),
