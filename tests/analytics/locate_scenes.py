@@ -67,7 +67,7 @@ def render(camera: Camera, times: list[int], *, seed: int = 0) -> Scene:
     options = SimulationOptions(width=camera.width, height=camera.height, seed=seed, workers=1)
     _, planned = plan_run(options)
     by_time: dict[int, PlannedFrame] = {f.time_s: f for f in planned}
-    scene = SceneRenderer(width=camera.width, height=camera.height, seed=seed, noise_sigma=0.0)
+    scene = SceneRenderer(width=camera.width, height=camera.height, seed=seed)
     painter = OverlayPainter(OverlayStyle(scale=camera.overlay_scale))
     m = _affine(camera)
     noise_rng = np.random.default_rng([seed, 77])

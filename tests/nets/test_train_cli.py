@@ -4,6 +4,8 @@ import csv
 import json
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from monitor.cli import main
@@ -86,7 +88,7 @@ def test_train_needs_held_out_frames(unseen_run, tmp_path: Path, capsys) -> None
 def test_train_an_empty_folder(tmp_path: Path, capsys) -> None:
     (tmp_path / "empty").mkdir()
     assert main(["train", str(tmp_path / "empty"), "-o", str(tmp_path / "m"), "-q"]) == 2
-    assert "no frames to train on" in capsys.readouterr().err
+    assert "no frame files (looked for jpg/jpeg/png/bmp/tif/tiff)" in capsys.readouterr().err
 
 
 def test_evaluate_models_scores_each_run_against_its_truth(
@@ -119,5 +121,6 @@ def test_evaluate_models_scores_each_run_against_its_truth(
 
 def test_evaluate_models_needs_truth(tiny_models: Path, tmp_path: Path, capsys) -> None:
     (tmp_path / "recorded").mkdir()
+    cv2.imwrite(str(tmp_path / "recorded" / "0110.jpg"), np.zeros((48, 64, 3), np.uint8))
     assert main(["evaluate-models", str(tmp_path / "recorded"), "--models", str(tiny_models), "-q"]) == 2
     assert "no truth.csv in" in capsys.readouterr().err

@@ -188,7 +188,7 @@ def test_report_lists_every_event_exactly(written: tuple[dict[str, Path], str]) 
         time, t1 = fmt_value(event.time_s), fmt_value(event.t1_c)
         row = (
             f'<tr><td>{event.type}</td><td class="num">{time}</td><td>{event.file}</td>'
-            f'<td class="num">{t1}</td></tr>'
+            f'<td class="num">{t1}</td><td class="num">1.00</td>'
         )
         assert row in html, row
     assert ">175.5<" in html and ">1262.5<" in html and ">140<" in html and ">1180<" in html

@@ -100,8 +100,8 @@ def test_point_building() -> None:
     frame = make_frame(0, 548.0)
     assert frame_point(CONTEXT, frame) == (
         r"furnace_frame,rig=rig\ 1,run=run\,7\=a time_s=548.0,t1_c=1000.0,t2_c=990.0,crystal_fraction=0.5,"
-        "latency_ms=12.5,flagged=0i,mean=100.5,mean_b=90.0,mean_g=100.0,mean_r=111.5,textured_share=0.25 "
-        "1700000548000000000"
+        "latency_ms=12.5,flagged=0i,mean=100.5,mean_b=90.0,mean_g=100.0,mean_r=111.5,textured_share=0.25,"
+        "gain=1.0,exposure_step=0.0 1700000548000000000"
     )
     event = StageEvent(EventType.CRYSTALLIZATION_START, 548.0, "0548.jpg", None)
     assert event_point(CONTEXT, event) == (
