@@ -157,7 +157,8 @@ def summarise(
     start, end = at.get(EventType.CRYSTALLIZATION_START), at.get(EventType.CRYSTALLIZATION_END)
     textured = [None if f is None or math.isnan(f.textured_share) else f.textured_share for f in features]
     fraction = offline_fraction(times, textured, start, end)
-    means = [None if f is None else f.mean for f in features]
+    # The scene's own brightness: the camera's gain steps are not the thermocouples' business.
+    means = [None if f is None else (f.mean if math.isnan(f.level) else f.level) for f in features]
     return AnalysisResult(
         run=run,
         times=times,
