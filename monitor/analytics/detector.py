@@ -99,14 +99,14 @@ class _Series:
             self._offset = self.values[-1] - value
         self.values.append(value + self._offset)
 
-    def step_at(self, i: int, *, start: int) -> _Step | None:
-        """The step into frame i: the median of the HOLD frames from i against the median of up to WINDOW
+    def step_at(self, i: int, *, start: int, hold: int = HOLD) -> _Step | None:
+        """The step into frame i: the median of the `hold` frames from i against the median of up to WINDOW
         frames before (not before `start`); None if the new level does not hold or the data are short."""
         x = self.values
         before = np.asarray(x[max(start, i - WINDOW) : i], dtype=float)
         before = before[~np.isnan(before)]
-        after = np.asarray(x[i : i + HOLD], dtype=float)
-        if before.size < HOLD or after.size < HOLD or np.isnan(after).any():
+        after = np.asarray(x[i : i + hold], dtype=float)
+        if before.size < HOLD or after.size < hold or np.isnan(after).any():
             return None
         old, new = float(np.median(before)), float(np.median(after))
         size = new - old
@@ -256,7 +256,7 @@ class StageDetector:
         x = self._level.values
         n = len(x)
         self._marks.why[kind] = "the frame mean never climbed faster than while heating"
-        for k in (HOLD, 2 * HOLD):
+        for k in (self.confirm_frames, 2 * self.confirm_frames):
             # At least four windows of k+1 frames before the candidate, to know how they climb.
             if n < 2 * k + 4 or self._heating_over(n - k, kind):
                 return
@@ -286,7 +286,7 @@ class StageDetector:
             return
         amplitude = x[peak] - self._melt_start_level
         after = x[peak + 1 :]
-        if amplitude <= 0 or len(after) < HOLD:
+        if amplitude <= 0 or len(after) < self.confirm_frames:
             return
         top = x[peak]
         # A third of the flash gone within two frames, and still gone HOLD frames on (a glint comes back).
@@ -306,13 +306,13 @@ class StageDetector:
         1# still climbs (nothing happens to a fully molten sample in the hold)."""
         n = len(self._points)
         start = self._index[EventType.MELTING_COMPLETE] + 3
-        i = n - HOLD
+        i = n - self.confirm_frames
         self._marks.why[EventType.FULLY_MOLTEN] = "no held drop of the frame mean after the flash"
         if i - start < WINDOW:
             return
         if self._heating_over(i, EventType.FULLY_MOLTEN):
             return
-        step = self._level.step_at(i, start=start)
+        step = self._level.step_at(i, start=start, hold=self.confirm_frames)
         if step is None or step.size >= 0:
             return
         threshold = max(4.0 * step.noise, 0.1 * self._collapse)
@@ -328,7 +328,7 @@ class StageDetector:
         """Crystals cloud the melt: a held step of the sample contrast while cooling below the liquidus."""
         kind = EventType.CRYSTALLIZATION_START
         n = len(self._points)
-        i = n - HOLD
+        i = n - self.confirm_frames
         fm = self._marks.events[EventType.FULLY_MOLTEN]
         has_t1 = any(p.t1_c is not None for p in self._points)
         if has_t1 and self._marks.cooling_start_s is None:
@@ -351,7 +351,7 @@ class StageDetector:
         self._marks.why[kind] = "no held step of the sample contrast while cooling"
         best: tuple[float, str, _Step, float] | None = None
         for channel, series in zip("BGR", self._sample, strict=True):
-            step = series.step_at(i, start=first)
+            step = series.step_at(i, start=first, hold=self.confirm_frames)
             if step is None:
                 continue
             window = np.asarray(series.values[max(first, i - WINDOW) : i], dtype=float)

@@ -15,7 +15,11 @@ class ProbePoint(Section):
 
 class AnalyticsConfig(Section):
     confirm_frames: int = Field(
-        3, ge=1, le=30, description="A stage transition is confirmed within at most this many frames."
+        5,
+        ge=1,
+        le=30,
+        description="A step must hold this many frames before it is a transition (at least 5: longer than a"
+        " glint lasts, so fewer act as 5).",
     )
     downscale: int = Field(
         4, ge=1, le=32, description="Features are computed on a copy shrunk by this factor per side."
