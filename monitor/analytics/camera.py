@@ -50,13 +50,13 @@ NO_STEP = StepMeasure(log_ratio=0.0, uniform=False, channels=(), pixel_share=mat
 
 
 def measure_step(previous: np.ndarray, current: np.ndarray) -> StepMeasure:
-    """Compare two downscaled BGR frames (float32, same shape) pixel by pixel on their unsaturated values."""
+    """Compare two downscaled BGR frames (float32, same shape) pixel by pixel on their unsaturated values;
+    every other pixel of every other row is plenty for a median."""
+    previous, current = previous[::2, ::2], current[::2, ::2]
     valid = (previous > _DARK) & (previous < _BRIGHT) & (current > _DARK) & (current < _BRIGHT)
     if valid.sum() < 64:
         return NO_STEP
-    logs = np.log(current, where=valid, out=np.zeros_like(current)) - np.log(
-        previous, where=valid, out=np.zeros_like(previous)
-    )
+    logs = np.log(np.maximum(current, 1.0)) - np.log(np.maximum(previous, 1.0))
     overall = float(np.median(logs[valid]))
     channels = []
     for c in range(current.shape[-1]):
