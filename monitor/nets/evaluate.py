@@ -112,7 +112,7 @@ def evaluate_runs(
     progress: bool = True,
 ) -> dict[str, ModelScore]:
     """Each simulated run through the pipeline with the models on, scored against its truth.csv; keyed by
-    the folder's name."""
+    the folder's name, or by as much of its path as tells two runs of the same name apart."""
     from monitor.analytics.analyze import analyze_frames
     from monitor.ingest.loader import list_frames
 
@@ -120,11 +120,11 @@ def evaluate_runs(
     if missing:
         raise FileNotFoundError(f"no {TRUTH_FILE} in {', '.join(missing)} (a run from `simulate` has one)")
     scores = {}
-    for folder in folders:
-        result = analyze_frames(list_frames(folder), processor, run=folder.name, size=size, progress=progress)
+    for folder, name in zip(folders, run_names(folders), strict=True):
+        result = analyze_frames(list_frames(folder), processor, run=name, size=size, progress=progress)
         if not result.predictions:
             raise ModelError(f"{folder}: the pipeline ran no models")
-        scores[folder.name] = score_predictions(
+        scores[name] = score_predictions(
             result.files, result.predictions, folder / TRUTH_FILE, train_means=train_means
         )
     return scores
@@ -163,3 +163,14 @@ def format_score(score: ModelScore) -> str:
         for s in score.by_stage
     ]
     return "\n".join(lines)
+
+
+def run_names(folders: list[Path]) -> list[str]:
+    """Short, distinct names: each folder's last path part, or as many parts as it takes to tell runs of
+    the same name apart (sweep/auto/reference, sweep/fixed/reference -> auto/reference, fixed/reference)."""
+    parts = [f.resolve().parts for f in folders]
+    for depth in range(1, max((len(p) for p in parts), default=1) + 1):
+        names = ["/".join(p[-depth:]) for p in parts]
+        if len(set(names)) == len(names):
+            return names
+    return [str(f) for f in folders]

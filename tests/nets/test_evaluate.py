@@ -54,3 +54,12 @@ def test_a_model_without_one_output_scores_only_the_other(tmp_path: Path) -> Non
 
     assert score.frames == 0 and score.mae_t1_c is None and score.mae_progress_pct is None
     assert "n/a" in format_score(score)
+
+
+def test_runs_of_the_same_name_keep_their_own_scores() -> None:
+    """Two programmes' `reference` runs must not overwrite each other's score."""
+    from monitor.nets.evaluate import run_names
+
+    folders = [Path("/s/auto/reference"), Path("/s/fixed/reference"), Path("/s/auto/hot")]
+    assert run_names(folders) == ["auto/reference", "fixed/reference", "auto/hot"]
+    assert run_names([Path("/a/r1"), Path("/b/r2")]) == ["r1", "r2"]
