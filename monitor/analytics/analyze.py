@@ -15,6 +15,7 @@ from monitor.analytics.health import assess
 from monitor.analytics.kinetics import fit_avrami
 from monitor.analytics.locate import LOCK_FRAMES, SampleFinding
 from monitor.analytics.result import AnalysisResult, RunSummary
+from monitor.analytics.stats import robust_std
 from monitor.config.overlay import PlausibilityConfig
 from monitor.ingest.loader import Frame, FrameError, load_frames
 from monitor.pipeline.process import FrameProcessor
@@ -118,7 +119,7 @@ def analyze_table(features_csv: Path, temperatures_csv: Path | None, *, run: str
             t1_max = max(t1_max, values[0])
         # No pixels here: the camera is judged on the channels' joint jump while 1# falls.
         cooling = values[0] is not None and values[0] < t1_max - 5.0
-        noise = _diff_noise([f.mean for f in features[-NOISE_FRAMES:]])
+        noise = robust_std(np.diff([f.mean for f in features[-NOISE_FRAMES:]]), short=0.0)
         step = NO_STEP if previous is None else table_step(previous, bgr, cooling=cooling, noise=noise)
         state = camera.observe(sum(bgr) / 3, step)
         previous = bgr
@@ -138,14 +139,6 @@ def analyze_table(features_csv: Path, temperatures_csv: Path | None, *, run: str
         frame_flags.extend(camera.flags(i))
     return summarise(run=run, times=times, files=files, features=features, t1=t1s, t2=t2s, detector=detector,
                      flags=flags)  # type: ignore[arg-type]  # fmt: skip
-
-
-def _diff_noise(values: list[float]) -> float:
-    """Robust frame-to-frame noise of a series (0 while too short to tell)."""
-    if len(values) < 4:
-        return 0.0
-    d = np.diff(np.asarray(values, dtype=float))
-    return float(1.4826 * np.median(np.abs(d - np.median(d))))
 
 
 def summarise(

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from monitor.analytics.stats import robust_std
+
 # A glint lasts at most this many frames (the real run's lasts 3: 355-357 s).
 GLINT_FRAMES = 4
 # Pixels darker or brighter than this are clipped or drowned in noise: their ratio says nothing.
@@ -200,7 +202,7 @@ class CameraTracker:
         ramp, self._ramp = self._ramp, []
         total = sum(r for _, r in ramp)
         # Flicker does not add up over frames: a run of its log-ratios telescopes to two frames' factors.
-        threshold = max(MIN_STEP, 3.5 * _robust_spread(self._jitter))
+        threshold = max(MIN_STEP, 3.5 * robust_std(self._jitter, minimum=5, short=0.0))
         if abs(total) < threshold:
             return False
         return self._register(ramp[0][0], ramp[-1][0])
@@ -247,10 +249,3 @@ class CameraTracker:
         if index in self._exposure:
             return ("exposure_step",)
         return ()
-
-
-def _robust_spread(values: list[float]) -> float:
-    if len(values) < 5:
-        return 0.0
-    a = np.asarray(values, dtype=float)
-    return float(1.4826 * np.median(np.abs(a - np.median(a))))

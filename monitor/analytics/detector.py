@@ -4,15 +4,16 @@ It reads signals the camera cannot fake (see analytics/camera.py):
 - `level`, the whole-frame mean with the camera's gain steps divided out, for the heating events;
 - `sample`, the sample box's brightness over the rest of the frame (a gain or flicker multiplies both), and
   `texture`, the mean local contrast of the sample box with the sensor noise taken out, for crystallization.
-Frames the camera flagged (an exposure step) are bridged: the jump into them is not the sample's.
+The level's frames the camera moved are revised in hindsight (`revise`); the texture is bridged at an
+exposure step: the jump into that frame is not the sample's.
 
 The physics each event must obey, enforced here:
 - events come in order: melting_start -> melting_complete -> fully_molten -> crystallization_start -> end;
 - nothing happens while 1# holds at its peak: no event is searched for, or dated, in the hold;
 - crystals form on cooling below the liquidus: crystallization_start only once 1# has left its hold and is
   below the 1# at fully_molten;
-- crystallization ends when the crystalline share stops growing: the texture's plateau, dated where
-  it entered the plateau for good (a smooth end works as well as a sudden one).
+- crystallization ends when the crystalline share stops growing: where a JMAK fit of the texture since the
+  start reaches 97 %, once the plateau has been seen (a smooth end works as well as a sudden one).
 A step counts only if the level after it holds for HOLD frames and differs from the median of the WINDOW
 frames before: a glint (an excursion of up to 4 frames that comes back) is neither a step up nor, when it
 ends, a step down. Where the evidence is missing (a table of channel means has no sample box), the event is
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from monitor.analytics.growth import END_FRACTION, fit_growth
+from monitor.analytics.stats import robust_std
 from monitor.records import EventType, Evidence, Features, MissedEvent, Stage, StageEvent
 from monitor.stages import stage_at
 
@@ -33,14 +35,6 @@ WINDOW = 10  # frames before a candidate whose median is the old level (a glint 
 NOISE_FRAMES = 60  # the noise of a signal is measured over this many recent frames
 SHARP_FRAMES = 2  # a step happens within this many frames
 _FLAT_FRAMES = 10  # the texture's plateau must last this long
-
-
-def _robust_std(values: np.ndarray) -> float:
-    """Standard deviation from the median absolute deviation: spikes do not inflate it."""
-    values = values[~np.isnan(values)]
-    if values.size < 3:
-        return math.inf
-    return float(1.4826 * np.median(np.abs(values - np.median(values))))
 
 
 def _confidence(margin: float) -> float:
@@ -81,10 +75,6 @@ class _Step:
     size: float  # median after - median before
     noise: float  # frame-to-frame noise of the signal before it
 
-    @property
-    def margin(self) -> float:
-        return abs(self.size) / max(self.noise, 1e-9)
-
 
 class _Series:
     """One signal of the run, with camera steps bridged (the jump into a flagged frame is dropped)."""
@@ -118,7 +108,7 @@ class _Series:
         if abs(x[i] - old) < 0.6 * abs(size) or abs(x[i] - x[max(i - SHARP_FRAMES, 0)]) < 0.7 * abs(size):
             return None
         diffs = np.diff(np.asarray(x[max(start, i - NOISE_FRAMES) : i], dtype=float))
-        return _Step(i, size, _robust_std(diffs))
+        return _Step(i, size, robust_std(diffs))
 
 
 @dataclass(slots=True)
@@ -265,7 +255,7 @@ class StageDetector:
             # The slope of every window of k+1 frames before: what heating, noise and flicker give.
             windows = np.lib.stride_tricks.sliding_window_view(baseline, k + 1)
             before = np.asarray([_theil_sen(w) for w in windows])
-            spread = max(_robust_std(before), 0.05)
+            spread = max(robust_std(before), 0.05)
             slope = _theil_sen(np.asarray(x[n - k - 1 :], dtype=float))
             threshold = max(3.0 * pace, float(np.median(before)) + 4.0 * spread)
             if slope > threshold:

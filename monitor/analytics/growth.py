@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from monitor.analytics.stats import robust_std
+
 END_FRACTION = 0.97  # the end of growth, as metallurgists (and our simulator) put it
 _N = np.linspace(1.0, 4.0, 13)  # Avrami exponents: 1 (1-D, site saturated) .. 4 (3-D, constant rate)
 _TAU = np.geomspace(5.0, 900.0, 48)  # seconds
@@ -44,7 +46,7 @@ def fit_growth(t: np.ndarray, y: np.ndarray) -> GrowthFit | None:
     fine = _best(t, y, np.linspace(max(n0 - 0.25, 0.5), n0 + 0.25, 11), tau0 * np.geomspace(0.89, 1.12, 21))
     n, tau, a, b = fine if fine is not None else coarse
     residual = y - (a + b * (1.0 - np.exp(-((t / tau) ** n))))
-    noise = float(1.4826 * np.median(np.abs(residual - np.median(residual))))
+    noise = robust_std(residual)
     return GrowthFit(n=n, tau_s=tau, base=a, rise=b, noise=noise)
 
 

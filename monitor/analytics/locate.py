@@ -18,6 +18,7 @@ afresh.
 """
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from monitor.analytics.stats import robust_std
 from monitor.config.overlay import Box
 
 log = logging.getLogger(__name__)
@@ -180,7 +182,7 @@ def _find_blob(score: np.ndarray, valid: np.ndarray) -> _Blob | None:
     # how far the region stands out of the background's own spread (pooled maps are smooth and precise,
     # so a weak but real texture under noise still stands well clear)
     outside = ratio[(valid > 0) & (labels != region)]
-    spread = 1.4826 * float(np.median(np.abs(outside - np.median(outside)))) + 1e-3
+    spread = robust_std(outside, minimum=1, short=math.nan) + 1e-3
     z = (plateau - float(np.median(outside))) / spread
     strength = float(np.clip((z - Z_MIN) / (Z_GOOD - Z_MIN), 0.0, 1.0))
     compact = float(np.clip((fill - 0.3) / 0.4, 0.0, 1.0))
