@@ -188,11 +188,13 @@ class StageDetector:
         if t1 is None:
             return
         if t1 > self._t1_max + 3.0:
-            self._t1_max, self._t1_max_since = t1, n - 1
+            self._t1_max_since = n - 1
             self._hold_from = None
         elif self._hold_from is None and n - 1 - self._t1_max_since >= 5 and t1 >= self._t1_max - 3.0:
             # Within 3 degC of its maximum for 5 frames: the programme holds.
             self._hold_from = self._t1_max_since
+        # The true maximum: the 3 degC above only keeps the last degrees of the ramp from restarting the hold.
+        self._t1_max = max(self._t1_max, t1)
         if self._marks.cooling_start_s is None and self._hold_from is not None:
             recent = [p.t1_c for p in self._points[-3:]]
             if all(v is not None and v < self._t1_max - 3.0 for v in recent):

@@ -130,6 +130,7 @@ def test_the_real_run() -> None:
         EventType.FULLY_MOLTEN: 193,
     }
     assert events[EventType.FULLY_MOLTEN].t1_c == 1326
+    assert result.summary.cooling_start_s == 321  # the last second at 1500 degC
     flagged = {t: f for t, f in zip(result.times, result.flags, strict=True)}
     assert all("glint" in flagged[t] for t in (355, 356, 357))
     steps = [t for t, f in flagged.items() if "exposure_step" in f]
