@@ -53,11 +53,14 @@ def analyze_frames(
             if len(pending) >= batch:
                 flush()
     flush()
+    # The camera saw only the frames that decoded: its k-th frame is the k-th of those.
     camera = processor.features.camera
+    decoded = [r for r in results if not r.frame_error]
+    camera_flags = {id(r): camera.flags(k) for k, r in enumerate(decoded)}
     flags = [
         [f"frame: {r.frame_error}"] if r.frame_error else [*(r.reading.flags if r.reading else []),
-                                                           *camera.flags(i)]
-        for i, r in enumerate(results)
+                                                           *camera_flags[id(r)]]
+        for r in results
     ]  # fmt: skip
     summary = summarise(
         run=run,

@@ -88,3 +88,20 @@ def test_analyze_cli_on_a_table(tmp_path: Path, capsys: pytest.CaptureFixture[st
     printed = capsys.readouterr().out
     assert "melting_complete" in printed and "thermocouple 2#: UNRELIABLE" in printed
     assert (tmp_path / "report.html").is_file()
+
+
+def test_camera_flags_land_on_their_frames_past_a_broken_one(
+    reference_run: SimulatedRun, tmp_path: Path
+) -> None:
+    """A truncated frame is not seen by the camera tracker; the exposure step after it must still be flagged
+    on its own files (the auto exposure's ramp of the reference run), not shifted by one."""
+    with (reference_run.out / "truth.csv").open(encoding="utf-8") as f:
+        stepped = {r["file"] for r in csv.DictReader(f) if r["exposure_step"] == "1"}
+    paths = [reference_run.out / f"{t:04d}.jpg" for t in range(395, 430)]
+    assert stepped & {p.name for p in paths[10:]}, "the reference run's ramp lies in this window"
+    broken = tmp_path / "0400.jpg"
+    broken.write_bytes(paths[5].read_bytes()[:2000])
+    paths[5] = broken
+    result = analyze_frames(paths, build_processor(parse_config({}, env={})), run="r", progress=False)
+    flagged = {f for f, flags in zip(result.files, result.flags, strict=True) if "exposure_step" in flags}
+    assert flagged and flagged <= stepped
