@@ -167,12 +167,16 @@ class CameraTracker:
             self._levels[i] = level
         return revised
 
+    def _scene_trend(self) -> float:
+        """The scene's own log-change per frame lately (frames without a camera step)."""
+        return float(np.median(self._trend[-5:])) if self._trend else 0.0
+
     def _bridge(self, first: int, last: int) -> None:
         """Frames first..last were the camera's doing: their level carries on the scene's trend from the
         frame before them."""
         if first == 0:
             return
-        trend = float(np.median(self._trend[-5:])) if self._trend else 0.0
+        trend = self._scene_trend()
         base = self._levels[first - 1]
         self._revised += [(j, base * math.exp(trend * (j - first + 1))) for j in range(first, last + 1)]
 
@@ -214,7 +218,7 @@ class CameraTracker:
             return False
         # The factor of the mean, not of the pixels: clipped pixels do not scale. Less the scene's own
         # trend over those frames, so the level carries on from the frame before as the scene did.
-        trend = float(np.median(self._trend[-5:])) if self._trend else 0.0
+        trend = self._scene_trend()
         log_ratio = math.log(after / before) - trend * (last - first + 1)
         self._log_gain += log_ratio
         self._steps.append(_Step(first, log_ratio, before, after))
