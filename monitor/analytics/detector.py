@@ -12,8 +12,8 @@ The physics each event must obey, enforced here:
 - nothing happens while 1# holds at its peak: no event is searched for, or dated, in the hold;
 - crystals form on cooling below the liquidus: crystallization_start only once 1# has left its hold and is
   below the 1# at fully_molten;
-- crystallization ends when the crystalline share stops growing: where a JMAK fit of the texture since the
-  start reaches 97 %, once the plateau has been seen (a smooth end works as well as a sudden one).
+- crystallization ends when the crystalline share stops growing: where the texture has covered 97 % of its
+  rise from the melt to the flat plateau that follows (a smooth end works as well as a sudden one).
 A step counts only if the level after it holds for HOLD frames and differs from the median of the WINDOW
 frames before: a glint (an excursion of up to 4 frames that comes back) is neither a step up nor, when it
 ends, a step down. Where the evidence is missing (a table of channel means has no sample box), the event is
@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from monitor.analytics.growth import END_FRACTION, fit_growth
 from monitor.analytics.stats import robust_std
 from monitor.records import EventType, Evidence, Features, MissedEvent, Stage, StageEvent
 from monitor.stages import stage_at
@@ -34,7 +33,10 @@ HOLD = 5  # frames a new level must hold (longer than a glint) before a step cou
 WINDOW = 10  # frames before a candidate whose median is the old level (a glint is under half of it)
 NOISE_FRAMES = 60  # the noise of a signal is measured over this many recent frames
 SHARP_FRAMES = 2  # a step happens within this many frames
-_FLAT_FRAMES = 10  # the texture's plateau must last this long
+END_FRACTION = 0.97  # the end of growth, as metallurgists (and our simulator) put it
+PLATEAU = 20  # frames after the end whose median is the plateau
+_FLAT_RISE = 0.005  # the plateau's trend per frame, as a share of the rise, at most
+_SMOOTH = 3  # the texture at a frame is the median of this many frames either side
 
 
 def _confidence(margin: float) -> float:
@@ -369,42 +371,50 @@ class StageDetector:
         return next(i for i, p in enumerate(self._points) if p.time_s >= (cooling or -math.inf))
 
     def _find_crystallization_end(self) -> None:
-        """Growth stops: a JMAK fit of the texture since crystallization_start reaches END_FRACTION, and the
-        data have shown the plateau for _FLAT_FRAMES frames since."""
+        """Growth stops: the first frame whose texture has covered END_FRACTION of the way from the melt
+        before crystallization_start to the plateau after it. The plateau is the median of the PLATEAU
+        frames that follow, and counts only when they are flat: their trend under _FLAT_RISE of the rise per
+        frame (a sample still growing is not on its plateau). The plateau's own slow drift (crystals gain
+        contrast as they cool and dim) is what a fit of a growth curve through it would mistake for growth."""
         kind = EventType.CRYSTALLIZATION_END
         start = self._index[EventType.CRYSTALLIZATION_START]
-        texture = np.asarray(self._texture.values[start:], dtype=float)
-        if np.isnan(texture[-_FLAT_FRAMES:]).all():
+        x = self._texture.values
+        n = len(x)
+        if all(math.isnan(v) for v in x[-PLATEAU:]):
             self._marks.why[kind] = "no texture signal of the sample"
             return
         self._marks.why[kind] = "the texture of the sample is still growing"
-        if texture.size < 2 * _FLAT_FRAMES:
+        i = n - PLATEAU  # the candidate: the frame with a whole plateau window after it
+        melt = np.asarray(x[max(self._index[EventType.FULLY_MOLTEN], start - 3 * WINDOW) : start + 1], float)
+        melt = melt[~np.isnan(melt)]
+        if i - start < WINDOW or melt.size < HOLD:
             return
-        t0 = self._points[start].time_s
-        times = np.asarray([p.time_s - t0 for p in self._points[start:]])
-        fit = fit_growth(times, texture)
-        if fit is None:
-            self._marks.why[kind] = "the texture of the sample does not grow"
+        base = float(np.median(melt))
+        noise = max(robust_std(np.diff(melt)) / math.sqrt(2.0), 1e-6)
+        after = np.asarray(x[i:], dtype=float)
+        plateau = float(np.nanmedian(after))
+        rise = plateau - base
+        threshold = 6.0 * noise
+        if rise <= threshold:
+            self._marks.why[kind] = f"the texture's growth ({rise:.4f}) is within its noise ({noise:.4f})"
             return
-        threshold = 6.0 * max(fit.noise, 1e-6)
-        if fit.rise <= threshold:
-            self._marks.why[kind] = (
-                f"the texture's growth ({fit.rise:.4f}) is within its noise ({fit.noise:.4f})"
-            )
+        # Flat: the second half of the window sits within _FLAT_RISE of the rise per frame of the first (a
+        # trend, not one frame: a stall of growth followed by more growth is not flat).
+        half = PLATEAU // 2
+        trend = (float(np.nanmedian(after[half:])) - float(np.nanmedian(after[:half]))) / half
+        if abs(trend) > _FLAT_RISE * rise:
             return
-        end = t0 + fit.end_s
-        if end > self._points[-1].time_s - _FLAT_FRAMES:
+        here = float(np.nanmedian(np.asarray(x[max(start, i - _SMOOTH) : i + _SMOOTH + 1], dtype=float)))
+        reached = (here - base) / rise
+        if reached < END_FRACTION:
             return
-        j = next(i for i in range(start, len(self._points)) if self._points[i].time_s >= end - 0.5)
         self._mark(
             kind,
-            j,
-            _confidence(fit.rise / threshold),
+            i,
+            _confidence(rise / threshold),
             [
-                Evidence(
-                    "texture rise", fit.rise, threshold, f"JMAK fit n={fit.n:.2f}, tau={fit.tau_s:.0f} s"
-                ),
-                Evidence("fitted fraction", END_FRACTION, END_FRACTION, "end of growth"),
+                Evidence("texture rise", rise, threshold, f"melt {base:.4f}, plateau {plateau:.4f}"),
+                Evidence("share of the rise", reached, END_FRACTION, f"plateau trend {trend:+.5f}/frame"),
             ],
         )
 

@@ -124,15 +124,18 @@ def sample_texture(image: np.ndarray, box: Box) -> tuple[float, float]:
 
 def noise_variance(image: np.ndarray, box: Box) -> float:
     """The sensor noise's variance, from the smooth chamber wall in a strip just above the sample box
-    (below it when the box touches the top): half the robust variance of neighbouring pixels' differences."""
+    (below it when the box touches the top), measured with the texture's own 5x5 local variance: JPEG and
+    demosaicing correlate neighbouring pixels, so a difference of neighbours sees a third of what the
+    texture's windows see, and the leftover noise would grow as the sample dims."""
     height = _NOISE_STRIP
     top = box.y - height - 4 if box.y - height - 4 >= 0 else box.y + box.height + 4
     strip = image[max(top, 0) : top + height, box.x : box.x + box.width]
-    if strip.shape[0] < 2 or strip.shape[1] < 2:
+    if strip.shape[0] < _WINDOW[1] or strip.shape[1] < _WINDOW[0]:
         return 0.0
     grey = cv2.cvtColor(strip, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    d = np.diff(grey, axis=1).ravel()
-    # The mean square, not a median: dark frames hold few grey levels and a median jumps between them.
-    # The largest tenth is left out: a wire or an edge crossing the strip is not noise.
-    d2 = np.sort(d * d)[: max(int(0.9 * d.size), 1)]
-    return float(d2.mean()) / 2.0
+    mean = cv2.blur(grey, _WINDOW, borderType=cv2.BORDER_REFLECT)
+    variance = (cv2.blur(grey * grey, _WINDOW, borderType=cv2.BORDER_REFLECT) - mean * mean).ravel()
+    # The mean, not a median: dark frames hold few grey levels and a median jumps between them. The
+    # largest tenth is left out: a wire or an edge crossing the strip is not noise.
+    v = np.sort(variance)[: max(int(0.9 * variance.size), 1)]
+    return float(max(v.mean(), 0.0))

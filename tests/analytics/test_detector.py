@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from monitor.analytics.detector import HOLD, Observation, StageDetector
+from monitor.analytics.detector import HOLD, PLATEAU, Observation, StageDetector
 from monitor.analytics.features import FeatureExtractor
 from monitor.analytics.locate import SampleLocator
 from monitor.config import parse_config
@@ -81,7 +81,7 @@ def test_events_are_confirmed_within_a_few_frames(series) -> None:
     index = {file: i for i, (_, file, _, _) in enumerate(series)}
     for event in detector.events:
         delay = confirmed_at[event.type] - index[event.file]
-        limit = 3 * HOLD if event.type is EventType.CRYSTALLIZATION_END else HOLD + 1
+        limit = PLATEAU if event.type is EventType.CRYSTALLIZATION_END else HOLD + 1
         assert 0 <= delay <= limit, (event.type, delay)
         assert 0.5 <= event.confidence <= 1.0 and event.evidence, event.type
 
