@@ -20,7 +20,7 @@ from monitor.records import Features
 # relative, so crystals stay textured as the scene cools and dims, and the smooth melt stays smooth.
 TEXTURE_LEVEL = 0.05
 _WINDOW = (5, 5)
-_NOISE_STRIP = 12  # rows of chamber wall the noise is measured on
+_NOISE_STRIP = 24  # rows of chamber wall the noise is measured on
 _UNCLIPPED = (20.0, 235.0)  # channel means between these scale with the camera's gain
 
 
@@ -114,7 +114,7 @@ def sample_texture(image: np.ndarray, box: Box) -> tuple[float, float]:
     roi = image[box.y : box.y + box.height, box.x : box.x + box.width]
     if roi.size == 0:
         return math.nan, math.nan
-    grey = cv2.cvtColor(roi, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    grey = _halved(cv2.cvtColor(roi, cv2.COLOR_BGR2GRAY))
     mean = cv2.blur(grey, _WINDOW)
     variance = cv2.blur(grey * grey, _WINDOW) - mean * mean
     std = np.sqrt(np.maximum(variance - noise_variance(image, box), 0.0))
@@ -130,12 +130,19 @@ def noise_variance(image: np.ndarray, box: Box) -> float:
     height = _NOISE_STRIP
     top = box.y - height - 4 if box.y - height - 4 >= 0 else box.y + box.height + 4
     strip = image[max(top, 0) : top + height, box.x : box.x + box.width]
-    if strip.shape[0] < _WINDOW[1] or strip.shape[1] < _WINDOW[0]:
+    if strip.shape[0] < 2 * _WINDOW[1] or strip.shape[1] < 2 * _WINDOW[0]:
         return 0.0
-    grey = cv2.cvtColor(strip, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    grey = _halved(cv2.cvtColor(strip, cv2.COLOR_BGR2GRAY))
     mean = cv2.blur(grey, _WINDOW, borderType=cv2.BORDER_REFLECT)
     variance = (cv2.blur(grey * grey, _WINDOW, borderType=cv2.BORDER_REFLECT) - mean * mean).ravel()
     # The mean, not a median: dark frames hold few grey levels and a median jumps between them. The
     # largest tenth is left out: a wire or an edge crossing the strip is not noise.
     v = np.sort(variance)[: max(int(0.9 * variance.size), 1)]
     return float(max(v.mean(), 0.0))
+
+
+def _halved(grey: np.ndarray) -> np.ndarray:
+    """Half the size, each pixel the mean of four: crystals are larger than two pixels, the sensor's noise
+    is not, so a soft or noisy lens keeps their texture above its noise."""
+    h, w = grey.shape[0] // 2 * 2, grey.shape[1] // 2 * 2
+    return cv2.resize(grey[:h, :w], (w // 2, h // 2), interpolation=cv2.INTER_AREA).astype(np.float32)
