@@ -18,7 +18,17 @@ os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
 @dataclass(frozen=True, slots=True)
 class TextRead:
     text: str
-    confidence: float
+    confidence: float  # the engine's score: the mean of the characters' probabilities
+    # Probability of each recognised character; one uncertain digit hides in a high mean. Empty when the
+    # engine does not give them.
+    char_confidences: tuple[float, ...] = ()
+
+    @property
+    def weakest(self) -> float:
+        """The least certain digit's probability (the mean when the engine gives none). Marks, '#' and
+        '丝' are often uncertain (0.8) while the number is sure; only the digits carry the value."""
+        digits = [p for ch, p in zip(self.text, self.char_confidences, strict=False) if ch.isdigit()]
+        return min(digits, default=self.confidence) if self.char_confidences else self.confidence
 
 
 class Recognizer(Protocol):
@@ -50,16 +60,51 @@ def _load(task: str, model: ModelDir, engine: Engine, *, threads: int) -> Any:
     return predictor
 
 
+class _CharScores:
+    """Wraps PaddleX's CTC decoder to keep each character's probability, which it averages away.
+
+    Same selection as CTCLabelDecode.decode: argmax per step, repeats collapsed, blanks (index 0) dropped.
+    """
+
+    def __init__(self, decode: Any) -> None:
+        self._decode = decode
+        self.last: list[tuple[float, ...]] = []
+
+    def __call__(self, pred: Any, **kwargs: Any) -> Any:
+        probs = np.asarray(pred[0])
+        index, best = probs.argmax(axis=-1), probs.max(axis=-1)
+        keep = np.ones_like(index, dtype=bool)
+        keep[:, 1:] = index[:, 1:] != index[:, :-1]
+        keep &= index != 0
+        self.last = [tuple(float(p) for p in best[b][keep[b]]) for b in range(len(index))]
+        return self._decode(pred, **kwargs)
+
+
 class PaddleRecognizer:
-    """paddleocr.TextRecognition on a batch of line crops (BGR)."""
+    """paddleocr.TextRecognition on a batch of line crops (BGR), with per-character confidences."""
 
     def __init__(self, model: ModelDir, engine: Engine, *, threads: int = 2) -> None:
         self.model = model
+        self.engine = engine
         self._model = _load("rec", model, engine, threads=threads)
+        predictor = getattr(self._model, "paddlex_predictor", None)
+        self._scores: _CharScores | None = None
+        if predictor is not None and hasattr(predictor, "post_op"):
+            self._scores = predictor.post_op = _CharScores(predictor.post_op)
+
+    @property
+    def name(self) -> str:
+        return self.model.name
 
     def recognize(self, crops: list[np.ndarray]) -> list[TextRead]:
         results = self._model.predict(crops, batch_size=len(crops))
-        return [TextRead(str(r["rec_text"]), float(r["rec_score"])) for r in results]
+        chars = self._scores.last if self._scores is not None else []
+        if len(chars) != len(results):
+            chars = [()] * len(results)
+        return [
+            TextRead(str(r["rec_text"]), float(r["rec_score"]), c if len(c) == len(str(r["rec_text"])) else ())
+            for r, c in zip(results, chars, strict=True)
+        ]
 
 
 class PaddleDetector:
