@@ -136,8 +136,9 @@ def cmd_evaluate_ocr(args: argparse.Namespace) -> int:
 
         (build,) = builders.values()
         classes = sweep.select(args.classes)
-        results = sweep.run_sweep(args.variants, build(config.overlay, config.ocr), frames=args.seconds or 300,
-                                  classes=classes, progress=not args.quiet)  # fmt: skip
+        reader = build(config.overlay, config.ocr)
+        results = sweep.run_sweep(args.variants, reader, frames=args.seconds or 300, classes=classes,
+                                  progress=not args.quiet)  # fmt: skip
         print(sweep.format_sweep(results))
         if args.confusions:
             print(sweep.format_confusions(results))

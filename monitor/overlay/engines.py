@@ -102,7 +102,9 @@ class PaddleRecognizer:
         if len(chars) != len(results):
             chars = [()] * len(results)
         return [
-            TextRead(str(r["rec_text"]), float(r["rec_score"]), c if len(c) == len(str(r["rec_text"])) else ())
+            TextRead(
+                str(r["rec_text"]), float(r["rec_score"]), c if len(c) == len(str(r["rec_text"])) else ()
+            )
             for r, c in zip(results, chars, strict=True)
         ]
 

@@ -18,7 +18,6 @@ from monitor.overlay.reader import OverlayReader
 log = logging.getLogger(__name__)
 
 
-
 def _second_recognizer(engine: Engine, cache: Path | None) -> PaddleRecognizer:
     """The other model: a second opinion whose misreads are not the first one's. PP-OCRv6_tiny's
     doubtful lines go to PP-OCRv5_mobile (run through onnxruntime: same scores as Paddle inference,

@@ -126,7 +126,9 @@ def second_opinion_dir(cache: Path | None = None) -> ModelDir:
     onnx = Path(next(iter(onnx_spec.submodule_search_locations))) / "models/ppocrv5/rec/rec.onnx"
     if not onnx.is_file():
         raise ModelError(f"packaged model file {onnx} is missing")
-    return validate_model_dir(_link_onnx(onnx, paddle.path / "inference.yml", cache or cache_dir()), "onnxruntime")
+    return validate_model_dir(
+        _link_onnx(onnx, paddle.path / "inference.yml", cache or cache_dir()), "onnxruntime"
+    )
 
 
 def resolve_model_dir(

@@ -1,6 +1,7 @@
 """A second opinion on a doubtful field: several looks (engines, preprocessings) and the rule that settles
-them. A value is accepted when two looks agree, or when one look is trusted on its own (confident and
-consistent with what the field did so far); otherwise the field is flagged, never guessed.
+them. A value is accepted when two looks agree (two models, when two looked), or when one look is trusted
+on its own (confident and consistent with what the field did so far); otherwise the field is flagged,
+never guessed.
 """
 
 from collections.abc import Callable
@@ -20,6 +21,7 @@ class Look:
     read: TextRead
     parsed: Parsed
     verdict: Verdict
+    engine: str = ""  # the model that read it: two looks of one model may share its misread
 
     @property
     def number(self) -> int | None:
@@ -44,13 +46,27 @@ class Decision:
         return self.value is not None
 
 
-def decide(looks: list[Look], *, trusted: Callable[[Look], bool], doubt: str | None = None) -> Decision:
+def decide(
+    looks: list[Look],
+    *,
+    trusted: Callable[[Look], bool],
+    doubt: str | None = None,
+    min_digit: float = 0.0,
+) -> Decision:
     """Two looks that stand for the same number settle it; else a look trusted alone; else a flag.
 
     A number that both looks read but that failed the rate check is what the display shows (2# does
-    jump): it is kept with a warning. `doubt` says why the first look was not enough on its own.
+    jump): it is kept with a warning. Two looks that both hesitate on a digit (weakest digit below
+    `min_digit`) settle nothing: a smudged 3 was read as 2 by both models, each at 0.55-0.6. `doubt` says
+    why the first look was not enough on its own.
     """
+    # One model reading its own misread twice (binarised) is no confirmation when another model looked.
+    cross = len({look.engine for look in looks}) > 1
     for a, b in combinations(looks, 2):
+        if cross and a.engine == b.engine:
+            continue
+        if max(a.read.weakest, b.read.weakest) < min_digit:
+            continue
         if a.number is not None and a.number == b.number:
             plausible = a if a.verdict.value is not None else b
             if plausible.verdict.value is not None:

@@ -118,8 +118,8 @@ class OverlayReader:
 
     def _look(self, f: _Field, engine: Recognizer, read: TextRead, how: str) -> Look:
         parsed = _PARSERS[f.line](read.text)
-        source = f"{getattr(engine, 'name', 'engine')} {how}"
-        return Look(source, read, parsed, f.judge(parsed))
+        name = getattr(engine, "name", "engine")
+        return Look(f"{name} {how}", read, parsed, f.judge(parsed), engine=name)
 
     def _sure(self, look: Look) -> bool:
         return self._unsure(look) is None
@@ -150,7 +150,10 @@ class OverlayReader:
         pending = []
         for f in fields:
             first = f.looks[0]
-            if first.verdict.value is not None and trusted(f)(first) and (f.line != 2 or self._sure(first)):
+            # A sure, plausible first read of 2# stands alone too; only when looks disagree is 2# not
+            # trusted on one of them.
+            alone = self._sure(first) if f.line == 2 else trusted(f)(first)
+            if first.verdict.value is not None and alone:
                 f.decision = Decision(first, first.verdict.value)
             else:
                 pending.append(f)
@@ -168,16 +171,22 @@ class OverlayReader:
                 self.counts.binarised += len(pending)
             for f, read in zip(pending, reads, strict=True):
                 f.looks.append(self._look(f, engine, read, how))
-                f.decision = decide(f.looks, trusted=trusted(f), doubt=self._doubt(f, time_s))
+                f.decision = decide(
+                    f.looks, trusted=trusted(f), doubt=self._doubt(f, time_s), min_digit=MIN_CHAR_CONFIDENCE
+                )
             pending = [f for f in pending if f.decision is None or not f.decision.settled]
         for f in fields:
             if f.decision is None:
-                f.decision = decide(f.looks, trusted=trusted(f), doubt=self._doubt(f, time_s))
+                f.decision = decide(
+                    f.looks, trusted=trusted(f), doubt=self._doubt(f, time_s), min_digit=MIN_CHAR_CONFIDENCE
+                )
             if f.line == 1 and f.decision.value is not None and f.decision.warning is None:
                 trend = self._trend.evaluate(f.decision.value, time_s)
                 if trend.off:
                     f.decision = Decision(
-                        f.decision.look, f.decision.value, warning=f"{trend.describe(f.decision.value)}; read alike twice"
+                        f.decision.look,
+                        f.decision.value,
+                        warning=f"{trend.describe(f.decision.value)}; read alike twice",
                     )
 
     def _doubt(self, f: _Field, time_s: float) -> str | None:

@@ -81,9 +81,7 @@ def ensure_base(out: Path, *, progress: bool) -> Path:
     return folder
 
 
-def repaint_run(
-    base: Path, folder: Path, frames: list[str], styles: Callable[[int], PaintStyle]
-) -> None:
+def repaint_run(base: Path, folder: Path, frames: list[str], styles: Callable[[int], PaintStyle]) -> None:
     """Write `frames` of the base run into `folder`, each repainted in styles(i), and their truth rows."""
     folder.mkdir(parents=True, exist_ok=True)
     truth = read_truth(base / "truth.csv")
@@ -155,7 +153,9 @@ def run_class(
 
 def _tagged(row: DigitizedRow, folder: Path) -> DigitizedRow:
     # Runs of one class share file names; the run's folder keeps their truth rows apart.
-    return DigitizedRow(no=row.no, file=f"{folder.name}/{row.file}", reading=row.reading, frame_error=row.frame_error)
+    return DigitizedRow(
+        no=row.no, file=f"{folder.name}/{row.file}", reading=row.reading, frame_error=row.frame_error
+    )
 
 
 def _copy_run(base: Path, folder: Path, window: list[str]) -> None:
@@ -228,7 +228,8 @@ def format_confusions(results: list[ClassResult], limit: int = 15) -> str:
             continue
         lines.append(f"{r.variant.name}: {len(cases)} misses; styles: {'; '.join(r.styles)}")
         lines += [
-            f"  {c.file} {c.field}: raw {c.raw!r} -> {c.read}, truth {c.truth}" + (f"  [{c.flag}]" if c.flag else "")
+            f"  {c.file} {c.field}: raw {c.raw!r} -> {c.read}, truth {c.truth}"
+            + (f"  [{c.flag}]" if c.flag else "")
             for c in cases[:limit]
         ]
     return "\n".join(lines)

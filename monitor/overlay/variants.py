@@ -78,7 +78,9 @@ FONTS: dict[str, tuple[FontFace, ...]] = {
     "cjk-sans": (
         FontFace("noto-sans-cjk", Path(_CJK_SANS), "Noto Sans CJK SC"),
         FontFace("noto-sans-cjk-bold", Path(_CJK_SANS_BOLD), "Noto Sans CJK SC"),
-        FontFace("wqy-microhei", Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"), "WenQuanYi Micro Hei"),
+        FontFace(
+            "wqy-microhei", Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"), "WenQuanYi Micro Hei"
+        ),
     ),
     "latin-sans": (
         FontFace("dejavu-sans", Path(f"{_DEJAVU}/DejaVuSans.ttf")),
@@ -147,7 +149,10 @@ class StylePool:
         return PaintStyle(
             font=rng.choice(self.fonts),
             size_px=rng.randint(*self.sizes),
-            offset=(rng.randint(-self.max_offset, self.max_offset), rng.randint(-self.max_offset, self.max_offset)),
+            offset=(
+                rng.randint(-self.max_offset, self.max_offset),
+                rng.randint(-self.max_offset, self.max_offset),
+            ),
             brackets=rng.choice(self.brackets),
             separator=rng.choice(self.separators),
             unit=rng.choice(self.units),
@@ -210,7 +215,10 @@ class OverlayRepainter:
         x, y = NOMINAL_CORNER[0] + style.offset[0], NOMINAL_CORNER[1] + style.offset[1]
         pad = 2
         faces = [[font if _draws(style.font.path, index, ch) else fallback for ch in line] for line in lines]
-        widths = [sum(f.getlength(ch) for f, ch in zip(fs, line, strict=True)) for fs, line in zip(faces, lines, strict=True)]
+        widths = [
+            sum(f.getlength(ch) for f, ch in zip(fs, line, strict=True))
+            for fs, line in zip(faces, lines, strict=True)
+        ]
         w, h = round(max(widths)) + 2 * pad, pitch * 3 + pad
         region = out[y : y + h, x : x + w]
         if style.palette.background is None:
