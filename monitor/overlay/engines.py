@@ -25,10 +25,19 @@ class TextRead:
 
     @property
     def weakest(self) -> float:
-        """The least certain digit's probability (the mean when the engine gives none). Marks, '#' and
-        '丝' are often uncertain (0.8) while the number is sure; only the digits carry the value."""
-        digits = [p for ch, p in zip(self.text, self.char_confidences, strict=False) if ch.isdigit()]
-        return min(digits, default=self.confidence) if self.char_confidences else self.confidence
+        """The least certain digit of the number (the last run of digits) or the mean when the engine gives
+        no per-character figures. Marks, '#' and '丝' (often read as '4') are uncertain (0.5-0.8) while the
+        number is sure; only the number's digits carry the value."""
+        if not self.char_confidences:
+            return self.confidence
+        runs: list[list[float]] = [[]]
+        for ch, p in zip(self.text, self.char_confidences, strict=False):
+            if ch.isdigit():
+                runs[-1].append(p)
+            elif runs[-1] and not ch.isspace():
+                runs.append([])
+        number = next((run for run in reversed(runs) if run), [])
+        return min(number, default=self.confidence)
 
 
 class Recognizer(Protocol):

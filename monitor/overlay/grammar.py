@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 # Glyphs the recogniser confuses with digits, inside a number.
 _DIGIT_LIKE = str.maketrans("OoDQlI|i!SsBZzgq", "0000111115582299")
 # After NFKC '℃' is '°C'. Doubled units happen: '1147°C℃' (a sans CJK font), '1382°℃'.
-_UNIT = re.compile(r"(?:[°º'`\"]*[CcG])+$|[°º]+$")
+# PP-OCRv5_mobile reads '℃' as '°0' or a bare '0' ('2#丝：13640' for 1364) in Latin sans fonts.
+_UNIT = re.compile(r"(?:[°º'`\"]*[CcG])+$|[°º]+[0Oo8]?$")
 # The label 'N#': '#' is read as '并', '卄', '什' or 'H' in CJK fonts; the digit as 'l', 'I', '|', '!'.
 _LABEL = re.compile(r"^([12lI|!]?)\s*[#＃H*并卄什廾]")
 _MARKS = set("[]()<>{}|【】「」『』〔〕")
@@ -99,8 +100,11 @@ def parse_temperature(text: str) -> Parsed:
     if not digits:
         return Parsed((), f"no temperature in {text!r}", number)
     # Drop up to two leading digits (a misread wire glyph) and, when no unit was seen and the number ends
-    # in 8, the trailing one (the unit read as '8'), which is then the likelier reading.
+    # in 8, the trailing one (the unit read as '8'), which is then the likelier reading; a trailing 0 may
+    # be the unit too, but a number ending in 0 is likelier, so that reading comes second.
     tail_drops = (1, 0) if unit is None and digits.endswith("8") else (0,)
+    if unit is None and digits.endswith("0"):
+        tail_drops = (0, 1)
     # After a colon nothing of the wire glyph is left to drop.
     keep_lead = separated or (label and len(digits) <= 4 and not digits.startswith("0"))
     lead_drops = (0,) if keep_lead else (0, 1, 2)

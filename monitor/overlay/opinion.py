@@ -52,20 +52,23 @@ def decide(
     trusted: Callable[[Look], bool],
     doubt: str | None = None,
     min_digit: float = 0.0,
+    vouched: Callable[[Look], bool] | None = None,
 ) -> Decision:
     """Two looks that stand for the same number settle it; else a look trusted alone; else a flag.
 
     A number that both looks read but that failed the rate check is what the display shows (2# does
     jump): it is kept with a warning. Two looks that both hesitate on a digit (weakest digit below
-    `min_digit`) settle nothing: a smudged 3 was read as 2 by both models, each at 0.55-0.6. `doubt` says
-    why the first look was not enough on its own.
+    `min_digit`) settle nothing: a smudged 3 was read as 2 by both models, each at 0.55-0.6, unless the
+    field's history vouches for the number (1# on its trend). `doubt` says why the first look was not
+    enough on its own.
     """
     # One model reading its own misread twice (binarised) is no confirmation when another model looked.
     cross = len({look.engine for look in looks}) > 1
     for a, b in combinations(looks, 2):
         if cross and a.engine == b.engine:
             continue
-        if max(a.read.weakest, b.read.weakest) < min_digit:
+        hesitant = max(a.read.weakest, b.read.weakest) < min_digit
+        if hesitant and not (vouched is not None and vouched(a)):
             continue
         if a.number is not None and a.number == b.number:
             plausible = a if a.verdict.value is not None else b

@@ -138,29 +138,26 @@ class OverlayReader:
 
     def _settle(self, fields: list[_Field], time_s: float, *, has_expected_time: bool) -> None:
         """Accept sure first reads; read the rest again, with the other engine and then binarised."""
+        rules = {f.line: self._rules(f.line, time_s, has_expected_time=has_expected_time) for f in fields}
 
-        def trusted(f: _Field) -> Callable[[Look], bool]:
-            if f.line == 0:
-                # A time equal to the one the file name (or the frame count) says cannot be a misread.
-                return lambda look: has_expected_time or self._sure(look)
-            if f.line == 1:
-                return lambda look: self._sure(look) and not _off(self._trend_of(look, time_s))
-            return lambda look: False  # 2# jumps for real: only two agreeing reads settle it
+        def settle(f: _Field) -> Decision:
+            trusted, vouched = rules[f.line]
+            doubt = self._doubt(f, time_s)
+            return decide(
+                f.looks, trusted=trusted, doubt=doubt, min_digit=MIN_CHAR_CONFIDENCE, vouched=vouched
+            )
 
         pending = []
         for f in fields:
             first = f.looks[0]
             # A sure, plausible first read of 2# stands alone too; only when looks disagree is 2# not
             # trusted on one of them.
-            alone = self._sure(first) if f.line == 2 else trusted(f)(first)
+            alone = self._sure(first) if f.line == 2 else rules[f.line][0](first)
             if first.verdict.value is not None and alone:
                 f.decision = Decision(first, first.verdict.value)
             else:
                 pending.append(f)
-        passes = [
-            (self.second, trim_to_ink, "second engine"),
-            (self.recognizer, binarise, "binarised"),
-        ]
+        passes = [(self.second, trim_to_ink, "second engine"), (self.recognizer, binarise, "binarised")]
         for engine, prepare, how in passes:
             if not pending or engine is None:
                 continue
@@ -171,23 +168,33 @@ class OverlayReader:
                 self.counts.binarised += len(pending)
             for f, read in zip(pending, reads, strict=True):
                 f.looks.append(self._look(f, engine, read, how))
-                f.decision = decide(
-                    f.looks, trusted=trusted(f), doubt=self._doubt(f, time_s), min_digit=MIN_CHAR_CONFIDENCE
-                )
+                f.decision = settle(f)
             pending = [f for f in pending if f.decision is None or not f.decision.settled]
         for f in fields:
             if f.decision is None:
-                f.decision = decide(
-                    f.looks, trusted=trusted(f), doubt=self._doubt(f, time_s), min_digit=MIN_CHAR_CONFIDENCE
-                )
+                f.decision = settle(f)
             if f.line == 1 and f.decision.value is not None and f.decision.warning is None:
                 trend = self._trend.evaluate(f.decision.value, time_s)
                 if trend.off:
-                    f.decision = Decision(
-                        f.decision.look,
-                        f.decision.value,
-                        warning=f"{trend.describe(f.decision.value)}; read alike twice",
-                    )
+                    warning = f"{trend.describe(f.decision.value)}; read alike twice"
+                    f.decision = Decision(f.decision.look, f.decision.value, warning=warning)
+
+    def _rules(
+        self, line: int, time_s: float, *, has_expected_time: bool
+    ) -> tuple[Callable[[Look], bool], Callable[[Look], bool] | None]:
+        """(trusted, vouched) for one line: when one look may stand alone against disagreeing ones, and
+        when the field's history vouches for a number two hesitant looks agree on."""
+        if line == 0:
+            # A time equal to the one the file name (or the frame count) says cannot be a misread.
+            return (lambda look: has_expected_time or self._sure(look)), None
+        if line == 1:
+
+            def on_trend(look: Look) -> bool:
+                trend = self._trend_of(look, time_s)
+                return trend is not None and trend.expected is not None and not trend.off
+
+            return (lambda look: self._sure(look) and not _off(self._trend_of(look, time_s))), on_trend
+        return (lambda look: False), None  # 2# jumps for real: only two agreeing reads settle it
 
     def _doubt(self, f: _Field, time_s: float) -> str | None:
         """Why the field's first read was not accepted alone (when it parsed and was plausible)."""

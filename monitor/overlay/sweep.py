@@ -70,6 +70,11 @@ class ClassResult:
     layout_detections: int
     second_looks: int  # field reads by the other engine, all runs of the class
     binarised_looks: int
+    cpu_seconds: float  # the process's CPU time: a speed figure other work on the machine does not skew
+
+    @property
+    def frames_per_cpu_s(self) -> float:
+        return self.evaluation.frames / self.cpu_seconds if self.cpu_seconds else 0.0
 
 
 def ensure_base(out: Path, *, progress: bool) -> Path:
@@ -116,7 +121,7 @@ def run_class(
     for k in range(1 if variant.mode == "per-frame" else runs):
         start = rng.randint(0, max(len(names) - per_run, 0))
         window = names[start : start + per_run]
-        folder = out / variant.name.replace(":", "-") / f"run{k}"
+        folder = out / f"{variant.name.replace(':', '-')}-seed{seed}-{frames}" / f"run{k}"
         folders.append(folder)
         if variant.pool is None:
             styles = None
@@ -137,7 +142,7 @@ def run_class(
     rows: list[DigitizedRow] = []
     truth: dict[str, dict[str, str]] = {}
     detections = second = binarised = 0
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for folder in folders:
         run_rows = digitize(list_frames(folder), reader, progress=False)
         detections += getattr(reader, "layout_detections", 0)
@@ -146,9 +151,9 @@ def run_class(
         binarised += getattr(counts, "binarised", 0)
         rows += [_tagged(r, folder) for r in run_rows]
         truth |= {f"{folder.name}/{k}": v for k, v in read_truth(folder / "truth.csv").items()}
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     evaluation = Evaluation(score(rows, truth), len(rows), elapsed)
-    return ClassResult(variant, evaluation, tuple(described), detections, second, binarised)
+    return ClassResult(variant, evaluation, tuple(described), detections, second, binarised, cpu)
 
 
 def _tagged(row: DigitizedRow, folder: Path) -> DigitizedRow:
@@ -201,7 +206,7 @@ def select(names: list[str] | None) -> tuple[VariantClass, ...]:
 
 HEADER = (
     "class                 mode       frames   time %     1# %     2# %  wrong+unflagged  flagged"
-    "  layouts  2nd-engine  binarised  frames/s"
+    "  layouts  2nd-engine  binarised  frames/s  frames/cpu-s"
 )
 
 
@@ -216,6 +221,7 @@ def format_sweep(results: list[ClassResult], *, header: bool = True) -> str:
             f"{r.variant.name:<21} {r.variant.mode:<9} {e.frames:>7} {100 * f['time'].accuracy:>8.2f}"
             f" {100 * f['t1'].accuracy:>8.2f} {100 * f['t2'].accuracy:>8.2f} {unflagged:>16} {flagged:>8}"
             f" {r.layout_detections:>8} {r.second_looks:>11} {r.binarised_looks:>10} {e.frames_per_s:>9.1f}"
+            f" {r.frames_per_cpu_s:>13.1f}"
         )
     return "\n".join(lines)
 
@@ -244,6 +250,7 @@ def sweep_json(results: list[ClassResult]) -> dict[str, object]:
             "layout_detections": r.layout_detections,
             "second_engine_looks": r.second_looks,
             "binarised_looks": r.binarised_looks,
+            "frames_per_cpu_s": round(r.frames_per_cpu_s, 2),
             **r.evaluation.to_json(),
         }
         for r in results
