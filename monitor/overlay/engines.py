@@ -26,18 +26,27 @@ class TextRead:
     @property
     def weakest(self) -> float:
         """The least certain digit of the number (the last run of digits) or the mean when the engine gives
-        no per-character figures. Marks, '#' and '丝' (often read as '4') are uncertain (0.5-0.8) while the
-        number is sure; only the number's digits carry the value."""
+        no per-character figures. Marks, '#' and '丝' are uncertain (0.5-0.8) while the number is sure;
+        only the number's digits carry the value."""
+        return self.digit_confidence(None)
+
+    def digit_confidence(self, number: int | None) -> float:
+        """The least certain digit of `number` within the last run of digits (the whole run when it is
+        not found there): '2#21283℃' stands for 1283, and its '2' (a misread 丝) does not count."""
         if not self.char_confidences:
             return self.confidence
-        runs: list[list[float]] = [[]]
+        runs: list[list[tuple[str, float]]] = [[]]
         for ch, p in zip(self.text, self.char_confidences, strict=False):
             if ch.isdigit():
-                runs[-1].append(p)
+                runs[-1].append((ch, p))
             elif runs[-1] and not ch.isspace():
                 runs.append([])
-        number = next((run for run in reversed(runs) if run), [])
-        return min(number, default=self.confidence)
+        run = next((r for r in reversed(runs) if r), [])
+        digits, want = "".join(ch for ch, _ in run), str(number)
+        if number is not None and want in digits:
+            start = digits.rfind(want) if digits.endswith(want) else digits.find(want)
+            run = run[start : start + len(want)]
+        return min((p for _, p in run), default=self.confidence)
 
 
 class Recognizer(Protocol):

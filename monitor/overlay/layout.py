@@ -85,14 +85,16 @@ def detect_layout(image: np.ndarray, config: OverlayConfig, detector: Detector) 
     return LineLayout(lines=rects, source="detected")  # type: ignore[arg-type]
 
 
-def misfit(reads: list[TextRead], expected_time: int | None) -> int:
+def misfit(reads: list[TextRead], expected_time: int | None, min_confidence: float = 0.0) -> int:
     """How many of the three reads do not fit their line: no number, a time that is not the expected one,
-    or a temperature labelled with the other thermocouple (the boxes slid by a line)."""
+    a temperature labelled with the other thermocouple (the boxes slid by a line), or a read below
+    `min_confidence` (a box that cuts the glyphs of a larger or shifted font)."""
     time = parse_time(reads[0].text)
     count = not time.candidates or (expected_time is not None and expected_time not in time.candidates)
     for number, read in ((1, reads[1]), (2, reads[2])):
         parsed = parse_temperature(read.text)
         count += not parsed.candidates or parsed.label not in (None, number)
+    count += sum(read.confidence < min_confidence for read in reads)
     return int(count)
 
 
@@ -101,9 +103,12 @@ class LayoutKeeper:
     fit them, only when the new boxes read better, and with a growing pause after re-detections that did
     not help, so a noisy stretch of frames costs a bounded number of detections."""
 
-    def __init__(self, config: OverlayConfig, detector: Detector | None) -> None:
+    def __init__(
+        self, config: OverlayConfig, detector: Detector | None, *, min_confidence: float = 0.0
+    ) -> None:
         self.config = config
         self.detector = detector
+        self.min_confidence = min_confidence
         self._fixed = configured_layout(config)
         if self._fixed is None and detector is None:
             raise ValueError("without overlay.lines a text detector is needed to find the lines")
@@ -128,7 +133,7 @@ class LayoutKeeper:
             self.layout = self._detect(image)
         crops = self.layout.crops(image)
         reads = read(crops)
-        bad = misfit(reads, expected_time)
+        bad = misfit(reads, expected_time, self.min_confidence)
         if not bad or self.layout.source != "detected" or frame < self._resume_at:
             return crops, reads
         try:
@@ -139,7 +144,7 @@ class LayoutKeeper:
         if candidate is not None and candidate.lines != self.layout.lines:
             new_crops = candidate.crops(image)
             new_reads = read(new_crops)
-            if misfit(new_reads, expected_time) < bad:
+            if misfit(new_reads, expected_time, self.min_confidence) < bad:
                 log.info("frame %d: the overlay moved; lines now at %s", frame, candidate.lines)
                 self.layout, self._pause = candidate, 0
                 return new_crops, new_reads

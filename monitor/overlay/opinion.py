@@ -67,7 +67,7 @@ def decide(
     for a, b in combinations(looks, 2):
         if cross and a.engine == b.engine:
             continue
-        hesitant = max(a.read.weakest, b.read.weakest) < min_digit
+        hesitant = max(a.read.digit_confidence(a.number), b.read.digit_confidence(b.number)) < min_digit
         if hesitant and not (vouched is not None and vouched(a)):
             continue
         if a.number is not None and a.number == b.number:

@@ -69,7 +69,7 @@ class OverlayReader:
         self.recognizer = recognizer
         self.second = second
         self.detector = detector
-        self._layouts = LayoutKeeper(overlay, detector)
+        self._layouts = LayoutKeeper(overlay, detector, min_confidence=ocr.min_confidence)
         self.new_run()
 
     def new_run(self) -> None:
@@ -118,6 +118,9 @@ class OverlayReader:
 
     def _look(self, f: _Field, engine: Recognizer, read: TextRead, how: str) -> Look:
         parsed = _PARSERS[f.line](read.text)
+        if f.line and parsed.label not in (None, f.line):
+            # The 2# box showing '1#...' (or the reverse): the boxes slid; its number is the other one's.
+            parsed = Parsed((), f"the {f.line}# line box shows {parsed.label}#: {read.text!r}", parsed.label)
         name = getattr(engine, "name", "engine")
         return Look(f"{name} {how}", read, parsed, f.judge(parsed), engine=name)
 
@@ -128,8 +131,9 @@ class OverlayReader:
         """Why a read is not sure enough to stand alone, or None."""
         if look.read.confidence < self.ocr.min_confidence:
             return f"low confidence {look.read.confidence:.2f}"
-        if look.read.weakest < MIN_CHAR_CONFIDENCE:
-            return f"an uncertain digit ({look.read.weakest:.2f})"
+        weakest = _weakest(look)
+        if weakest < MIN_CHAR_CONFIDENCE:
+            return f"an uncertain digit ({weakest:.2f})"
         return None
 
     def _trend_of(self, look: Look, time_s: float) -> TrendVerdict | None:
@@ -228,6 +232,11 @@ class OverlayReader:
                 )
             )
         return OverlayReading(time=out[0], t1=out[1], t2=out[2])
+
+
+def _weakest(look: Look) -> float:
+    """The least certain digit of the number this look stands for."""
+    return look.read.digit_confidence(look.number)
 
 
 def _off(trend: TrendVerdict | None) -> bool:

@@ -140,3 +140,18 @@ def test_engines_that_read_different_numbers_flag_2(onnx_reader: OverlayReader) 
     second = engine_looks(onnx_reader, render_line("2#丝1442℃"))[1]
     decision = decide([first, second], trusted=never)
     assert decision.value is None and "other reads" in (decision.error or "")
+
+
+@pytest.mark.parametrize(
+    ("text", "scores", "number", "weakest"),
+    [
+        ("2#丝1443℃", (0.99, 0.7, 0.99, 0.98, 0.97, 0.96, 0.95, 0.6), 1443, 0.95),  # '#', '℃' do not count
+        ("2#21283℃", (0.99, 0.9, 0.4, 0.99, 0.98, 0.97, 0.96, 0.9), 1283, 0.96),  # 丝 read as '2'
+        ("1#丝9518", (0.99, 0.9, 0.4, 0.99, 0.98, 0.97, 0.5), 951, 0.97),  # ℃ read as '8'
+        ("2#21283℃", (0.99, 0.9, 0.4, 0.99, 0.98, 0.97, 0.96, 0.9), None, 0.4),  # no number: the whole run
+    ],
+)
+def test_digit_confidence_is_the_numbers_own(
+    text: str, scores: tuple, number: int | None, weakest: float
+) -> None:
+    assert TextRead(text, 0.9, scores).digit_confidence(number) == weakest

@@ -195,3 +195,11 @@ def test_a_jump_seen_once_is_flagged_and_empty() -> None:
     lost = reader.read(FRAME, index=2, name="0102.jpg")
     assert lost.t1.value is None and lost.t1.raw == "1#丝199℃"
     assert lost.t1.error == "jump 951 -> 199 in 1 s; other reads: engine binarised '1#丝19℃' (0.90)"
+
+
+def test_a_temperature_box_showing_the_other_thermocouple_is_flagged_not_taken() -> None:
+    # The boxes slid by a line: the 2# box shows 1#'s text. Its number is 1#'s, never 2#'s.
+    reader = scripted_reader([[GOOD[0], GOOD[1], TextRead("1#丝950℃", 0.99)], [TextRead("1#丝950℃", 0.99)]])
+    reading = reader.read(FRAME, index=0, name="0100.jpg")
+    assert reading.t1.value == 950
+    assert reading.t2.value is None and reading.t2.error.startswith("the 2# line box shows 1#")
