@@ -105,6 +105,11 @@ def cmd_digitize(args: argparse.Namespace) -> int:
         f"{len(rows)} frames -> {args.output} in {elapsed:.1f} s ({len(rows) / elapsed:.1f} frames/s); "
         f"{flagged} rows flagged"
     )
+    counts = reader.counts
+    print(
+        f"overlay layout found {reader.layout_detections} time(s) (1 = once for the run); doubtful fields "
+        f"re-read: {counts.second_engine} by the second model, {counts.binarised} binarised"
+    )
     if args.plot:
         from monitor.report.plots import plot_temperatures
 
@@ -135,7 +140,11 @@ def cmd_evaluate_ocr(args: argparse.Namespace) -> int:
         from monitor.overlay import sweep
 
         (build,) = builders.values()
-        classes = sweep.select(args.classes)
+        try:
+            classes = sweep.select(args.classes)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         reader = build(config.overlay, config.ocr)
         results = sweep.run_sweep(args.variants, reader, frames=args.seconds or 300, classes=classes,
                                   progress=not args.quiet)  # fmt: skip

@@ -77,10 +77,10 @@ class ClassResult:
         return self.evaluation.frames / self.cpu_seconds if self.cpu_seconds else 0.0
 
 
-def ensure_base(out: Path, *, progress: bool) -> Path:
-    """The default simulated run (seed 0), written once into out/base."""
-    folder = out / BASE
-    options = SimulationOptions()
+def ensure_base(out: Path, *, seconds: int | None = None, progress: bool) -> Path:
+    """The default simulated run (seed 0; its first `seconds` only, when given), written once."""
+    folder = out / (BASE if seconds is None else f"{BASE}-{seconds}")
+    options = SimulationOptions() if seconds is None else SimulationOptions(seconds=seconds)
     if not (folder / "truth.csv").is_file():
         simulate(folder, options, progress=progress)
     return folder
@@ -185,7 +185,8 @@ def run_sweep(
     progress: bool = False,
 ) -> list[ClassResult]:
     """Every class: `frames` frames (in `runs` runs for a per-run class), scored."""
-    base = ensure_base(out, progress=progress)
+    # Small sweeps (a smoke test) repaint the start of the run only; real ones the whole run.
+    base = ensure_base(out, seconds=None if frames >= 150 else max(4 * frames, 12), progress=progress)
     results = []
     for variant in classes:
         results.append(run_class(variant, base, out, reader, frames=frames, runs=runs, seed=seed))
