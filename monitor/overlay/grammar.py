@@ -105,6 +105,9 @@ def parse_temperature(text: str) -> Parsed:
     tail_drops = (1, 0) if unit is None and digits.endswith("8") else (0,)
     if unit is None and digits.endswith("0"):
         tail_drops = (0, 1)
+    # '°C' in a mono font: the degree sign read as '0' before the C ('2#丝：11430C' for 1143).
+    if unit is not None and len(digits) == 5 and digits.endswith("0"):
+        tail_drops = (1,)
     # After a colon nothing of the wire glyph is left to drop.
     keep_lead = separated or (label and len(digits) <= 4 and not digits.startswith("0"))
     lead_drops = (0,) if keep_lead else (0, 1, 2)

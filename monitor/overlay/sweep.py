@@ -21,6 +21,9 @@ from monitor.overlay.digitize import DigitizedRow, FrameReader, digitize
 from monitor.overlay.evaluate import Evaluation, read_truth, score
 from monitor.overlay.variants import (
     FONTS,
+    HELD_OUT_2_BRACKETS,
+    HELD_OUT_2_FONTS,
+    HELD_OUT_2_PALETTES,
     HELD_OUT_BRACKETS,
     HELD_OUT_FONTS,
     HELD_OUT_PALETTES,
@@ -49,6 +52,7 @@ class VariantClass:
 def _classes() -> tuple[VariantClass, ...]:
     fonts, palettes = all_fonts(), all_palettes()
     held = StylePool(HELD_OUT_FONTS, HELD_OUT_PALETTES, brackets=HELD_OUT_BRACKETS)
+    held2 = StylePool(HELD_OUT_2_FONTS, HELD_OUT_2_PALETTES, brackets=HELD_OUT_2_BRACKETS)
     return (
         VariantClass("reference", "reference", None),
         *(VariantClass(f"font:{n}", "per-run", StylePool(group, palettes)) for n, group in FONTS.items()),
@@ -56,6 +60,8 @@ def _classes() -> tuple[VariantClass, ...]:
         VariantClass("per-frame", "per-frame", StylePool(fonts, palettes)),
         VariantClass("held-out", "per-run", held, held_out=True),
         VariantClass("held-out:per-frame", "per-frame", held, held_out=True),
+        VariantClass("held-out-2", "per-run", held2, held_out=True),
+        VariantClass("held-out-2:per-frame", "per-frame", held2, held_out=True),
     )
 
 

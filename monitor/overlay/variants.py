@@ -105,6 +105,22 @@ HELD_OUT_FONTS: tuple[FontFace, ...] = (
     FontFace("dejavu-serif-bold", Path(f"{_DEJAVU}/DejaVuSerif-Bold.ttf")),
 )
 
+# A second held-out set, drawn up after the first one had been looked at (and had taught the grammar
+# that FreeMono's '°C' reads as '0C'): judged once, never tuned on.
+HELD_OUT_2_FONTS: tuple[FontFace, ...] = (
+    FontFace(
+        "noto-serif-cjk-bold",
+        Path("/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc"),
+        "Noto Serif CJK SC",
+    ),
+    FontFace("free-sans", Path(f"{_FREE}/FreeSans.ttf")),
+    FontFace("free-serif-bold", Path(f"{_FREE}/FreeSerifBold.ttf")),
+    FontFace("dejavu-sans-mono-bold", Path(f"{_DEJAVU}/DejaVuSansMono-Bold.ttf")),
+    FontFace("liberation-mono-bold", Path(f"{_LIBERATION}/LiberationMono-Bold.ttf")),
+    FontFace("dejavu-serif", Path(f"{_DEJAVU}/DejaVuSerif.ttf")),
+    FontFace("dejavu-sans-condensed-bold", Path(f"{_DEJAVU}/DejaVuSansCondensed-Bold.ttf")),
+)
+
 PALETTES: dict[str, tuple[Palette, ...]] = {
     "white-on-black": (Palette("white-on-black", (255, 255, 255), (0, 0, 0)),),
     "black-on-light": (
@@ -126,8 +142,22 @@ HELD_OUT_PALETTES: tuple[Palette, ...] = (
     Palette("navy-on-cream", (20, 30, 110), (245, 235, 200)),
     Palette("cyan-on-picture", (90, 255, 255), None),
 )
+HELD_OUT_2_PALETTES: tuple[Palette, ...] = (
+    Palette("white-on-red", (255, 255, 255), (120, 0, 0)),
+    Palette("black-on-yellow", (0, 0, 0), (250, 220, 60)),
+    Palette("magenta-on-picture", (255, 90, 255), None),
+    Palette("grey-on-black", (170, 170, 170), (0, 0, 0)),
+)
+HELD_OUT_2_BRACKETS: tuple[tuple[str, str], ...] = (("〔", "〕"), ("『", "』"), ("(", ")"))
 BRACKETS: tuple[tuple[str, str], ...] = (("[", "]"), ("(", ")"), ("<", ">"), ("【", "】"))
-HELD_OUT_BRACKETS: tuple[tuple[str, str], ...] = (("[", "]"), ("「", "」"), ("{", "}"))
+HELD_OUT_HELD_OUT_2_PALETTES: tuple[Palette, ...] = (
+    Palette("white-on-red", (255, 255, 255), (120, 0, 0)),
+    Palette("black-on-yellow", (0, 0, 0), (250, 220, 60)),
+    Palette("magenta-on-picture", (255, 90, 255), None),
+    Palette("grey-on-black", (170, 170, 170), (0, 0, 0)),
+)
+HELD_OUT_2_BRACKETS: tuple[tuple[str, str], ...] = (("〔", "〕"), ("『", "』"), ("(", ")"))
+BRACKETS: tuple[tuple[str, str], ...] = (("[", "]"), ("「", "」"), ("{", "}"))
 SEPARATORS = ("丝", "丝:", "丝：")
 UNITS = ("℃", "℃", "°C")
 

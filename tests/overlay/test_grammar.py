@@ -228,6 +228,10 @@ def test_a_degree_sign_before_the_unit_is_part_of_the_unit() -> None:
         ("2#丝：1142", 1142, 2),  # full-width colon, unit lost
         ("2#丝1147°C℃", 1147, 2),  # unit read twice (Noto Sans CJK at 13 px)
         ("1#丝：1500°℃", 1500, 1),
+        ("2#丝：13640", 1364, 2),  # PP-OCRv5_mobile reads ℃ as '0' (Latin sans)
+        ("2#丝：1218°0", 1218, 2),  # ... or as '°0'
+        ("2#丝：11430C", 1143, 2),  # '°C' in FreeMono Bold: the degree sign read as '0' (held-out run)
+        ("2#丝：11460℃", 1146, 2),
     ],
 )
 def test_confusions_seen_across_fonts_parse_to_the_number(text: str, value: int, label: int) -> None:
@@ -242,10 +246,16 @@ def test_confusions_seen_across_fonts_parse_to_the_number(text: str, value: int,
         ("2#44:°C", "no temperature in '2#44:°C'"),  # a colon, but nothing after it
         ("1#并丝：℃", "no temperature in '1#并丝：℃'"),
         ("2#丝:12345℃", "no 3-4 digit temperature in '2#丝:12345℃'"),  # after the colon: the number only
+        ("2#丝:11431C", "no 3-4 digit temperature in '2#丝:11431C'"),  # only a 0 can be a degree sign
     ],
 )
 def test_what_the_learned_confusions_still_refuse(text: str, error: str) -> None:
     assert parse_temperature(text) == Parsed((), error)
+
+
+def test_a_trailing_0_without_a_unit_is_kept_first() -> None:
+    # 1500 with its unit lost is likelier than 150 with its unit read as '0'.
+    assert parse_temperature("1#丝1500").candidates == (1500, 150)
 
 
 def test_a_colon_drops_the_wire_glyph_digits_but_not_the_number() -> None:
