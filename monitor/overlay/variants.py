@@ -150,14 +150,7 @@ HELD_OUT_2_PALETTES: tuple[Palette, ...] = (
 )
 HELD_OUT_2_BRACKETS: tuple[tuple[str, str], ...] = (("〔", "〕"), ("『", "』"), ("(", ")"))
 BRACKETS: tuple[tuple[str, str], ...] = (("[", "]"), ("(", ")"), ("<", ">"), ("【", "】"))
-HELD_OUT_HELD_OUT_2_PALETTES: tuple[Palette, ...] = (
-    Palette("white-on-red", (255, 255, 255), (120, 0, 0)),
-    Palette("black-on-yellow", (0, 0, 0), (250, 220, 60)),
-    Palette("magenta-on-picture", (255, 90, 255), None),
-    Palette("grey-on-black", (170, 170, 170), (0, 0, 0)),
-)
-HELD_OUT_2_BRACKETS: tuple[tuple[str, str], ...] = (("〔", "〕"), ("『", "』"), ("(", ")"))
-BRACKETS: tuple[tuple[str, str], ...] = (("[", "]"), ("「", "」"), ("{", "}"))
+HELD_OUT_BRACKETS: tuple[tuple[str, str], ...] = (("[", "]"), ("「", "」"), ("{", "}"))
 SEPARATORS = ("丝", "丝:", "丝：")
 UNITS = ("℃", "℃", "°C")
 
