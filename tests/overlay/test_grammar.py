@@ -253,6 +253,12 @@ def test_what_the_learned_confusions_still_refuse(text: str, error: str) -> None
     assert parse_temperature(text) == Parsed((), error)
 
 
+def test_wire_glyph_read_as_4_before_a_3_digit_number_leaves_both_readings() -> None:
+    assert parse_temperature("1#4998℃").candidates == (4998, 998)
+    assert parse_temperature("1#1500℃").candidates == (1500,)  # only a leading 4 can be the glyph
+    assert parse_temperature("1#丝：4998℃").candidates == (4998,)  # after a colon, no glyph is left
+
+
 def test_a_trailing_0_without_a_unit_is_kept_first() -> None:
     # 1500 with its unit lost is likelier than 150 with its unit read as '0'.
     assert parse_temperature("1#丝1500").candidates == (1500, 150)
