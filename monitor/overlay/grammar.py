@@ -19,7 +19,9 @@ _DIGIT_LIKE = str.maketrans("OoDQlI|i!SsBZzgq", "0000111115582299")
 # PP-OCRv5_mobile reads '℃' as '°0' or a bare '0' ('2#丝：13640' for 1364) in Latin sans fonts.
 _UNIT = re.compile(r"(?:[°º'`\"]*[CcG])+$|[°º]+[0Oo8]?$")
 # The label 'N#': '#' is read as '并', '卄', '什' or 'H' in CJK fonts; the digit as 'l', 'I', '|', '!'.
-_LABEL = re.compile(r"^([12lI|!]?)\s*[#＃H*并卄什廾]")
+# Or the '#' is lost and the digit stands right before the (non-ASCII) wire glyph: '2丝1145℃'.
+_LABEL = re.compile(r"^([12lI|!]?)\s*[#＃H*并卄什廾]|^([12])(?=[^\x00-\x7f])")
+_LABEL_DIGIT = {"1": 1, "l": 1, "I": 1, "|": 1, "!": 1, "2": 2}
 _MARKS = set("[]()<>{}|【】「」『』〔〕")
 # A colon after the wire glyph (':' or full-width '：', both ':' after NFKC), or a misread of it.
 _SEPARATOR = re.compile(r"[:;]")
@@ -85,7 +87,7 @@ def parse_temperature(text: str) -> Parsed:
         return Parsed((), "empty")
     label = _LABEL.match(s)
     rest = s[label.end() :] if label else s
-    number = {"1": 1, "2": 2}.get(label.group(1)) if label else None
+    number = _LABEL_DIGIT.get(label.group(1) or label.group(2)) if label else None
     # Whatever the wire glyph was read as ('44', '始', '4'), it ends at the colon when there is one.
     parts = _SEPARATOR.split(rest)
     separated = len(parts) > 1 and bool(parts[-1])

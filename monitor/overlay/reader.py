@@ -2,9 +2,9 @@
 
 Recognition runs on the three line crops only, batched; the line boxes come from the config or are found
 once per run (see layout.LayoutKeeper). A field is accepted on one read when that read is sure: plausible,
-confident down to its weakest character and, for 1#, on its trend. Otherwise the other engine reads it
-too, and if the two disagree the first engine reads it once more, upscaled and binarised; opinion.decide
-settles it or flags it.
+confident down to the weakest digit of its number and, for 1#, on its trend. Otherwise the other model
+reads it too, and if the two disagree the first model reads it once more, upscaled and binarised;
+opinion.decide settles it or flags it.
 """
 
 import logging
@@ -27,8 +27,8 @@ from monitor.records import FieldRead, OverlayReading
 log = logging.getLogger(__name__)
 
 _PARSERS: tuple[Callable[[str], Parsed], ...] = (parse_time, parse_temperature, parse_temperature)
-# A read whose least certain character is below this is re-read, however high its mean: a lone digit
-# swapped for its neighbour (1443 read as 1442) shows as one character at 0.5-0.9 among 0.99s.
+# A read whose number has a digit below this is re-read, however high its mean: a lone digit swapped for
+# its neighbour (1180 with its 8 at 0.56, a serif font) shows as one digit at 0.5-0.9 among 0.99s.
 MIN_CHAR_CONFIDENCE = 0.9
 
 

@@ -232,6 +232,7 @@ def test_a_degree_sign_before_the_unit_is_part_of_the_unit() -> None:
         ("2#丝：1218°0", 1218, 2),  # ... or as '°0'
         ("2#丝：11430C", 1143, 2),  # '°C' in FreeMono Bold: the degree sign read as '0' (held-out run)
         ("2#丝：11460℃", 1146, 2),
+        ("2丝1145℃", 1145, 2),  # '#' lost (a per-frame stress style)
     ],
 )
 def test_confusions_seen_across_fonts_parse_to_the_number(text: str, value: int, label: int) -> None:
@@ -270,12 +271,15 @@ def test_a_colon_drops_the_wire_glyph_digits_but_not_the_number() -> None:
     assert 1147 in parse_temperature("2#441147℃").candidates
 
 
-@pytest.mark.parametrize("text", ["2并丝1144℃", "2#丝1144℃", "2H丝1144℃"])
-def test_the_label_tells_which_thermocouple_the_line_shows(text: str) -> None:
-    assert parse_temperature(text).label == 2
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [("2并丝1144℃", 2), ("2#丝1144℃", 2), ("2H丝1144℃", 2), ("l#丝951℃", 1), ("|#丝951℃", 1)],
+)
+def test_the_label_tells_which_thermocouple_the_line_shows(text: str, label: int) -> None:
+    assert parse_temperature(text).label == label
 
 
-@pytest.mark.parametrize("text", ["丝1144℃", "<2492", "#丝1144℃"])
+@pytest.mark.parametrize("text", ["丝1144℃", "<2492", "#丝1144℃", "1145℃", "2145°C"])
 def test_a_line_without_a_readable_label_has_none(text: str) -> None:
     assert parse_temperature(text).label is None
 
