@@ -8,8 +8,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # fonts-wqy-zenhei: the CJK glyphs (丝, ℃) of the frame overlay the simulator draws;
 # fonts-wqy-microhei: a second CJK font for the OCR robustness sweep;
+# OCR_FONTS: the overlay styles of `evaluate-ocr --variants` and its tests (CJK serif/sans/kai, Latin
+# sans/serif, bold and mono); Latin fonts lack 丝 and ℃, which the sweep draws from a CJK fallback font.
 # mosquitto, influxdb: the real MQTT broker and InfluxDB (1.x) the integration tests start on loopback ports.
-APT_PACKAGES := fonts-wqy-zenhei fonts-wqy-microhei mosquitto influxdb
+OCR_FONTS := fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-dejavu-core fonts-dejavu-extra \
+	fonts-liberation2 fonts-freefont-ttf
+APT_PACKAGES := fonts-wqy-zenhei fonts-wqy-microhei $(OCR_FONTS) mosquitto influxdb
 
 .PHONY: demo test lint format setup apt clean
 

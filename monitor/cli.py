@@ -105,6 +105,11 @@ def cmd_digitize(args: argparse.Namespace) -> int:
         f"{len(rows)} frames -> {args.output} in {elapsed:.1f} s ({len(rows) / elapsed:.1f} frames/s); "
         f"{flagged} rows flagged"
     )
+    counts = reader.counts
+    print(
+        f"overlay layout found {reader.layout_detections} time(s) (1 = once for the run); doubtful fields "
+        f"re-read: {counts.second_engine} by the second model, {counts.binarised} binarised"
+    )
     if args.plot:
         from monitor.report.plots import plot_temperatures
 
@@ -132,12 +137,22 @@ def cmd_evaluate_ocr(args: argparse.Namespace) -> int:
     if not args.compare:
         builders = dict([list(builders.items())[1 if args.naive else 0]])
     if args.variants:
-        from monitor.overlay.sweep import format_sweep, run_sweep
+        from monitor.overlay import sweep
 
         (build,) = builders.values()
-        results = run_sweep(args.variants, lambda: build(config.overlay, config.ocr), seconds=args.seconds,
-                            progress=not args.quiet)  # fmt: skip
-        print(format_sweep(results))
+        try:
+            classes = sweep.select(args.classes)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        reader = build(config.overlay, config.ocr)
+        results = sweep.run_sweep(args.variants, reader, frames=args.seconds or 300, classes=classes,
+                                  progress=not args.quiet)  # fmt: skip
+        print(sweep.format_sweep(results))
+        if args.confusions:
+            print(sweep.format_confusions(results))
+        if args.json:
+            args.json.write_text(json.dumps(sweep.sweep_json(results), indent=2) + "\n", encoding="utf-8")
         return 0
     if args.frames is None or args.truth is None:
         print("error: give FRAMES and --truth, or --variants DIR", file=sys.stderr)
@@ -362,7 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--variants", type=Path, help="instead: simulate and score the variant sweep in this folder"
     )
-    ev.add_argument("--seconds", type=int, help="with --variants: frames per variant (default: whole runs)")
+    ev.add_argument("--seconds", type=int, help="with --variants: frames per variant class (default 300)")
+    ev.add_argument("--classes", nargs="+", metavar="NAME", help="with --variants: these classes only")
+    ev.add_argument("--confusions", action="store_true", help="with --variants: list every miss")
     ev.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
     ev.add_argument("--engine", choices=["onnxruntime", "paddle"], help="override ocr.engine")
     ev.add_argument("--naive", action="store_true", help="score the naive reference reader instead")

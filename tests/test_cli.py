@@ -172,10 +172,25 @@ def test_evaluate_ocr_compares_with_the_naive_reader(heating_run, tmp_path: Path
 
 
 def test_evaluate_ocr_variant_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["evaluate-ocr", "--variants", str(tmp_path), "--seconds", "3", "-q"]) == 0
+    classes = ["reference", "font:cjk-serif", "colour:on-picture", "per-frame"]
+    out = tmp_path / "sweep.json"
+    args = ["evaluate-ocr", "--variants", str(tmp_path), "--seconds", "4", "--classes", *classes]
+    assert main([*args, "--json", str(out), "-q"]) == 0
     printed = capsys.readouterr().out
-    assert "camera: 18/18 temperatures exact (100.00 %)" in printed
-    assert "overlay: 36/36 temperatures exact (100.00 %)" in printed
+    assert printed.splitlines()[0].startswith("class ") and all(f"\n{c} " in printed for c in classes)
+    import json
+
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert list(doc) == classes
+    for name in classes:
+        assert doc[name]["frames"] == 4
+        assert all(f["wrong_unflagged"] == 0 for f in doc[name]["fields"].values()), name
+    assert doc["font:cjk-serif"]["layout_detections"] == 2  # two runs, one style each: found once per run
+
+
+def test_evaluate_ocr_refuses_an_unknown_variant_class(tmp_path: Path, capsys) -> None:
+    assert main(["evaluate-ocr", "--variants", str(tmp_path), "--classes", "comic-sans", "-q"]) == 2
+    assert "unknown variant class comic-sans" in capsys.readouterr().err
 
 
 # --- frame formats and folders without frames ------------------------------------------------------------

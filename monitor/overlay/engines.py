@@ -18,7 +18,35 @@ os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
 @dataclass(frozen=True, slots=True)
 class TextRead:
     text: str
-    confidence: float
+    confidence: float  # the engine's score: the mean of the characters' probabilities
+    # Probability of each recognised character; one uncertain digit hides in a high mean. Empty when the
+    # engine does not give them.
+    char_confidences: tuple[float, ...] = ()
+
+    @property
+    def weakest(self) -> float:
+        """The least certain digit of the number (the last run of digits) or the mean when the engine gives
+        no per-character figures. Marks, '#' and '丝' are uncertain (0.5-0.8) while the number is sure;
+        only the number's digits carry the value."""
+        return self.digit_confidence(None)
+
+    def digit_confidence(self, number: int | None) -> float:
+        """The least certain digit of `number` within the last run of digits (the whole run when it is
+        not found there): '2#21283℃' stands for 1283, and its '2' (a misread 丝) does not count."""
+        if not self.char_confidences:
+            return self.confidence
+        runs: list[list[tuple[str, float]]] = [[]]
+        for ch, p in zip(self.text, self.char_confidences, strict=False):
+            if ch.isdigit():
+                runs[-1].append((ch, p))
+            elif runs[-1] and not ch.isspace():
+                runs.append([])
+        run = next((r for r in reversed(runs) if r), [])
+        digits, want = "".join(ch for ch, _ in run), str(number)
+        if number is not None and want in digits:
+            start = digits.rfind(want) if digits.endswith(want) else digits.find(want)
+            run = run[start : start + len(want)]
+        return min((p for _, p in run), default=self.confidence)
 
 
 class Recognizer(Protocol):
@@ -50,16 +78,53 @@ def _load(task: str, model: ModelDir, engine: Engine, *, threads: int) -> Any:
     return predictor
 
 
+class _CharScores:
+    """Wraps PaddleX's CTC decoder to keep each character's probability, which it averages away.
+
+    Same selection as CTCLabelDecode.decode: argmax per step, repeats collapsed, blanks (index 0) dropped.
+    """
+
+    def __init__(self, decode: Any) -> None:
+        self._decode = decode
+        self.last: list[tuple[float, ...]] = []
+
+    def __call__(self, pred: Any, **kwargs: Any) -> Any:
+        probs = np.asarray(pred[0])
+        index, best = probs.argmax(axis=-1), probs.max(axis=-1)
+        keep = np.ones_like(index, dtype=bool)
+        keep[:, 1:] = index[:, 1:] != index[:, :-1]
+        keep &= index != 0
+        self.last = [tuple(float(p) for p in best[b][keep[b]]) for b in range(len(index))]
+        return self._decode(pred, **kwargs)
+
+
 class PaddleRecognizer:
-    """paddleocr.TextRecognition on a batch of line crops (BGR)."""
+    """paddleocr.TextRecognition on a batch of line crops (BGR), with per-character confidences."""
 
     def __init__(self, model: ModelDir, engine: Engine, *, threads: int = 2) -> None:
         self.model = model
+        self.engine = engine
         self._model = _load("rec", model, engine, threads=threads)
+        predictor = getattr(self._model, "paddlex_predictor", None)
+        self._scores: _CharScores | None = None
+        if predictor is not None and hasattr(predictor, "post_op"):
+            self._scores = predictor.post_op = _CharScores(predictor.post_op)
+
+    @property
+    def name(self) -> str:
+        return self.model.name
 
     def recognize(self, crops: list[np.ndarray]) -> list[TextRead]:
         results = self._model.predict(crops, batch_size=len(crops))
-        return [TextRead(str(r["rec_text"]), float(r["rec_score"])) for r in results]
+        chars = self._scores.last if self._scores is not None else []
+        if len(chars) != len(results):
+            chars = [()] * len(results)
+        return [
+            TextRead(
+                str(r["rec_text"]), float(r["rec_score"]), c if len(c) == len(str(r["rec_text"])) else ()
+            )
+            for r, c in zip(results, chars, strict=True)
+        ]
 
 
 class PaddleDetector:

@@ -1,27 +1,43 @@
 """Turn recognised overlay text into candidate numbers, by the overlay's grammar, not by character position.
 
-Time line: one mark, the integer, one mark ('[548]'). Temperature line: the thermocouple label 'N#', the
-wire glyph '丝' (often misread), the integer, the unit '℃' (read as '°C', 'C', '8', or lost). The grammar
-yields candidates in order of preference; plausibility picks the first that fits, or flags the field.
+Time line: one mark, the integer, one mark ('[548]', '(548)', '<548>', '【548】'). Temperature line: the
+thermocouple label 'N#', the wire glyph '丝' (often misread), maybe a colon, the integer, the unit '℃' (read
+as '°C', 'C', '8', or lost). The grammar yields candidates in order of preference; plausibility picks the
+first that fits, or flags the field.
+
+The confusions below were learned from `evaluate-ocr --variants` (fonts, sizes, colours, brackets), each
+with the raw read that showed it; tests/overlay/test_grammar.py holds them and what must still be refused.
 """
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Glyphs the recogniser confuses with digits, inside a number.
 _DIGIT_LIKE = str.maketrans("OoDQlI|i!SsBZzgq", "0000111115582299")
-_UNIT = re.compile(r"[°º'`\"]*[CcG]$|[°º]+$")  # after NFKC, '℃' is '°C'; doubled marks happen
-_LABEL = re.compile(r"^[12lI|!]?\s*[#＃H*]")
+# After NFKC '℃' is '°C'. Doubled units happen: '1147°C℃' (a sans CJK font), '1382°℃'.
+# PP-OCRv5_mobile reads '℃' as '°0' or a bare '0' ('2#丝：13640' for 1364) in Latin sans fonts.
+_UNIT = re.compile(r"(?:[°º'`\"]*[CcG])+$|[°º]+[0Oo8]?$")
+# The label 'N#': '#' is read as '并', '卄', '什' or 'H' in CJK fonts; the digit as 'l', 'I', '|', '!'.
+# Or the '#' is lost and the digit stands right before the (non-ASCII) wire glyph: '2丝1145℃'.
+_LABEL = re.compile(r"^([12lI|!]?)\s*[#＃H*并卄什廾]|^([12])(?=[^\x00-\x7f])")
+_LABEL_DIGIT = {"1": 1, "l": 1, "I": 1, "|": 1, "!": 1, "2": 2}
 _MARKS = set("[]()<>{}|【】「」『』〔〕")
+# A colon after the wire glyph (':' or full-width '：', both ':' after NFKC), or a misread of it.
+_SEPARATOR = re.compile(r"[:;]")
 
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    """Candidate values of one field, most likely first; empty with an error when nothing parses."""
+    """Candidate values of one field, most likely first; empty with an error when nothing parses.
+
+    `label` is the thermocouple number read on a temperature line (None when not read), which tells a
+    line box that slid onto the wrong line.
+    """
 
     candidates: tuple[int, ...]
     error: str | None = None
+    label: int | None = field(default=None, compare=False)
 
 
 def _normalise(text: str) -> str:
@@ -71,6 +87,12 @@ def parse_temperature(text: str) -> Parsed:
         return Parsed((), "empty")
     label = _LABEL.match(s)
     rest = s[label.end() :] if label else s
+    number = _LABEL_DIGIT.get(label.group(1) or label.group(2)) if label else None
+    # Whatever the wire glyph was read as ('44', '始', '4'), it ends at the colon when there is one.
+    parts = _SEPARATOR.split(rest)
+    separated = len(parts) > 1 and bool(parts[-1])
+    if separated:
+        rest = parts[-1]
     unit = _UNIT.search(rest)
     body = rest[: unit.start()] if unit else rest
     # The wire glyph (丝 or whatever it was read as) sits between label and number.
@@ -78,11 +100,23 @@ def parse_temperature(text: str) -> Parsed:
         body = body[1:]
     digits = _digits(body)
     if not digits:
-        return Parsed((), f"no temperature in {text!r}")
+        return Parsed((), f"no temperature in {text!r}", number)
     # Drop up to two leading digits (a misread wire glyph) and, when no unit was seen and the number ends
-    # in 8, the trailing one (the unit read as '8'), which is then the likelier reading.
+    # in 8, the trailing one (the unit read as '8'), which is then the likelier reading; a trailing 0 may
+    # be the unit too, but a number ending in 0 is likelier, so that reading comes second.
     tail_drops = (1, 0) if unit is None and digits.endswith("8") else (0,)
-    lead_drops = (0,) if label and len(digits) <= 4 and not digits.startswith("0") else (0, 1, 2)
+    if unit is None and digits.endswith("0"):
+        tail_drops = (0, 1)
+    # '°C' in a mono font: the degree sign read as '0' before the C ('2#丝：11430C' for 1143).
+    if unit is not None and len(digits) == 5 and digits.endswith("0"):
+        tail_drops = (1,)
+    # After a colon nothing of the wire glyph is left to drop.
+    keep_lead = separated or (label and len(digits) <= 4 and not digits.startswith("0"))
+    lead_drops = (0,) if keep_lead else (0, 1, 2)
+    if lead_drops == (0,) and not separated and len(digits) == 4 and digits.startswith("4"):
+        # '1#4998℃': 丝 read as '4' (the reference run, ~1 frame in 10 while 1# is below 1000 degC); 4998
+        # is out of range, so 998 is the reading, and it must still pass the rate and trend checks.
+        lead_drops = (0, 1)
     options = [
         cut
         for lead in lead_drops
@@ -91,4 +125,6 @@ def parse_temperature(text: str) -> Parsed:
         and (cut == "0" or not cut.startswith("0"))
         and (len(cut) <= 4 if lead == tail == 0 else 3 <= len(cut) <= 4)
     ]
-    return Parsed(_unique(options)) if options else Parsed((), f"no 3-4 digit temperature in {text!r}")
+    if not options:
+        return Parsed((), f"no 3-4 digit temperature in {text!r}", number)
+    return Parsed(_unique(options), label=number)

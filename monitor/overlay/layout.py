@@ -1,18 +1,26 @@
 """Where the three overlay lines (time, 1#, 2#) are: configured, or found once per run by text detection."""
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from monitor.config.overlay import OverlayConfig
-from monitor.overlay.engines import Detector
+from monitor.overlay.engines import Detector, TextRead
+from monitor.overlay.grammar import parse_temperature, parse_time
+
+log = logging.getLogger(__name__)
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in frame pixels
 
-# The detector searches the configured box enlarged by this share of its size, so small offsets and
-# scale changes of the overlay are still found.
-SEARCH_MARGIN = 0.3
+# The detector searches the configured box enlarged by this share of its size, so offsets of a few px and
+# fonts up to 20 px (a box of ~150x80) are still found.
+SEARCH_MARGIN = 0.5
 LINES = 3
+# After a re-detection that did not help (a noisy frame, not a moved overlay), the next misfit frames
+# keep the boxes without trying again: 1, 2, 4 ... up to this many frames.
+MAX_BACKOFF = 32
 
 
 class LayoutError(Exception):
@@ -75,3 +83,78 @@ def detect_layout(image: np.ndarray, config: OverlayConfig, detector: Detector) 
         for top, bottom, line in zip(tops, bottoms, lines, strict=True)
     )
     return LineLayout(lines=rects, source="detected")  # type: ignore[arg-type]
+
+
+def misfit(reads: list[TextRead], expected_time: int | None, min_confidence: float = 0.0) -> int:
+    """How many of the three reads do not fit their line: no number, a time that is not the expected one,
+    a temperature labelled with the other thermocouple (the boxes slid by a line), or a read below
+    `min_confidence` (a box that cuts the glyphs of a larger or shifted font)."""
+    time = parse_time(reads[0].text)
+    count = not time.candidates or (expected_time is not None and expected_time not in time.candidates)
+    for number, read in ((1, reads[1]), (2, reads[2])):
+        parsed = parse_temperature(read.text)
+        count += not parsed.candidates or parsed.label not in (None, number)
+    count += sum(read.confidence < min_confidence for read in reads)
+    return int(count)
+
+
+class LayoutKeeper:
+    """The line boxes of one run: found once, kept, and found again at most once per frame that does not
+    fit them, only when the new boxes read better, and with a growing pause after re-detections that did
+    not help, so a noisy stretch of frames costs a bounded number of detections."""
+
+    def __init__(
+        self, config: OverlayConfig, detector: Detector | None, *, min_confidence: float = 0.0
+    ) -> None:
+        self.config = config
+        self.detector = detector
+        self.min_confidence = min_confidence
+        self._fixed = configured_layout(config)
+        if self._fixed is None and detector is None:
+            raise ValueError("without overlay.lines a text detector is needed to find the lines")
+        self.new_run()
+
+    def new_run(self) -> None:
+        self.layout: LineLayout | None = self._fixed
+        self.detections = 0
+        self._frame = 0
+        self._pause = 0
+        self._resume_at = 0
+
+    def look(
+        self,
+        image: np.ndarray,
+        read: Callable[[list[np.ndarray]], list[TextRead]],
+        expected_time: int | None,
+    ) -> tuple[list[np.ndarray], list[TextRead]]:
+        """The frame's line crops and their first reads, through the kept boxes or re-detected ones."""
+        frame, self._frame = self._frame, self._frame + 1
+        if self.layout is None:
+            self.layout = self._detect(image)
+        crops = self.layout.crops(image)
+        reads = read(crops)
+        bad = misfit(reads, expected_time, self.min_confidence)
+        if not bad or self.layout.source != "detected" or frame < self._resume_at:
+            return crops, reads
+        try:
+            candidate = self._detect(image)
+        except LayoutError as exc:
+            log.info("frame %d: re-detection failed (%s); keeping the line boxes", frame, exc)
+            candidate = None
+        if candidate is not None and candidate.lines != self.layout.lines:
+            new_crops = candidate.crops(image)
+            new_reads = read(new_crops)
+            if misfit(new_reads, expected_time, self.min_confidence) < bad:
+                log.info("frame %d: the overlay moved; lines now at %s", frame, candidate.lines)
+                self.layout, self._pause = candidate, 0
+                return new_crops, new_reads
+        self._pause = min(max(2 * self._pause, 1), MAX_BACKOFF)
+        self._resume_at = frame + 1 + self._pause
+        return crops, reads
+
+    def _detect(self, image: np.ndarray) -> LineLayout:
+        assert self.detector is not None
+        self.detections += 1
+        layout = detect_layout(image, self.config, self.detector)
+        log.info("overlay lines found at %s", layout.lines)
+        return layout

@@ -1,13 +1,15 @@
 """The overlay reader: one frame in, time / 1# / 2# out, each read, parsed, checked and flagged if needed.
 
 Recognition runs on the three line crops only, batched; the line boxes come from the config or are found
-once per run, and again when a frame's reads stop parsing. A low-confidence or implausible field is
-re-read once with a second preprocessing (upscaled, binarised) before it is flagged.
+once per run (see layout.LayoutKeeper). A field is accepted on one read when that read is sure: plausible,
+confident down to the weakest digit of its number and, for 1#, on its trend. Otherwise the other model
+reads it too, and if the two disagree the first model reads it once more, upscaled and binarised;
+opinion.decide settles it or flags it.
 """
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,153 +18,229 @@ from monitor.ingest.loader import time_from_name
 from monitor.overlay.engines import Detector, Recognizer, TextRead
 from monitor.overlay.grammar import Parsed, parse_temperature, parse_time
 from monitor.overlay.ink import binarise, trim_to_ink
-from monitor.overlay.layout import LayoutError, LineLayout, configured_layout, detect_layout
+from monitor.overlay.layout import LayoutError, LayoutKeeper, LineLayout
+from monitor.overlay.opinion import Decision, Look, decide
 from monitor.overlay.plausibility import TemperatureCheck, TimeCheck, Verdict
+from monitor.overlay.trend import TrendCheck, TrendVerdict
 from monitor.records import FieldRead, OverlayReading
 
 log = logging.getLogger(__name__)
 
 _PARSERS: tuple[Callable[[str], Parsed], ...] = (parse_time, parse_temperature, parse_temperature)
+# A read whose number has a digit below this is re-read, however high its mean: a lone digit swapped for
+# its neighbour (1180 with its 8 at 0.56, a serif font) shows as one digit at 0.5-0.9 among 0.99s.
+MIN_CHAR_CONFIDENCE = 0.9
 
 
-@dataclass(frozen=True, slots=True)
-class _Attempt:
-    """One look at one field: what was recognised, how it parsed, how it was judged."""
+@dataclass(slots=True)
+class ReadCounts:
+    """How much work a run took: frames, and the extra looks at doubtful fields."""
 
-    read: TextRead
-    parsed: Parsed
-    verdict: Verdict
-    reread: bool = False
-    warning: str | None = None
+    frames: int = 0
+    second_engine: int = 0  # field reads by the other engine
+    binarised: int = 0  # field reads of the binarised crop
+
+
+@dataclass(slots=True)
+class _Field:
+    """One field of the frame being read: its crop, its looks so far and how to judge a parse."""
+
+    line: int
+    crop: np.ndarray
+    judge: Callable[[Parsed], Verdict]
+    looks: list[Look]
+    decision: Decision | None = None
 
 
 class OverlayReader:
     """Reads the overlay of the frames of one run, in order; `new_run()` before the next run."""
 
     def __init__(
-        self, *, overlay: OverlayConfig, ocr: OcrConfig, recognizer: Recognizer, detector: Detector | None
+        self,
+        *,
+        overlay: OverlayConfig,
+        ocr: OcrConfig,
+        recognizer: Recognizer,
+        detector: Detector | None,
+        second: Recognizer | None = None,
     ) -> None:
         self.overlay = overlay
         self.ocr = ocr
         self.recognizer = recognizer
+        self.second = second
         self.detector = detector
-        self._fixed = configured_layout(overlay)
-        if self._fixed is None and detector is None:
-            raise ValueError("without overlay.lines a text detector is needed to find the lines")
+        self._layouts = LayoutKeeper(overlay, detector, min_confidence=ocr.min_confidence)
         self.new_run()
 
     def new_run(self) -> None:
-        self._layout: LineLayout | None = self._fixed
+        self._layouts.new_run()
         self._time = TimeCheck()
         self._temps = (TemperatureCheck(self.ocr.plausibility), TemperatureCheck(self.ocr.plausibility))
+        self._trend = TrendCheck()
+        self.counts = ReadCounts()
 
     @property
     def layout(self) -> LineLayout | None:
-        return self._layout
+        return self._layouts.layout
+
+    @property
+    def layout_detections(self) -> int:
+        """How often the line boxes were found in this run: once, plus each bounded re-detection."""
+        return self._layouts.detections
 
     def read(self, image: np.ndarray, *, index: int, name: str) -> OverlayReading:
         """Read one frame; `index` is its 0-based position in the run, `name` its file name."""
+        self.counts.frames += 1
+        name_time = time_from_name(name)
+        expected = self._time.expected(index, name_time)
         try:
-            crops, reads, parsed = self._look(image, refresh=False)
-            if self._detected() and self._lost(parsed, index, name):
-                log.info("%s: the overlay reads stopped parsing; finding its lines again", name)
-                try:
-                    crops, reads, parsed = self._look(image, refresh=True)
-                except LayoutError as exc:
-                    log.warning("%s: %s; keeping the previous line boxes", name, exc)
+            crops, reads = self._layouts.look(image, self._first_reads, expected)
         except LayoutError as exc:
             return _unreadable(f"overlay not found: {exc}")
-        return self._judge(crops, reads, parsed, index=index, name=name)
+        time_s = float(next(t for t in (expected, index) if t is not None))
+        if expected is None:  # the first frame of a run without times in its file names
+            first_time = self._time.evaluate(parse_time(reads[0].text).candidates, index, None).value
+            time_s = float(first_time if first_time is not None else index)
+        fields = [
+            _Field(0, crops[0], lambda p: self._time.evaluate(p.candidates, index, name_time), []),
+            *(
+                _Field(i, crops[i], lambda p, c=check: c.evaluate(p.candidates, time_s), [])
+                for i, check in zip((1, 2), self._temps, strict=True)
+            ),
+        ]
+        for f, read in zip(fields, reads, strict=True):
+            f.looks.append(self._look(f, self.recognizer, read, "first"))
+        self._settle(fields, time_s, has_expected_time=expected is not None)
+        return self._commit(fields, index, time_s)
 
-    def _look(
-        self, image: np.ndarray, *, refresh: bool
-    ) -> tuple[list[np.ndarray], list[TextRead], list[Parsed]]:
-        crops = self._crops(image, refresh=refresh)
-        reads = self.recognizer.recognize([trim_to_ink(c) for c in crops])
-        return crops, reads, [parse(r.text) for parse, r in zip(_PARSERS, reads, strict=True)]
+    def _first_reads(self, crops: list[np.ndarray]) -> list[TextRead]:
+        return self.recognizer.recognize([trim_to_ink(c) for c in crops])
 
-    def _detected(self) -> bool:
-        return self._layout is not None and self._layout.source == "detected"
+    def _look(self, f: _Field, engine: Recognizer, read: TextRead, how: str) -> Look:
+        parsed = _PARSERS[f.line](read.text)
+        if f.line and parsed.label not in (None, f.line):
+            # The 2# box showing '1#...' (or the reverse): the boxes slid; its number is the other one's.
+            parsed = Parsed((), f"the {f.line}# line box shows {parsed.label}#: {read.text!r}", parsed.label)
+        name = getattr(engine, "name", "engine")
+        return Look(f"{name} {how}", read, parsed, f.judge(parsed), engine=name)
 
-    def _lost(self, parsed: list[Parsed], index: int, name: str) -> bool:
-        """A line that yields no number, or a time that is not the one expected: the boxes may have moved."""
-        if not all(p.candidates for p in parsed):
-            return True
-        expected = self._time.expected(index, time_from_name(name))
-        return expected is not None and expected not in parsed[0].candidates
+    def _sure(self, look: Look) -> bool:
+        return self._unsure(look) is None
 
-    def _crops(self, image: np.ndarray, *, refresh: bool) -> list[np.ndarray]:
-        if self._layout is None or refresh:
-            assert self.detector is not None
-            self._layout = detect_layout(image, self.overlay, self.detector)
-            log.info("overlay lines found at %s", self._layout.lines)
-        return self._layout.crops(image)
+    def _unsure(self, look: Look) -> str | None:
+        """Why a read is not sure enough to stand alone, or None."""
+        if look.read.confidence < self.ocr.min_confidence:
+            return f"low confidence {look.read.confidence:.2f}"
+        weakest = _weakest(look)
+        if weakest < MIN_CHAR_CONFIDENCE:
+            return f"an uncertain digit ({weakest:.2f})"
+        return None
 
-    def _judge(
-        self, crops: list[np.ndarray], reads: list[TextRead], parsed: list[Parsed], *, index: int, name: str
-    ) -> OverlayReading:
-        name_time = time_from_name(name)
+    def _trend_of(self, look: Look, time_s: float) -> TrendVerdict | None:
+        value = look.verdict.value
+        return None if value is None else self._trend.evaluate(value, time_s)
 
-        def judge_time(p: Parsed) -> Verdict:
-            return self._time.evaluate(p.candidates, index, name_time)
+    def _settle(self, fields: list[_Field], time_s: float, *, has_expected_time: bool) -> None:
+        """Accept sure first reads; read the rest again, with the other engine and then binarised."""
+        rules = {f.line: self._rules(f.line, time_s, has_expected_time=has_expected_time) for f in fields}
 
-        time_attempt = self._settle(
-            0, _Attempt(reads[0], parsed[0], judge_time(parsed[0])), crops[0], judge_time
-        )
-        self._time.commit(time_attempt.verdict, index)
-        # Temperatures are rated against the time read, else the file name's, else the frame position.
-        time_s = float(next(t for t in (time_attempt.verdict.value, name_time, index) if t is not None))
-
-        fields = [self._field(time_attempt)]
-        for i, check in zip((1, 2), self._temps, strict=True):
-            attempt = _Attempt(reads[i], parsed[i], check.evaluate(parsed[i].candidates, time_s))
-            attempt = self._settle(i, attempt, crops[i], lambda p, c=check: c.evaluate(p.candidates, time_s))
-            check.commit(attempt.verdict, attempt.parsed.candidates, time_s)
-            fields.append(self._field(attempt))
-        return OverlayReading(time=fields[0], t1=fields[1], t2=fields[2])
-
-    def _settle(
-        self, line: int, attempt: _Attempt, crop: np.ndarray, evaluate: Callable[[Parsed], Verdict]
-    ) -> _Attempt:
-        """Keep a confident, plausible read; otherwise re-read once with the second preprocessing.
-
-        A confident read that fails only the rate check is what the display really shows if an independent
-        second read agrees (the unreliable thermocouple does jump): it is kept, with a warning.
-        """
-        confident = attempt.read.confidence >= self.ocr.min_confidence
-        if attempt.verdict.value is not None and confident:
-            return attempt
-        (again,) = self.recognizer.recognize([binarise(crop)])
-        parsed = _PARSERS[line](again.text)
-        second = _Attempt(again, parsed, evaluate(parsed), reread=True)
-        sure = again.confidence >= self.ocr.min_confidence
-        if second.verdict.value is not None and (sure or second.verdict.value == attempt.verdict.value):
-            return second
-        suspect = attempt.verdict.suspect
-        if confident and sure and suspect is not None and suspect in parsed.candidates:
-            return replace(
-                attempt,
-                verdict=Verdict(suspect),
-                warning=f"{attempt.verdict.error} (confirmed by a second read)",
+        def settle(f: _Field) -> Decision:
+            trusted, vouched = rules[f.line]
+            doubt = self._doubt(f, time_s)
+            return decide(
+                f.looks, trusted=trusted, doubt=doubt, min_digit=MIN_CHAR_CONFIDENCE, vouched=vouched
             )
-        if attempt.verdict.value is None:
-            return attempt
-        # Plausible but not confident, and the second look does not confirm it: flag it.
-        error = f"low confidence {attempt.read.confidence:.2f}, re-read gave {again.text!r}"
-        return _Attempt(attempt.read, attempt.parsed, Verdict(None, error))
 
-    @staticmethod
-    def _field(attempt: _Attempt) -> FieldRead:
-        return FieldRead(
-            raw=attempt.read.text,
-            value=attempt.verdict.value,
-            confidence=attempt.read.confidence,
-            error=None
-            if attempt.verdict.value is not None
-            else attempt.parsed.error or attempt.verdict.error,
-            reread=attempt.reread,
-            warning=attempt.warning,
-        )
+        pending = []
+        for f in fields:
+            first = f.looks[0]
+            # A sure, plausible first read of 2# stands alone too; only when looks disagree is 2# not
+            # trusted on one of them.
+            alone = self._sure(first) if f.line == 2 else rules[f.line][0](first)
+            if first.verdict.value is not None and alone:
+                f.decision = Decision(first, first.verdict.value)
+            else:
+                pending.append(f)
+        passes = [(self.second, trim_to_ink, "second engine"), (self.recognizer, binarise, "binarised")]
+        for engine, prepare, how in passes:
+            if not pending or engine is None:
+                continue
+            reads = engine.recognize([prepare(f.crop) for f in pending])
+            if engine is self.second:
+                self.counts.second_engine += len(pending)
+            else:
+                self.counts.binarised += len(pending)
+            for f, read in zip(pending, reads, strict=True):
+                f.looks.append(self._look(f, engine, read, how))
+                f.decision = settle(f)
+            pending = [f for f in pending if f.decision is None or not f.decision.settled]
+        for f in fields:
+            if f.decision is None:
+                f.decision = settle(f)
+            if f.line == 1 and f.decision.value is not None and f.decision.warning is None:
+                trend = self._trend.evaluate(f.decision.value, time_s)
+                if trend.off:
+                    warning = f"{trend.describe(f.decision.value)}; read alike twice"
+                    f.decision = Decision(f.decision.look, f.decision.value, warning=warning)
+
+    def _rules(
+        self, line: int, time_s: float, *, has_expected_time: bool
+    ) -> tuple[Callable[[Look], bool], Callable[[Look], bool] | None]:
+        """(trusted, vouched) for one line: when one look may stand alone against disagreeing ones, and
+        when the field's history vouches for a number two hesitant looks agree on."""
+        if line == 0:
+            # A time equal to the one the file name (or the frame count) says cannot be a misread.
+            return (lambda look: has_expected_time or self._sure(look)), None
+        if line == 1:
+
+            def on_trend(look: Look) -> bool:
+                trend = self._trend_of(look, time_s)
+                return trend is not None and trend.expected is not None and not trend.off
+
+            return (lambda look: self._sure(look) and not _off(self._trend_of(look, time_s))), on_trend
+        return (lambda look: False), None  # 2# jumps for real: only two agreeing reads settle it
+
+    def _doubt(self, f: _Field, time_s: float) -> str | None:
+        """Why the field's first read was not accepted alone (when it parsed and was plausible)."""
+        first = f.looks[0]
+        trend = self._trend_of(first, time_s) if f.line == 1 else None
+        if trend is not None and trend.off and first.verdict.value is not None:
+            return trend.describe(first.verdict.value)
+        return self._unsure(first)
+
+    def _commit(self, fields: list[_Field], index: int, time_s: float) -> OverlayReading:
+        out = []
+        for f in fields:
+            d = f.decision
+            assert d is not None
+            verdict = Verdict(d.value, d.error, suspect=d.look.verdict.suspect)
+            if f.line == 0:
+                self._time.commit(verdict, index)
+            else:
+                self._temps[f.line - 1].commit(verdict, d.look.parsed.candidates, time_s)
+                if f.line == 1 and d.value is not None:
+                    self._trend.commit(d.value, time_s)
+            first = f.looks[0]
+            out.append(
+                FieldRead(
+                    raw=d.look.read.text,
+                    value=d.value,
+                    confidence=d.look.read.confidence,
+                    error=d.error,
+                    reread=d.look is not first,
+                    warning=d.warning,
+                )
+            )
+        return OverlayReading(time=out[0], t1=out[1], t2=out[2])
+
+
+def _weakest(look: Look) -> float:
+    """The least certain digit of the number this look stands for."""
+    return look.read.digit_confidence(look.number)
+
+
+def _off(trend: TrendVerdict | None) -> bool:
+    return trend is not None and trend.off
 
 
 def _unreadable(reason: str) -> OverlayReading:

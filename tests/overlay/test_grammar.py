@@ -211,3 +211,87 @@ def test_wire_glyph_read_as_zero_is_dropped(text: str) -> None:
 
 def test_a_degree_sign_before_the_unit_is_part_of_the_unit() -> None:
     assert parse_temperature("2#丝1382°℃").candidates == (1382,)
+
+
+# --- confusions learned from `evaluate-ocr --variants` (other fonts, colours, brackets) -------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "label"),
+    [
+        ("1#并丝：955℃", 955, 1),  # '#' read as 并 (a serif CJK font), full-width colon
+        ("1卄丝955℃", 955, 1),  # '#' read as 卄
+        ("2什丝1144℃", 1144, 2),  # '#' read as 什
+        ("2#44:1147°C", 1147, 2),  # 丝 read as '44' before a colon (Noto Serif CJK)
+        ("2#4:1144°C", 1144, 2),
+        ("2#始:1283℃", 1283, 2),  # 丝 read as 始 (text straight on the picture)
+        ("2#丝：1142", 1142, 2),  # full-width colon, unit lost
+        ("2#丝1147°C℃", 1147, 2),  # unit read twice (Noto Sans CJK at 13 px)
+        ("1#丝：1500°℃", 1500, 1),
+        ("2#丝：13640", 1364, 2),  # PP-OCRv5_mobile reads ℃ as '0' (Latin sans)
+        ("2#丝：1218°0", 1218, 2),  # ... or as '°0'
+        ("2#丝：11430C", 1143, 2),  # '°C' in FreeMono Bold: the degree sign read as '0' (held-out run)
+        ("2#丝：11460℃", 1146, 2),
+        ("2丝1145℃", 1145, 2),  # '#' lost (a per-frame stress style)
+    ],
+)
+def test_confusions_seen_across_fonts_parse_to_the_number(text: str, value: int, label: int) -> None:
+    parsed = parse_temperature(text)
+    assert parsed.candidates[0] == value
+    assert parsed.label == label
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("2#44:°C", "no temperature in '2#44:°C'"),  # a colon, but nothing after it
+        ("1#并丝：℃", "no temperature in '1#并丝：℃'"),
+        ("2#丝:12345℃", "no 3-4 digit temperature in '2#丝:12345℃'"),  # after the colon: the number only
+        ("2#丝:11431C", "no 3-4 digit temperature in '2#丝:11431C'"),  # only a 0 can be a degree sign
+    ],
+)
+def test_what_the_learned_confusions_still_refuse(text: str, error: str) -> None:
+    assert parse_temperature(text) == Parsed((), error)
+
+
+def test_wire_glyph_read_as_4_before_a_3_digit_number_leaves_both_readings() -> None:
+    assert parse_temperature("1#4998℃").candidates == (4998, 998)
+    assert parse_temperature("1#1500℃").candidates == (1500,)  # only a leading 4 can be the glyph
+    assert parse_temperature("1#丝：4998℃").candidates == (4998,)  # after a colon, no glyph is left
+
+
+def test_a_trailing_0_without_a_unit_is_kept_first() -> None:
+    # 1500 with its unit lost is likelier than 150 with its unit read as '0'.
+    assert parse_temperature("1#丝1500").candidates == (1500, 150)
+
+
+def test_a_colon_drops_the_wire_glyph_digits_but_not_the_number() -> None:
+    # Without the colon, '44' could be the start of the number; with it, it cannot.
+    assert parse_temperature("2#44:1147℃").candidates == (1147,)
+    assert 1147 in parse_temperature("2#441147℃").candidates
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [("2并丝1144℃", 2), ("2#丝1144℃", 2), ("2H丝1144℃", 2), ("l#丝951℃", 1), ("|#丝951℃", 1)],
+)
+def test_the_label_tells_which_thermocouple_the_line_shows(text: str, label: int) -> None:
+    assert parse_temperature(text).label == label
+
+
+@pytest.mark.parametrize("text", ["丝1144℃", "<2492", "#丝1144℃", "1145℃", "2145°C"])
+def test_a_line_without_a_readable_label_has_none(text: str) -> None:
+    assert parse_temperature(text).label is None
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("(261】", 261), ("【263】", 263), ("<300>", 300), ("(300)", 300), ("「300」", 300), ("{300}", 300)],
+)
+def test_time_in_other_brackets(text: str, value: int) -> None:
+    assert parse_time(text).candidates[0] == value
+
+
+@pytest.mark.parametrize("text", ["(26x】", "【】", "<>"])
+def test_time_in_other_brackets_without_a_number_is_refused(text: str) -> None:
+    assert parse_time(text).candidates == ()

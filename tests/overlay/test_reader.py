@@ -156,7 +156,7 @@ def test_low_confidence_twice_and_disagreeing_is_flagged() -> None:
     reading = reader.read(FRAME, index=0, name="0100.jpg")
     assert reading.t1.value is None
     assert reading.t1.raw == "1#丝958℃"
-    assert reading.t1.error == "low confidence 0.41, re-read gave '1#丝956℃'"
+    assert reading.t1.error == "low confidence 0.41; other reads: engine binarised '1#丝956℃' (0.45)"
 
 
 def test_a_jump_seen_twice_is_kept_with_a_warning() -> None:
@@ -194,4 +194,12 @@ def test_a_jump_seen_once_is_flagged_and_empty() -> None:
     assert fixed.t1.value == 951 and fixed.t1.reread
     lost = reader.read(FRAME, index=2, name="0102.jpg")
     assert lost.t1.value is None and lost.t1.raw == "1#丝199℃"
-    assert lost.t1.error == "jump 951 -> 199 in 1 s"
+    assert lost.t1.error == "jump 951 -> 199 in 1 s; other reads: engine binarised '1#丝19℃' (0.90)"
+
+
+def test_a_temperature_box_showing_the_other_thermocouple_is_flagged_not_taken() -> None:
+    # The boxes slid by a line: the 2# box shows 1#'s text. Its number is 1#'s, never 2#'s.
+    reader = scripted_reader([[GOOD[0], GOOD[1], TextRead("1#丝950℃", 0.99)], [TextRead("1#丝950℃", 0.99)]])
+    reading = reader.read(FRAME, index=0, name="0100.jpg")
+    assert reading.t1.value == 950
+    assert reading.t2.value is None and reading.t2.error.startswith("the 2# line box shows 1#")

@@ -1,0 +1,84 @@
+"""A second opinion on a doubtful field: several looks (engines, preprocessings) and the rule that settles
+them. A value is accepted when two looks agree (two models, when two looked), or when one look is trusted
+on its own (confident and consistent with what the field did so far); otherwise the field is flagged,
+never guessed.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import combinations
+
+from monitor.overlay.engines import TextRead
+from monitor.overlay.grammar import Parsed
+from monitor.overlay.plausibility import Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """One read of one field: who read it, what was recognised, how it parsed, how it was judged."""
+
+    source: str  # engine (and preprocessing) that read it
+    read: TextRead
+    parsed: Parsed
+    verdict: Verdict
+    engine: str = ""  # the model that read it: two looks of one model may share its misread
+
+    @property
+    def number(self) -> int | None:
+        """The value this look stands for: the accepted one, or the one that failed only on rate."""
+        return self.verdict.value if self.verdict.value is not None else self.verdict.suspect
+
+    def describe(self) -> str:
+        return f"{self.source} {self.read.text!r} ({self.read.confidence:.2f})"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a field ends up as: a value (maybe with a warning) or an error, and the look it came from."""
+
+    look: Look
+    value: int | None
+    error: str | None = None
+    warning: str | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.value is not None
+
+
+def decide(
+    looks: list[Look],
+    *,
+    trusted: Callable[[Look], bool],
+    doubt: str | None = None,
+    min_digit: float = 0.0,
+    vouched: Callable[[Look], bool] | None = None,
+) -> Decision:
+    """Two looks that stand for the same number settle it; else a look trusted alone; else a flag.
+
+    A number that both looks read but that failed the rate check is what the display shows (2# does
+    jump): it is kept with a warning. Two looks that both hesitate on a digit (weakest digit below
+    `min_digit`) settle nothing: a smudged 3 was read as 2 by both models, each at 0.55-0.6, unless the
+    field's history vouches for the number (1# on its trend). `doubt` says why the first look was not
+    enough on its own.
+    """
+    # One model reading its own misread twice (binarised) is no confirmation when another model looked.
+    cross = len({look.engine for look in looks}) > 1
+    for a, b in combinations(looks, 2):
+        if cross and a.engine == b.engine:
+            continue
+        hesitant = max(a.read.digit_confidence(a.number), b.read.digit_confidence(b.number)) < min_digit
+        if hesitant and not (vouched is not None and vouched(a)):
+            continue
+        if a.number is not None and a.number == b.number:
+            plausible = a if a.verdict.value is not None else b
+            if plausible.verdict.value is not None:
+                return Decision(plausible, plausible.verdict.value)
+            return Decision(a, a.number, warning=f"{a.verdict.error} (confirmed by a second read)")
+    for look in looks:
+        if look.verdict.value is not None and trusted(look):
+            return Decision(look, look.verdict.value)
+    first = looks[0]
+    reason = first.parsed.error or first.verdict.error or doubt or "not confirmed"
+    others = [look.describe() for look in looks[1:] if look.read.text != first.read.text]
+    return Decision(first, None, f"{reason}; other reads: {', '.join(others)}" if others else reason)
