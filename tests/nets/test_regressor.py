@@ -230,3 +230,44 @@ def test_too_few_training_frames_is_a_clear_error(truth_run: LabelledRun) -> Non
     split = Split(method="time_blocks", train_frames=1, heldout_frames=1)
     with pytest.raises(ModelError, match="training frames"):
         train_regressor([part], split, RegressorOptions(**TINY), blank=BLANK, device=CPU, progress=False)
+
+
+def test_early_stopping_keeps_the_best_held_out_epoch(truth_run: LabelledRun) -> None:
+    parts, split = _subset(truth_run, every=6)
+    options = RegressorOptions(
+        **{**TINY, "epochs": 8, "patience": 1, "head_steps": 0, "scheduler": "constant", "lr": 2e-2}
+    )
+    trained = train_regressor(parts, split, options, blank=BLANK, device=CPU, progress=False)
+    losses = [h.heldout_loss for h in trained.history]
+    best = int(np.argmin(losses)) + 1
+    assert len(losses) == best + 1 < 8  # stopped one epoch after the best
+    assert trained.manifest.training["best_epoch"] == best
+    assert trained.manifest.training["epochs_run"] == len(losses)
+    # the saved weights are the best epoch's: its held-out scores come back
+    scored = dict(trained.history[best - 1].extra)
+    assert trained.manifest.metrics["mae_t1_c"] == pytest.approx(scored["heldout_mae_t1_c"], rel=1e-5)
+
+
+def test_without_patience_every_epoch_runs(truth_run: LabelledRun) -> None:
+    parts, split = _subset(truth_run, every=6)
+    options = RegressorOptions(**{**TINY, "epochs": 2, "head_steps": 0, "heldout_stride": 3})
+    trained = train_regressor(parts, split, options, blank=BLANK, device=CPU, progress=False)
+    assert [h.epoch for h in trained.history] == [1, 2]
+    assert trained.manifest.training["best_epoch"] == 2
+    # per epoch a third of the held-out frames are scored, at the end all of them
+    assert trained.manifest.metrics["n_t1"] == parts[0].heldout.size
+
+
+def test_the_head_refit_on_augmented_copies(truth_run: LabelledRun) -> None:
+    parts, split = _subset(truth_run, every=6)
+
+    def head(copies: int) -> torch.Tensor:
+        options = RegressorOptions(**{**TINY, "epochs": 1, "head_steps": 200, "head_copies": copies})
+        model = train_regressor(parts, split, options, blank=BLANK, device=CPU, progress=False)
+        assert model.manifest.training["head_copies"] == copies
+        assert np.isfinite(model.manifest.metrics["mae_t1_c"])
+        return model.net.state_dict()["regression.0.weight"]
+
+    plain, copies, again = head(0), head(2), head(2)
+    assert torch.equal(copies, again)
+    assert not torch.equal(plain, copies)
