@@ -61,7 +61,14 @@ class TrainPlan(BaseModel):
 PRESETS: dict[str, dict[str, Any]] = {
     "full": {},
     "demo": {
-        "regressor": {"width": 160, "height": 120, "epochs": 15},
+        "regressor": {
+            "width": 112,
+            "height": 84,
+            "epochs": 5,
+            "patience": 2,
+            "heldout_stride": 3,
+            "head_copies": 1,
+        },
         "forecast": {},  # the recipe's defaults are demo-size (ngf 8, 256 px, 6 epochs)
     },
 }
