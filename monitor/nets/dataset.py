@@ -69,6 +69,47 @@ def label_run(folder: Path, processor: FrameProcessor, *, progress: bool = True)
     )
 
 
+LABELS_SCHEMA = 1
+
+
+def save_labels(path: Path, run: LabelledRun) -> None:
+    """A labelled run's labels (not its frames) in one .npz, written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(
+        tmp,
+        schema=LABELS_SCHEMA,
+        files=np.array(run.files, dtype=str),
+        times=run.times,
+        t1_c=run.t1_c,
+        progress_pct=run.progress_pct,
+        stages=np.array([s.value for s in run.stages], dtype=str),
+        decoded=run.decoded,
+    )
+    tmp.replace(path)
+
+
+def load_labels(path: Path, folder: Path) -> LabelledRun | None:
+    """The labels save_labels wrote for `folder`; None when missing, unreadable or of another schema."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if int(data["schema"]) != LABELS_SCHEMA:
+                return None
+            return LabelledRun(
+                name=folder.name,
+                folder=folder,
+                files=tuple(str(f) for f in data["files"]),
+                times=data["times"].astype(float),
+                t1_c=data["t1_c"].astype(float),
+                progress_pct=data["progress_pct"].astype(float),
+                stages=tuple(Stage(str(s)) for s in data["stages"]),
+                decoded=data["decoded"].astype(bool),
+            )
+    except (OSError, KeyError, ValueError) as exc:
+        log.warning("%s: cached labels unreadable (%s); labelling again", path, exc)
+        return None
+
+
 # Below this median grey (0..1) a frame is black, not dim: dividing by its level would only amplify noise.
 LEVEL_FLOOR = 2.0 / 255.0
 

@@ -85,6 +85,23 @@ class RegressorOptions(BaseModel):
         "features of the training frames; 0 = keep the end-to-end head.",
     )
     head_lr: float = Field(3e-3, gt=0, le=1.0, description="Peak learning rate of the head refit (AdamW).")
+    head_copies: int = Field(
+        0,
+        ge=0,
+        le=16,
+        description="Augmented copies of each training frame (camera gain, white balance, shift, noise, "
+        "JPEG) whose features the head refit sees besides the frame itself; 0 = the frames as recorded.",
+    )
+    patience: int = Field(
+        0,
+        ge=0,
+        le=1000,
+        description="Early stopping: end training when the held-out loss has not improved for this many "
+        "epochs, and keep the best epoch's weights; 0 = run every epoch and keep the last.",
+    )
+    heldout_stride: int = Field(
+        1, ge=1, le=100, description="Score every n-th held-out frame after each epoch (all at the end)."
+    )
     channels_last: bool = Field(True, description="channels_last memory (faster convolutions on CPU).")
     init_file: Path | None = Field(
         None, description="Local torchvision resnet18 state dict to start the trunk from; null = random."

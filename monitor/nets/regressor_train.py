@@ -23,8 +23,8 @@ from monitor.nets.manifest import (
 )
 from monitor.nets.recipe import UNSET_SHA256, EpochLog, TrainedModel, seed_everything
 from monitor.nets.regressor import (
+    EVAL_BATCH,
     STAGES,
-    Evaluation,
     Frames,
     RegressorOptions,
     evaluate_regressor,
@@ -95,7 +95,6 @@ def train_regressor(
     spec = spec.model_copy(update={"mean": mean, "std": std})
     targets = target_scales(train.t1, train.progress)
     y_train = _standardise(train, targets)
-    y_heldout = _standardise(heldout, targets)
     stages_train = torch.from_numpy(train.stages)
     heldout_stages = tuple(STAGES[i] for i in heldout.stages)
 
@@ -124,9 +123,11 @@ def train_regressor(
     scheduler = _scheduler(optimiser, options, options.epochs * n_batches)
 
     history: list[EpochLog] = []
-    evaluation: Evaluation | None = None
+    # The held-out frames scored after each epoch (every heldout_stride-th; all of them at the end).
+    watch = np.arange(0, len(heldout.images), options.heldout_stride)
+    watched = Frames(heldout.images[watch], heldout.t1[watch], heldout.progress[watch], heldout.stages[watch])
+    best: tuple[float, int, dict[str, torch.Tensor]] | None = None  # held-out loss, epoch, weights
     epochs = tqdm(range(1, options.epochs + 1), desc="train", unit="epoch", disable=not progress)
-    # No early stopping on the held-out frames: they would then no longer be held out.
     for epoch in epochs:
         net.train()
         order = torch.randperm(len(train.images), generator=generator).numpy()
@@ -144,33 +145,30 @@ def train_regressor(
             losses.append(float(loss.detach()))
         train_loss = float(np.mean(losses))
         heldout_loss, extra = None, ()
-        if len(heldout.images):
-            evaluation = evaluate_regressor(
-                net,
-                spec,
-                targets,
-                heldout.images,
-                heldout.t1,
-                heldout.progress,
-                device,
-                stages=heldout_stages,
-            )
-            stages_h = torch.from_numpy(heldout.stages) if options.stage_head else None
-            heldout_loss = float(regression_loss(evaluation.outputs, y_heldout, stages_h, options))
-            extra = tuple((f"heldout_{k}", v) for k, v in evaluation.metrics.items() if k.startswith("mae_"))
+        if len(watched.images):
+            heldout_loss, metrics = _heldout_loss(net, spec, targets, watched, options, device)
+            extra = tuple((f"heldout_{k}", v) for k, v in metrics.items() if k.startswith("mae_"))
         history.append(EpochLog(epoch=epoch, train_loss=train_loss, heldout_loss=heldout_loss, extra=extra))
         epochs.set_postfix(
             train=f"{train_loss:.3f}", heldout="-" if heldout_loss is None else f"{heldout_loss:.3f}"
         )
         log.debug("epoch %d: train %.4f, held-out %s", epoch, train_loss, heldout_loss)
+        if options.patience and heldout_loss is not None:
+            # Early stopping on the held-out run (issue 17): its frames then choose the epoch, so the
+            # manifest's held-out metrics are no longer blind; unseen runs (evaluate-models) still are.
+            if best is None or heldout_loss < best[0]:
+                best = (heldout_loss, epoch, {k: v.detach().clone() for k, v in net.state_dict().items()})
+            elif epoch - best[1] >= options.patience:
+                log.info("early stop after epoch %d: best held-out loss at epoch %d", epoch, best[1])
+                break
+    if best is not None and best[1] != history[-1].epoch:
+        net.load_state_dict(best[2])
     net.eval()
     if options.head_steps:
-        refit_head(net, train.images, y_train, spec, options, device, generator)
-        evaluation = None
-    if evaluation is None:
-        evaluation = evaluate_regressor(
-            net, spec, targets, heldout.images, heldout.t1, heldout.progress, device, stages=heldout_stages
-        )
+        refit_head(net, train.images, y_train, spec, options, device, generator, augment, rng)
+    evaluation = evaluate_regressor(
+        net, spec, targets, heldout.images, heldout.t1, heldout.progress, device, stages=heldout_stages
+    )
     manifest = Manifest(
         name="temperature_progress",
         task="temperature_progress",
@@ -182,6 +180,7 @@ def train_regressor(
             "seconds": round(time.perf_counter() - started, 1),
             "device": str(device),
             "epochs_run": len(history),
+            "best_epoch": best[1] if best is not None else len(history),
         },
         runs=tuple(_training_run(p) for p in parts),
         split=split,
@@ -193,6 +192,24 @@ def train_regressor(
     return TrainedModel(net=net, manifest=manifest, history=history)
 
 
+def _heldout_loss(
+    net: ResNetHeads,
+    spec: InputSpec,
+    targets: tuple[TargetScale, ...],
+    frames: Frames,
+    options: RegressorOptions,
+    device: torch.device,
+) -> tuple[float, dict[str, float]]:
+    """The training loss on held-out frames, and their metrics."""
+    stages = tuple(STAGES[i] for i in frames.stages)
+    evaluation = evaluate_regressor(
+        net, spec, targets, frames.images, frames.t1, frames.progress, device, stages=stages
+    )
+    stage_index = torch.from_numpy(frames.stages) if options.stage_head else None
+    y = _standardise(frames, targets)
+    return float(regression_loss(evaluation.outputs, y, stage_index, options)), evaluation.metrics
+
+
 def refit_head(
     net: ResNetHeads,
     images: np.ndarray,
@@ -201,20 +218,45 @@ def refit_head(
     options: RegressorOptions,
     device: torch.device,
     generator: torch.Generator,
+    augment: Augmentation | None = None,
+    rng: np.random.Generator | None = None,
 ) -> None:
-    """A fresh regression head fitted on the frozen trunk's features of the (unaugmented) training frames.
+    """A fresh regression head fitted on the frozen trunk's features of the training frames, as recorded
+    and (head_copies) as other cameras would record them.
 
     The end-to-end epochs give the head a few hundred steps, while the trunk still moves under it; a head
     refitted for thousands of steps on fixed features resolves the fine colour differences that separate
     temperatures (with the colour histogram, on a held-out run: 1# MAE 18.4 -> 7.6 degC, see the README).
-    Cheap: the trunk runs once per frame."""
-    features = predict(net, spec, images, device, forward=lambda x: net.head_input(x, net.trunk(x)))
-    features = features.to(device)
+    Fitted on the recorded frames alone, it also learns their exact gains and noise: the augmented copies
+    keep it to what survives another camera. Cheap: the trunk runs once per frame and copy."""
+
+    def features_of(batch: np.ndarray, noisy: bool) -> torch.Tensor:
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            return net.head_input(x, net.trunk(x))
+
+        if not noisy:
+            return predict(net, spec, batch, device, forward=forward)
+        outs = []
+        for start in range(0, len(batch), EVAL_BATCH):
+            x = to_unit(batch[start : start + EVAL_BATCH])
+            x = normalise_frames(add_sensor_noise(x, options.noise_sigma, generator), spec).to(device)
+            with torch.no_grad():
+                outs.append(forward(x).float().cpu())
+        return torch.cat(outs)
+
+    net.eval()
+    parts = [features_of(images, noisy=False)]
+    targets = [y]
+    if options.head_copies and augment is not None and rng is not None:
+        for _ in range(options.head_copies):
+            parts.append(features_of(augment(images, rng) if augment.active else images, noisy=True))
+            targets.append(y)
+    features = torch.cat(parts).to(device)
+    y = torch.cat(targets).to(device)
     net.reset_regression()
     head = net.regression.train()
     optimiser = torch.optim.AdamW(head.parameters(), lr=options.head_lr, weight_decay=options.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, options.head_lr, options.head_steps)
-    y = y.to(device)
     for _ in range(options.head_steps):
         rows = torch.randint(0, len(features), (options.batch_size,), generator=generator).to(device)
         loss = regression_loss(head(features[rows]), y[rows], None, options)

@@ -1,6 +1,7 @@
 """`train`: label recorded runs with the pipeline, split them, train the models, save weights + manifests
 + loss curves. The recipes do the learning; this module only puts the steps in order."""
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from monitor.analytics.locate import LOCK_FRAMES, describe, locate_sample
 from monitor.config import MonitorConfig
 from monitor.config.overlay import Box
-from monitor.nets.dataset import LabelledRun, label_run
+from monitor.ingest.loader import list_frames
+from monitor.nets.dataset import LabelledRun, label_run, load_labels, save_labels
 from monitor.nets.forecast import ForecastOptions
 from monitor.nets.forecast_train import train_forecast
 from monitor.nets.lifecycle import save_model, select_device
@@ -59,7 +61,14 @@ class TrainPlan(BaseModel):
 PRESETS: dict[str, dict[str, Any]] = {
     "full": {},
     "demo": {
-        "regressor": {"width": 160, "height": 120, "epochs": 15},
+        "regressor": {
+            "width": 112,
+            "height": 84,
+            "epochs": 5,
+            "patience": 2,
+            "heldout_stride": 3,
+            "head_copies": 1,
+        },
         "forecast": {},  # the recipe's defaults are demo-size (ngf 8, 256 px, 6 epochs)
     },
 }
@@ -81,11 +90,48 @@ class SavedModel:
     loss_plot: Path
 
 
-def label_runs(folders: list[Path], config: MonitorConfig, *, progress: bool) -> list[LabelledRun]:
-    """Labels from the same pipeline as `analyze` (OCR + detector), without any learned model."""
+def label_runs(
+    folders: list[Path], config: MonitorConfig, *, progress: bool, cache: Path | None = None
+) -> list[LabelledRun]:
+    """Labels from the same pipeline as `analyze` (OCR + detector), without any learned model.
+
+    With `cache`, a run's labels are kept there under a key of its frames (names, sizes, times), the
+    config and the package's code, so training again on the same runs skips the OCR and the detector."""
     plain = config.model_copy(update={"models": config.models.model_copy(update={"enabled": False})})
-    processor = build_processor(plain)
-    return [label_run(folder, processor, progress=progress) for folder in folders]
+    processor = None
+    runs = []
+    for folder in folders:
+        path = cache / f"{_labels_key(folder, plain)}.npz" if cache is not None else None
+        run = load_labels(path, folder) if path is not None and path.is_file() else None
+        if run is not None:
+            log.info("%s: labels from the cache (%s)", folder, path)
+        else:
+            processor = processor or build_processor(plain)
+            run = label_run(folder, processor, progress=progress)
+            if path is not None:
+                save_labels(path, run)
+        runs.append(run)
+    return runs
+
+
+def labels_cache() -> Path:
+    """Where `train` keeps the labels of the runs it labelled ($XDG_CACHE_HOME/furnace-monitor/labels)."""
+    from monitor.overlay.models import cache_dir
+
+    return cache_dir() / "labels"
+
+
+def _labels_key(folder: Path, config: MonitorConfig) -> str:
+    """Changes when a frame, the config or any of the package's code changes."""
+    digest = hashlib.sha256(str(folder.resolve()).encode())
+    for path in list_frames(folder):
+        stat = path.stat()
+        digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    digest.update(config.model_dump_json().encode())
+    package = Path(__file__).resolve().parents[1]
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:32]
 
 
 def train_models(
@@ -97,13 +143,17 @@ def train_models(
     heldout: list[Path] | None = None,
     device: str = "auto",
     progress: bool = True,
+    label_cache: Path | bool = True,
 ) -> list[SavedModel]:
+    """Label the runs (the labels cached: True = labels_cache(), a folder, or False = none), split them,
+    train each model of the plan and save it under `out`."""
     from monitor.report.training_plots import plot_losses
 
     if not frames:
         raise ModelError("train needs at least one folder of frames")
-    runs = label_runs(frames, config, progress=progress)
-    held = label_runs(heldout or [], config, progress=progress)
+    cache = labels_cache() if label_cache is True else (label_cache or None)
+    runs = label_runs(frames, config, progress=progress, cache=cache)
+    held = label_runs(heldout or [], config, progress=progress, cache=cache)
     s = plan.split
     parts, split = split_runs(
         runs, held, BlockSplit(block_s=s.block_s, holdout_every=s.holdout_every, gap_s=s.gap_s)

@@ -8,6 +8,7 @@ import pytest
 import torch
 from pydantic import ValidationError
 
+from monitor.nets import regressor_train
 from monitor.nets.dataset import LabelledRun, load_inputs
 from monitor.nets.manifest import InputSpec, Manifest, ModelError, Split, TargetScale, ViewBox
 from monitor.nets.recipe import TrainedModel
@@ -230,3 +231,51 @@ def test_too_few_training_frames_is_a_clear_error(truth_run: LabelledRun) -> Non
     split = Split(method="time_blocks", train_frames=1, heldout_frames=1)
     with pytest.raises(ModelError, match="training frames"):
         train_regressor([part], split, RegressorOptions(**TINY), blank=BLANK, device=CPU, progress=False)
+
+
+def test_early_stopping_keeps_the_best_held_out_epoch(
+    truth_run: LabelledRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held-out losses 3, 1, 2, 2.5 with patience 2: stop after epoch 4, keep epoch 2's weights."""
+    scripted = iter([3.0, 1.0, 2.0, 2.5, 0.5, 0.5])
+    weights: list[dict[str, torch.Tensor]] = []
+
+    def heldout_loss(net, *args, **kwargs) -> tuple[float, dict[str, float]]:
+        weights.append({k: v.detach().clone() for k, v in net.state_dict().items()})
+        return next(scripted), {"mae_t1_c": 1.0}
+
+    monkeypatch.setattr(regressor_train, "_heldout_loss", heldout_loss)
+    parts, split = _subset(truth_run, every=6)
+    options = RegressorOptions(**{**TINY, "epochs": 6, "patience": 2, "head_steps": 0})
+    trained = train_regressor(parts, split, options, blank=BLANK, device=CPU, progress=False)
+    assert [h.heldout_loss for h in trained.history] == [3.0, 1.0, 2.0, 2.5]
+    assert trained.manifest.training["best_epoch"] == 2
+    assert trained.manifest.training["epochs_run"] == 4
+    kept = trained.net.state_dict()
+    assert all(torch.equal(kept[k], weights[1][k]) for k in kept)
+    assert not torch.equal(kept["regression.0.weight"], weights[3]["regression.0.weight"])
+
+
+def test_without_patience_every_epoch_runs(truth_run: LabelledRun) -> None:
+    parts, split = _subset(truth_run, every=6)
+    options = RegressorOptions(**{**TINY, "epochs": 2, "head_steps": 0, "heldout_stride": 3})
+    trained = train_regressor(parts, split, options, blank=BLANK, device=CPU, progress=False)
+    assert [h.epoch for h in trained.history] == [1, 2]
+    assert trained.manifest.training["best_epoch"] == 2
+    # per epoch a third of the held-out frames are scored, at the end all of them
+    assert trained.manifest.metrics["n_t1"] == parts[0].heldout.size
+
+
+def test_the_head_refit_on_augmented_copies(truth_run: LabelledRun) -> None:
+    parts, split = _subset(truth_run, every=6)
+
+    def head(copies: int) -> torch.Tensor:
+        options = RegressorOptions(**{**TINY, "epochs": 1, "head_steps": 200, "head_copies": copies})
+        model = train_regressor(parts, split, options, blank=BLANK, device=CPU, progress=False)
+        assert model.manifest.training["head_copies"] == copies
+        assert np.isfinite(model.manifest.metrics["mae_t1_c"])
+        return model.net.state_dict()["regression.0.weight"]
+
+    plain, copies, again = head(0), head(2), head(2)
+    assert torch.equal(copies, again)
+    assert not torch.equal(plain, copies)
