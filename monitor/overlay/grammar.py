@@ -94,6 +94,12 @@ def parse_temperature(text: str) -> Parsed:
         s = stripped  # only after a unit: '1144|' may be '11441'
     if not s:
         return Parsed((), "empty")
+    # A stray glyph before the label: the box's edge read as 'L' ('L2#丝1144°℃', per-frame seeds 2 and 3).
+    # Only a non-digit, and only when a label with its digit follows.
+    if not _LABEL.match(s) and len(s) > 2 and not s[0].isdigit():
+        after = _LABEL.match(s[1:])
+        if after and (after.group(1) or after.group(2)):
+            s = s[1:]
     label = _LABEL.match(s)
     rest = s[label.end() :] if label else s
     number = _LABEL_DIGIT.get(label.group(1) or label.group(2)) if label else None
@@ -111,10 +117,11 @@ def parse_temperature(text: str) -> Parsed:
     if not digits:
         return Parsed((), f"no temperature in {text!r}", number)
     # Drop up to two leading digits (a misread wire glyph) and, when no unit was seen and the number ends
-    # in 8, the trailing one (the unit read as '8'), which is then the likelier reading; a trailing 0 may
-    # be the unit too, but a number ending in 0 is likelier, so that reading comes second.
+    # in 8, the trailing one (the unit read as '8'), which is then the likelier reading; a trailing 0 or 6
+    # may be the unit too ('1#4:9566' for 956, per-frame seed 2), but a number ending in 0 or 6 is
+    # likelier, so that reading comes second.
     tail_drops = (1, 0) if unit is None and digits.endswith("8") else (0,)
-    if unit is None and digits.endswith("0"):
+    if unit is None and digits.endswith(("0", "6")):
         tail_drops = (0, 1)
     # '°C' in a mono font: the degree sign read as '0' before the C ('2#丝：11430C' for 1143).
     if unit is not None and len(digits) == 5 and digits.endswith("0"):

@@ -336,3 +336,20 @@ def test_wire_glyph_read_as_4_before_a_5_digit_number_ending_in_0() -> None:
     # Negative: a number not starting with 4 keeps reading its trailing 0 as the degree sign only.
     assert parse_temperature("2#丝：11430C").candidates == (1143,)
     assert parse_temperature("2#丝：14300C").candidates == (1430,)
+
+
+def test_a_stray_glyph_before_the_label_is_dropped() -> None:
+    # 'L2#丝1144°℃' (per-frame seeds 2 and 3, binarised): the box's edge read as 'L'.
+    parsed = parse_temperature("L2#丝1144°℃")
+    assert parsed.candidates == (1144,) and parsed.label == 2
+    # Negative: a leading digit is not a stray glyph, and without a label digit nothing is dropped.
+    assert parse_temperature("12#丝1147°℃").candidates == ()
+    assert parse_temperature("L#丝1144℃").label is None
+
+
+def test_unit_read_as_6_leaves_the_number_second() -> None:
+    # '1#4:9566' for 956 (per-frame seed 2): '℃' read as '6', no unit left.
+    assert parse_temperature("1#4:9566").candidates == (9566, 956)
+    # Negative: with a unit the 6 is the number's, and without one a 6 is still likelier the number's.
+    assert parse_temperature("2#丝1146℃").candidates == (1146,)
+    assert parse_temperature("1#丝1146").candidates[0] == 1146
