@@ -203,3 +203,50 @@ def test_a_temperature_box_showing_the_other_thermocouple_is_flagged_not_taken()
     reading = reader.read(FRAME, index=0, name="0100.jpg")
     assert reading.t1.value == 950
     assert reading.t2.value is None and reading.t2.error.startswith("the 2# line box shows 1#")
+
+
+@dataclass
+class OtherModel(ScriptedRecognizer):
+    name: str = "other-model"
+
+
+def two_model_reader(first: list[list[TextRead]], second: list[list[TextRead]]) -> OverlayReader:
+    reader = scripted_reader(first)
+    reader.second = OtherModel(second)
+    return reader
+
+
+T101 = [TextRead("[101]", 0.99), TextRead("1#丝951℃", 0.99)]
+
+
+@pytest.mark.parametrize(
+    ("first_read", "second_read", "binarised", "value"),
+    [
+        # per-frame seeds 2, 3: one model lost the narrow leading 1 of 1144; the other, sure, saw it.
+        ("2#丝144C", TextRead("2#丝1144C", 0.97), "2#丝144℃", 1144),
+        # Negative: the other model unsure of its read: flagged.
+        ("2#丝144C", TextRead("2#丝1144C", 0.85), "2#丝144℃", None),
+        # Negative: a lost last digit is not a lost first digit (114 vs 1144): flagged.
+        ("2#丝114C", TextRead("2#丝1144C", 0.97), "2#丝114℃", None),
+        # Negative: a different first digit (1444 vs 444 would be a substitution, out of rate anyway).
+        ("2#丝444C", TextRead("2#丝1444C", 0.97), "2#丝444℃", None),
+    ],
+)
+def test_a_2_read_that_lost_its_first_digit_is_completed_by_a_sure_other_model(
+    first_read: str, second_read: TextRead, binarised: str, value: int | None
+) -> None:
+    reader = two_model_reader(
+        [GOOD, [*T101, TextRead(first_read, 0.99)], [TextRead(binarised, 0.95)]], [[second_read]]
+    )
+    reader.read(FRAME, index=0, name="0100.jpg")
+    reading = reader.read(FRAME, index=1, name="0101.jpg")
+    assert reading.t2.value == value
+    if value is None:
+        assert reading.t2.error is not None
+
+
+def test_a_lost_first_digit_read_by_the_same_model_twice_is_no_completion() -> None:
+    # Negative: the first model's own binarised re-read is not another model.
+    reader = scripted_reader([GOOD, [*T101, TextRead("2#丝144C", 0.99)], [TextRead("2#丝1144℃", 0.97)]])
+    reader.read(FRAME, index=0, name="0100.jpg")
+    assert reader.read(FRAME, index=1, name="0101.jpg").t2.value is None
