@@ -146,8 +146,6 @@ class OverlayReader:
 
         def settle(f: _Field) -> Decision:
             trusted, vouched = rules[f.line]
-            if f.line == 2:
-                trusted = lambda look: self._sure(look) and _completes(look, f.looks)  # noqa: E731
             doubt = self._doubt(f, time_s)
             return decide(
                 f.looks, trusted=trusted, doubt=doubt, min_digit=MIN_CHAR_CONFIDENCE, vouched=vouched
@@ -200,9 +198,7 @@ class OverlayReader:
                 return trend is not None and trend.expected is not None and not trend.off
 
             return (lambda look: self._sure(look) and not _off(self._trend_of(look, time_s))), on_trend
-        # 2# jumps for real: only two agreeing reads settle it (or a sure read that another model's lost its
-        # first digit of: see _completes, in _settle).
-        return (lambda look: False), None
+        return (lambda look: False), None  # 2# jumps for real: only two agreeing reads settle it
 
     def _doubt(self, f: _Field, time_s: float) -> str | None:
         """Why the field's first read was not accepted alone (when it parsed and was plausible)."""
@@ -236,22 +232,6 @@ class OverlayReader:
                 )
             )
         return OverlayReading(time=out[0], t1=out[1], t2=out[2])
-
-
-def _completes(look: Look, looks: list[Look]) -> bool:
-    """True when another model's look failed only because it lost this number's first digit ('2#丝144C'
-    for 1144: a narrow 1 after the wire glyph, per-frame seeds 2 and 3). A lost digit is no dissent: that
-    look agrees on every digit it saw, and without its first digit no reading is plausible."""
-    if look.verdict.value is None:
-        return False
-    digits = str(look.verdict.value)
-    return len(digits) >= 4 and any(
-        other.engine != look.engine
-        and other.verdict.value is None
-        and int(digits[1:]) in other.parsed.candidates
-        and not digits[1:].startswith("0")
-        for other in looks
-    )
 
 
 def _weakest(look: Look) -> float:
