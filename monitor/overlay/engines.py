@@ -33,8 +33,12 @@ class TextRead:
     def digit_confidence(self, number: int | None) -> float:
         """The least certain digit of `number` within the last run of digits (the whole run when it is
         not found there): '2#21283℃' stands for 1283, and its '2' (a misread 丝) does not count."""
+        return min(self.digit_confidences(number), default=self.confidence)
+
+    def digit_confidences(self, number: int | None) -> tuple[float, ...]:
+        """Each digit's probability, as digit_confidence picks them; empty without per-character figures."""
         if not self.char_confidences:
-            return self.confidence
+            return ()
         runs: list[list[tuple[str, float]]] = [[]]
         for ch, p in zip(self.text, self.char_confidences, strict=False):
             if ch.isdigit():
@@ -46,7 +50,7 @@ class TextRead:
         if number is not None and want in digits:
             start = digits.rfind(want) if digits.endswith(want) else digits.find(want)
             run = run[start : start + len(want)]
-        return min((p for _, p in run), default=self.confidence)
+        return tuple(p for _, p in run)
 
 
 class Recognizer(Protocol):

@@ -17,14 +17,20 @@ from dataclasses import dataclass, field
 _DIGIT_LIKE = str.maketrans("OoDQlI|i!SsBZzgq", "0000111115582299")
 # After NFKC '℃' is '°C'. Doubled units happen: '1147°C℃' (a sans CJK font), '1382°℃'.
 # PP-OCRv5_mobile reads '℃' as '°0' or a bare '0' ('2#丝：13640' for 1364) in Latin sans fonts.
-_UNIT = re.compile(r"(?:[°º'`\"]*[CcG])+$|[°º]+[0Oo8]?$")
+# Whatever follows a degree sign at the end is the unit's C ('1#44:1297°6', PP-OCRv5_mobile on a Latin sans);
+# '%' is '℃' read whole (a serif CJK font at 13 px: '2#4.1147%').
+_UNIT = re.compile(r"(?:[°º'`\"]*[CcG])+$|[°º]+.?$|%$")
 # The label 'N#': '#' is read as '并', '卄', '什' or 'H' in CJK fonts; the digit as 'l', 'I', '|', '!'.
 # Or the '#' is lost and the digit stands right before the (non-ASCII) wire glyph: '2丝1145℃'.
 _LABEL = re.compile(r"^([12lI|!]?)\s*[#＃H*并卄什廾]|^([12])(?=[^\x00-\x7f])")
 _LABEL_DIGIT = {"1": 1, "l": 1, "I": 1, "|": 1, "!": 1, "2": 2}
 _MARKS = set("[]()<>{}|【】「」『』〔〕")
 # A colon after the wire glyph (':' or full-width '：', both ':' after NFKC), or a misread of it.
-_SEPARATOR = re.compile(r"[:;]")
+# A colon's dots read as one '.' or ',' ('2#4.1147%'): a separator only before a whole 4-digit number, so a
+# point inside a number ('1.147') never cuts it.
+_SEPARATOR = re.compile(r"[:;]|[.,](?=\d{4}\D*$)")
+# Marks after the unit: the box's edge or a stray bracket ('2#丝:1144℃|').
+_TRAILING_MARKS = "".join(sorted(_MARKS)) + "_-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +89,17 @@ def parse_time(text: str) -> Parsed:
 def parse_temperature(text: str) -> Parsed:
     """'1#丝951℃' -> 951; '1#丝9518' (unit read as 8) -> 951 first, 9518 second."""
     s = _normalise(text)
+    stripped = s.rstrip(_TRAILING_MARKS)
+    if stripped != s and _UNIT.search(stripped):
+        s = stripped  # only after a unit: '1144|' may be '11441'
     if not s:
         return Parsed((), "empty")
+    # A stray glyph before the label: the box's edge read as 'L' ('L2#丝1144°℃', per-frame seeds 2 and 3).
+    # Only a non-digit, and only when a label with its digit follows.
+    if not _LABEL.match(s) and len(s) > 2 and not s[0].isdigit():
+        after = _LABEL.match(s[1:])
+        if after and (after.group(1) or after.group(2)):
+            s = s[1:]
     label = _LABEL.match(s)
     rest = s[label.end() :] if label else s
     number = _LABEL_DIGIT.get(label.group(1) or label.group(2)) if label else None
@@ -102,14 +117,16 @@ def parse_temperature(text: str) -> Parsed:
     if not digits:
         return Parsed((), f"no temperature in {text!r}", number)
     # Drop up to two leading digits (a misread wire glyph) and, when no unit was seen and the number ends
-    # in 8, the trailing one (the unit read as '8'), which is then the likelier reading; a trailing 0 may
-    # be the unit too, but a number ending in 0 is likelier, so that reading comes second.
+    # in 8, the trailing one (the unit read as '8'), which is then the likelier reading; a trailing 0 or 6
+    # may be the unit too ('1#4:9566' for 956, per-frame seed 2), but a number ending in 0 or 6 is
+    # likelier, so that reading comes second.
     tail_drops = (1, 0) if unit is None and digits.endswith("8") else (0,)
-    if unit is None and digits.endswith("0"):
+    if unit is None and digits.endswith(("0", "6")):
         tail_drops = (0, 1)
     # '°C' in a mono font: the degree sign read as '0' before the C ('2#丝：11430C' for 1143).
     if unit is not None and len(digits) == 5 and digits.endswith("0"):
-        tail_drops = (1,)
+        # ... unless the first digit is 丝 read as '4' ('1#41500℃' for 1500): then the 0 is the number's.
+        tail_drops = (0, 1) if digits.startswith("4") else (1,)
     # After a colon nothing of the wire glyph is left to drop.
     keep_lead = separated or (label and len(digits) <= 4 and not digits.startswith("0"))
     lead_drops = (0,) if keep_lead else (0, 1, 2)

@@ -67,7 +67,7 @@ def decide(
     for a, b in combinations(looks, 2):
         if cross and a.engine == b.engine:
             continue
-        hesitant = max(a.read.digit_confidence(a.number), b.read.digit_confidence(b.number)) < min_digit
+        hesitant = _hesitant(a, b, min_digit, cross=cross)
         if hesitant and not (vouched is not None and vouched(a)):
             continue
         if a.number is not None and a.number == b.number:
@@ -82,3 +82,24 @@ def decide(
     reason = first.parsed.error or first.verdict.error or doubt or "not confirmed"
     others = [look.describe() for look in looks[1:] if look.read.text != first.read.text]
     return Decision(first, None, f"{reason}; other reads: {', '.join(others)}" if others else reason)
+
+
+# Two different models that read the same number each hesitating on a different digit still saw every digit
+# clearly between them: a digit is doubtful only when both are unsure of it, i.e. when the chance that both
+# misread it, (1 - p_a) * (1 - p_b), the models taken as independent, is above this. The smudged 3 read as 2
+# by both (0.55 and 0.6: 0.18) stays doubtful; 0.62 and 1.0 on another digit (a CJK '2#丝:1144℃') does not.
+MAX_JOINT_DOUBT = 0.05
+
+
+def _hesitant(a: Look, b: Look, min_digit: float, *, cross: bool) -> bool:
+    """True when two looks of one number leave one of its digits unsure.
+
+    Looks of one model (or without per-character figures): unsure unless one of them is sure of every
+    digit (weakest >= `min_digit`). Looks of two models: per digit, unless both are unsure of that digit.
+    """
+    if max(a.read.digit_confidence(a.number), b.read.digit_confidence(b.number)) >= min_digit:
+        return False
+    pa, pb = a.read.digit_confidences(a.number), b.read.digit_confidences(b.number)
+    if not cross or a.engine == b.engine or not pa or len(pa) != len(pb):
+        return True
+    return any((1.0 - x) * (1.0 - y) > MAX_JOINT_DOUBT for x, y in zip(pa, pb, strict=True))

@@ -295,3 +295,61 @@ def test_time_in_other_brackets(text: str, value: int) -> None:
 @pytest.mark.parametrize("text", ["(26x】", "【】", "<>"])
 def test_time_in_other_brackets_without_a_number_is_refused(text: str) -> None:
     assert parse_time(text).candidates == ()
+
+
+# --- confusions learned from the per-frame stress class (ocr14b), each with what must still be refused ----
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("2#丝:1144℃|", 1144),  # a mark after the unit: the box's edge (per-frame, binarised)
+        ("2#丝:1144℃]", 1144),
+        ("1#44:1297°6", 1297),  # anything after the degree sign is the unit's C (PP-OCRv5_mobile)
+        ("1#丝1297°c", 1297),
+        ("2#4.1147%", 1147),  # '℃' read as '%', the colon as '.' (per-frame, PP-OCRv5_mobile)
+        ("2#丝,1147℃", 1147),  # the colon as ','
+    ],
+)
+def test_confusions_seen_per_frame_parse_to_the_number(text: str, value: int) -> None:
+    assert parse_temperature(text).candidates[0] == value
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("2#丝1144|", 1144),  # no unit: a trailing '|' may be a 1, it is not dropped as a mark
+        ("1#丝12°97", 12),  # a degree sign with more than one glyph after it is not the unit
+        ("1#丝12°97", 97),
+        ("1#丝1.147℃", 147),  # a point before 3 digits is inside the number: never cut there
+        ("2#丝11%47", 47),  # '%' only as the last glyph is the unit
+    ],
+)
+def test_what_the_per_frame_confusions_still_refuse(text: str, refused: int) -> None:
+    assert refused not in parse_temperature(text).candidates
+
+
+def test_wire_glyph_read_as_4_before_a_5_digit_number_ending_in_0() -> None:
+    # '1#41500℃' (per-frame): 丝 read as 4, so 1500 comes before 150 (4150 is out of any range).
+    candidates = parse_temperature("1#41500℃").candidates
+    assert 1500 in candidates and candidates.index(1500) < candidates.index(150)
+    # Negative: a number not starting with 4 keeps reading its trailing 0 as the degree sign only.
+    assert parse_temperature("2#丝：11430C").candidates == (1143,)
+    assert parse_temperature("2#丝：14300C").candidates == (1430,)
+
+
+def test_a_stray_glyph_before_the_label_is_dropped() -> None:
+    # 'L2#丝1144°℃' (per-frame seeds 2 and 3, binarised): the box's edge read as 'L'.
+    parsed = parse_temperature("L2#丝1144°℃")
+    assert parsed.candidates == (1144,) and parsed.label == 2
+    # Negative: a leading digit is not a stray glyph, and without a label digit nothing is dropped.
+    assert parse_temperature("12#丝1147°℃").candidates == ()
+    assert parse_temperature("L#丝1144℃").label is None
+
+
+def test_unit_read_as_6_leaves_the_number_second() -> None:
+    # '1#4:9566' for 956 (per-frame seed 2): '℃' read as '6', no unit left.
+    assert parse_temperature("1#4:9566").candidates == (9566, 956)
+    # Negative: with a unit the 6 is the number's, and without one a 6 is still likelier the number's.
+    assert parse_temperature("2#丝1146℃").candidates == (1146,)
+    assert parse_temperature("1#丝1146").candidates[0] == 1146

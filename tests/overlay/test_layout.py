@@ -62,6 +62,18 @@ def test_misfit_counts_lines_that_do_not_fit_their_box() -> None:
     assert misfit(slid, 100) == 3  # each line shows the next one's text
 
 
+def test_a_time_line_that_reads_the_expected_time_fits_at_any_confidence() -> None:
+    # '【】' keep a right box's time line near 0.78 (latin-bold, black-on-light: 9-13 useless detections).
+    reads = [TextRead("【370】", 0.5), TextRead("1#丝1403℃", 0.96), TextRead("2#丝1149℃", 0.94)]
+    assert misfit(reads, 370, min_confidence=0.8) == 0
+    # Negative: a low-confidence time line that is not the expected time, or without one expected, counts
+    # twice as before; so does a low-confidence temperature line.
+    assert misfit(reads, 371, min_confidence=0.8) == 2
+    assert misfit(reads, None, min_confidence=0.8) == 1
+    low_temp = [reads[0], TextRead("1#丝1403℃", 0.6), reads[2]]
+    assert misfit(low_temp, 370, min_confidence=0.8) == 1
+
+
 @dataclass
 class CountingDetector:
     """Finds three lines, `shift` px lower on each call."""

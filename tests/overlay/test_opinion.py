@@ -77,6 +77,54 @@ def test_a_jump_read_once_is_flagged() -> None:
     assert decide(looks, trusted=never).value is None  # ... and flagged when it does not
 
 
+def scored(text: str, digits: tuple[float, ...], *, source: str, anchor: int | None = None) -> Look:
+    """A look whose number's digits have these probabilities (every other glyph 0.99)."""
+    plain = look(text, 0.9, source=source, anchor=anchor)
+    number = str(plain.number)
+    start = text.rfind(number)
+    chars = [0.99] * len(text)
+    chars[start : start + len(number)] = digits
+    read = TextRead(text, 0.9, tuple(chars))
+    return Look(source, read, plain.parsed, plain.verdict, engine=source)
+
+
+def test_two_models_unsure_of_different_digits_settle_the_value() -> None:
+    # per-frame 0270.jpg: PP-OCRv6_tiny unsure of the second 4 (0.62), PP-OCRv5_mobile of the first 1 (0.56).
+    looks = [
+        scored("2#丝:1144℃", (1.0, 1.0, 0.62, 1.0), source="a"),
+        scored("2#丝：1144℃", (0.56, 1.0, 1.0, 1.0), source="b"),
+    ]
+    assert decide(looks, trusted=never, min_digit=MIN_CHAR_CONFIDENCE).value == 1144
+
+
+def test_two_models_unsure_of_the_same_digit_settle_nothing() -> None:
+    # The smudged 3 read as 2 by both models at 0.55 and 0.6: both may misread it the same way.
+    looks = [
+        scored("2#丝1442℃", (1.0, 1.0, 1.0, 0.55), source="a"),
+        scored("2#丝1442℃", (1.0, 1.0, 1.0, 0.6), source="b"),
+    ]
+    assert decide(looks, trusted=never, min_digit=MIN_CHAR_CONFIDENCE).value is None
+
+
+def test_one_model_unsure_of_different_digits_twice_settles_nothing() -> None:
+    # The first read and its binarised re-read are one model: its errors are not independent.
+    looks = [
+        scored("2#丝1144℃", (1.0, 1.0, 0.62, 1.0), source="a"),
+        scored("2#丝1144℃", (0.56, 1.0, 1.0, 1.0), source="a"),
+    ]
+    assert decide(looks, trusted=never, min_digit=MIN_CHAR_CONFIDENCE).value is None
+
+
+def test_a_spike_two_models_read_alike_at_0_8_is_kept_with_a_warning() -> None:
+    # per-frame 0524.jpg: 2# at 1283 after 1415, both models at 0.81-0.87 on two digits.
+    looks = [
+        scored("2#21283 C", (0.99, 1.0, 0.81, 0.82), source="a", anchor=1415),
+        scored("2#21283℃", (0.99, 0.99, 0.87, 0.84), source="b", anchor=1415),
+    ]
+    decision = decide(looks, trusted=never, min_digit=MIN_CHAR_CONFIDENCE)
+    assert decision.value == 1283 and decision.warning is not None
+
+
 # --- both real engines on crafted crops -------------------------------------------------------------
 
 
