@@ -103,10 +103,7 @@ def repaint_run(base: Path, folder: Path, frames: list[str], styles: Callable[[i
         image = cv2.imread(str(base / name))
         lines = style.lines(int(row["time_s"]), int(row["t1_c"]), int(row["t2_c"]))
         (folder / name).write_bytes(encode_jpeg(painter.paint(image, style, lines), style.jpeg_quality))
-    with (folder / "truth.csv").open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=["time_s", "file", "t1_c", "t2_c"], extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(truth[name] for name in frames)
+    _write_truth(folder, truth, frames)
 
 
 def run_class(
@@ -174,10 +171,15 @@ def _copy_run(base: Path, folder: Path, window: list[str]) -> None:
     truth = read_truth(base / "truth.csv")
     for name in window:
         (folder / name).write_bytes((base / name).read_bytes())
+    _write_truth(folder, truth, window)
+
+
+def _write_truth(folder: Path, truth: dict[str, dict[str, str]], names: list[str]) -> None:
+    """The truth rows of `names`, in that order, as the run's truth.csv."""
     with (folder / "truth.csv").open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=["time_s", "file", "t1_c", "t2_c"], extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(truth[name] for name in window)
+        writer.writerows(truth[name] for name in names)
 
 
 def run_sweep(
