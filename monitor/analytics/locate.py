@@ -42,6 +42,10 @@ Z_MIN, Z_GOOD = 4.0, 12.0  # and stand this many background spreads out of it: n
 DISAGREE_IOU = 0.3  # a check box overlapping the locked one less than this disagrees with it
 MIN_AREA_SHARE, MAX_AREA_SHARE = 0.002, 0.35  # a sample is neither a speck nor most of the picture
 CHECK_CONFIDENCE = 0.5  # a change region less sure than this is no evidence against the locked box
+# The check looks at a frame every CHECK_EVERY_S seconds (every that many frames without times): the melt it
+# watches for lasts tens of seconds, and a map per frame cost the daemon about 16 ms on each of the 120
+# frames after the lock.
+CHECK_EVERY_S = 4.0
 BANDS = (1.0, 3.0)  # px at WORK_WIDTH: fine grain, and the grain a soft lens leaves
 DARK_SHARE = 0.2  # pixels darker than this share of the median are an overlay's background, not scene
 
@@ -222,6 +226,7 @@ class SampleLocator:
         self._best_change: _Blob | None = None
         self._location: SampleLocation | None = None
         self._check: LocationCheck | None = None
+        self._last_check: float | None = None  # time (or frame count) of the last frame the check looked at
 
     @property
     def locked(self) -> bool:
@@ -239,18 +244,21 @@ class SampleLocator:
     def update(self, image: np.ndarray, *, time_s: float | None = None) -> SampleLocation:
         if self._location is not None and self._frames >= self.lock_frames + self.check_frames:
             return self._location  # locked and checked: nothing more to learn, nothing to compute
-        work = _Work(image, self.ignore)
-        if self._location is not None and work.frame_size != self._location.frame_size:
-            log.warning("frame size changed mid-run to %s; the sample box stays as located", work.frame_size)
+        size = (image.shape[1], image.shape[0])
+        if self._location is not None and size != self._location.frame_size:
+            log.warning("frame size changed mid-run to %s; the sample box stays as located", size)
             return self._location
         self._frames += 1
         if self._frames <= self.lock_frames:
-            self._learn(work)
+            self._learn(_Work(image, self.ignore))
             if self._frames == self.lock_frames:
                 assert self._location is not None
                 log.info("sample located: %s", describe(self._location))
         elif self._frames <= self.lock_frames + self.check_frames:
-            self._watch_change(work, time_s)
+            now = float(self._frames) if time_s is None else time_s
+            if self._last_check is None or now - self._last_check >= CHECK_EVERY_S:
+                self._last_check = now
+                self._watch_change(_Work(image, self.ignore), time_s)
             if self._frames == self.lock_frames + self.check_frames and self._check is not None:
                 level = logging.INFO if self._check.agrees else logging.WARNING
                 log.log(level, "sample box check: %s; the box stays locked for this run", self._check.reason)
