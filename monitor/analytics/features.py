@@ -1,8 +1,9 @@
 """Per-frame image features: cheap, vectorised, on a downscaled copy where that does not change the result.
 
 Whole-frame means, frame-to-frame change and the camera's photometric steps are taken on a copy shrunk
-`downscale` times per side (an area average, so the means are the full frame's). Texture needs full
-resolution and is taken on the sample box only: crystals are textured, the liquid is smooth.
+`downscale` times per side (an area average, so the means are the full frame's). Texture is taken on the
+sample box only, halved (crystals span more than two pixels, the sensor noise does not): crystals are
+textured, the liquid is smooth.
 """
 
 import math
