@@ -27,6 +27,13 @@ class IngestConfig(Section):
     stall_timeout_s: float = Field(
         10.0, gt=0, le=3600, description="No new frame for this long while a run is active = stalled feed."
     )
+    session_idle_s: float = Field(
+        600.0,
+        gt=0,
+        le=86_400,
+        description="A run with no frame for this long is retired from memory; a frame after that resumes "
+        "it from its checkpoint (its processed frames are replayed, so the result is the same).",
+    )
     queue_size: int = Field(64, ge=1, le=100_000, description="Frames waiting for processing, at most.")
     checkpoint_dir: Path = Field(
         Path("/var/lib/furnace-monitor/checkpoints"),

@@ -1,26 +1,24 @@
 """Which frames of each run have been fully processed, kept on disk so a restart resumes where it stopped.
 
-One small JSON file per run in the checkpoint folder, holding the processed frame names in the order they
-were marked. The daemon marks a frame only after every sink accepted it, so after a crash the frames that
+One append-only log per run in the checkpoint folder (`<run id>.log`, a frame name a line, in the order they
+were marked). The daemon marks a frame only after every sink accepted it, so after a crash the frames that
 were delivered but not yet marked come again (the sinks dedupe by frame id) and none is skipped.
 
-Each mark rewrites the run's file atomically (temp file, fsync, os.replace): a crash leaves either the
-old or the new checkpoint, never a torn one. The rewrite is O(frames in the run), which is a few hundred
-kilobytes for a ten-hour run at one frame a second: cheap next to decoding one frame.
+A mark appends one line and fsyncs it: O(1) per frame, so a ten-hour run costs what a ten-minute one does
+per frame (the earlier whole-file rewrite wrote ~15 GB over such a run). A crash mid-append leaves at most
+a torn last line without its newline; it is ignored, so that frame is simply delivered again.
+Logs written as `<run name>.json` by earlier versions are taken over by the run's first key that asks.
 """
 
-import contextlib
 import json
 import logging
 import os
 import threading
-import time
 from pathlib import Path
+from typing import IO
 from urllib.parse import quote
 
 log = logging.getLogger(__name__)
-
-_VERSION = 1
 
 
 class _RunState:
@@ -29,10 +27,12 @@ class _RunState:
     def __init__(self, files: list[str]) -> None:
         self.files = files
         self.names = set(files)
+        self.log: IO[str] | None = None
 
 
 class Checkpoint:
-    """Per-run record of processed frame files. Thread-safe: the watcher asks, the daemon marks."""
+    """Per-run record of processed frame files. Thread-safe: the watcher asks, the daemon marks. Runs are
+    keyed by their id (`RunKey.id`); a plain run name works as a key too."""
 
     def __init__(self, dir: Path) -> None:
         self.dir = Path(dir)
@@ -45,14 +45,21 @@ class Checkpoint:
             return Path(file).name in self._state(run).names
 
     def mark(self, run: str, file: str | Path) -> None:
-        """Record a frame as processed; persisted before this returns. Marking twice is a no-op."""
+        """Record a frame as processed; on disk before this returns. Marking twice is a no-op."""
         name = Path(file).name
+        if "\n" in name or "\r" in name:
+            raise ValueError(f"a frame name with a line break cannot be checkpointed: {name!r}")
         with self._lock:
             state = self._state(run)
             if name in state.names:
                 return
-            # Persist first: if the write fails, memory must not claim a mark the disk does not have.
-            self._write(run, [*state.files, name])
+            # On disk first: if the write fails, memory must not claim a mark the disk does not have.
+            if state.log is None:
+                self.dir.mkdir(parents=True, exist_ok=True)
+                state.log = self.path(run).open("a", encoding="utf-8")
+            state.log.write(name + "\n")
+            state.log.flush()
+            os.fsync(state.log.fileno())
             state.files.append(name)
             state.names.add(name)
 
@@ -67,12 +74,26 @@ class Checkpoint:
         with self._lock:
             return list(self._state(run).files)
 
+    def forget(self, run: str) -> None:
+        """Close a retired run's log (it is read again if the run comes back)."""
+        with self._lock:
+            state = self._runs.pop(run, None)
+            if state is not None and state.log is not None:
+                state.log.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for state in self._runs.values():
+                if state.log is not None:
+                    state.log.close()
+            self._runs.clear()
+
     def path(self, run: str) -> Path:
-        """The run's checkpoint file. Run names may be relative folder paths ('2024-05/run7'): quoted,
-        so every run gets exactly one flat file and no name can escape the folder."""
+        """The run's log. Run keys may hold relative folder paths ('2024-05/run7@...'): quoted, so every
+        run gets exactly one flat file and no key can escape the folder."""
         if not run or run in (".", "..") or "\0" in run:
             raise ValueError(f"invalid run name {run!r}")
-        return self.dir / f"{quote(run, safe='')}.json"
+        return self.dir / f"{quote(run, safe='@')}.log"
 
     def _state(self, run: str) -> _RunState:
         state = self._runs.get(run)
@@ -83,37 +104,38 @@ class Checkpoint:
     def _read(self, run: str) -> list[str]:
         path = self.path(run)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            files = data["files"]
-            if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return self._adopt_legacy(run)
+        whole = data.rfind(b"\n") + 1
+        if whole < len(data):
+            # a line torn by a crash is not a mark: drop it, so that frame simply comes again
+            log.warning(
+                "checkpoint %s: a torn last line %r is dropped; that frame comes again", path, data[whole:]
+            )
+            with path.open("r+b") as f:
+                f.truncate(whole)
+        files = [line for line in data[:whole].decode("utf-8", "surrogateescape").split("\n") if line]
+        return list(dict.fromkeys(files))
+
+    def _adopt_legacy(self, run: str) -> list[str]:
+        """A run checkpointed by an earlier version as `<name>.json` (whole-file rewrites): its marks
+        become this key's log, so an upgrade does not process finished runs again."""
+        name = run.split("@", 1)[0]
+        legacy = self.dir / f"{quote(name, safe='')}.json"
+        try:
+            files = json.loads(legacy.read_text(encoding="utf-8"))["files"]
+            if not isinstance(files, list) or not all(isinstance(f, str) and "\n" not in f for f in files):
                 raise ValueError("'files' is not a list of names")
-            return files
         except FileNotFoundError:
             return []
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            # An unreadable checkpoint must not stop ingestion, and guessing would skip frames: start the
-            # run afresh (everything is re-delivered, the sinks dedupe) and keep the bad file for a look.
-            bad = path.with_name(f"{path.name}.corrupt")
-            log.error("checkpoint %s is unreadable (%s); kept as %s, the run starts afresh", path, exc, bad)
-            with contextlib.suppress(OSError):
-                os.replace(path, bad)
+            log.error("old checkpoint %s is unreadable (%s); run %s starts afresh", legacy, exc, name)
             return []
-
-    def _write(self, run: str, files: list[str]) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        path = self.path(run)
-        data = {
-            "version": _VERSION,
-            "run": run,
-            "updated": time.time(),
-            "count": len(files),
-            "last": files[-1] if files else None,
-            "files": files,
-        }
-        tmp = path.with_name(f".{path.name}.tmp")
-        with tmp.open("w", encoding="utf-8") as f:
-            json.dump(data, f, separators=(",", ":"))
-            f.flush()
-            # fsync before the rename: otherwise a power cut can leave the new name pointing at no data.
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        tmp = self.path(run).with_name(f".{self.path(run).name}.tmp")
+        tmp.write_text("".join(f + "\n" for f in files), encoding="utf-8")
+        os.replace(tmp, self.path(run))
+        legacy.replace(legacy.with_name(legacy.name + ".migrated"))
+        log.info("checkpoint %s taken over as %s (%d frames)", legacy.name, self.path(run).name, len(files))
+        return list(dict.fromkeys(files))

@@ -41,6 +41,7 @@ from watchdog.observers.polling import PollingObserver
 from monitor.config.ingest import IngestConfig
 from monitor.ingest.checkpoint import Checkpoint
 from monitor.ingest.formats import FRAME_SUFFIXES, file_is_whole
+from monitor.ingest.identity import RunKey, RunKeys
 from monitor.ingest.loader import list_frames, time_from_name
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,12 @@ _IDLE_WAIT_S = 0.5  # queue wait when nothing is pending; stop() wakes the threa
 class FrameArrival:
     """A complete frame file of a run, ready to be loaded."""
 
-    run: str
+    key: RunKey
     path: Path
+
+    @property
+    def run(self) -> str:
+        return self.key.name
 
 
 def _order_key(name: str) -> tuple[int, int, str]:
@@ -72,7 +77,7 @@ def _order_key(name: str) -> tuple[int, int, str]:
 class _Candidate:
     run: str
     path: Path
-    key: tuple[int, int, str]
+    order: tuple[int, int, str]
     live: bool  # seen while running (not in the start-up scan): counts as a new arrival
     complete: bool = False  # a close or rename said so
     sig: tuple[int, int] | None = None  # (size, mtime_ns) at the last look
@@ -95,10 +100,16 @@ class FrameWatcher:
     """Delivers each complete frame file under `config.watch_dir` once to `on_frame` (see module doc)."""
 
     def __init__(
-        self, *, config: IngestConfig, checkpoint: Checkpoint, on_frame: Callable[[FrameArrival], None]
+        self,
+        *,
+        config: IngestConfig,
+        checkpoint: Checkpoint,
+        on_frame: Callable[[FrameArrival], None],
+        keys: RunKeys | None = None,
     ) -> None:
         self._config = config
         self._checkpoint = checkpoint
+        self._keys = keys or RunKeys()
         self._on_frame = on_frame
         self._root = Path(os.path.abspath(config.watch_dir))
         self.hold_s = config.settle_s + 1.0 + (config.poll_interval_s if config.polling else 0.0)
@@ -217,13 +228,21 @@ class FrameWatcher:
         run = self._run_of(path)
         if run is None or not self._is_frame(path.name):
             return
-        if path.name in self._delivered[run] or self._checkpoint.done(run, path.name):
+        if self._taken(run, path):
             return
         cand = self._pending.get(path)
         if cand is None:
             cand = self._pending[path] = _Candidate(run, path, _order_key(path.name), live)
         cand.complete = cand.complete or complete
         cand.live = cand.live or live
+
+    def _taken(self, run: str, path: Path, key: RunKey | None = None) -> bool:
+        """Already handed over in this process, or checkpointed by an earlier one (once the run's key is
+        known: a frame of a run without a whole frame yet is looked at again when handed over)."""
+        key = key or self._keys.key(run, path.parent)
+        return key is not None and (
+            path.name in self._delivered[key.id] or self._checkpoint.done(key.id, path.name)
+        )
 
     def _scan(self, folder: Path, *, live: bool) -> None:
         for dirpath, dirnames, _ in os.walk(folder):
@@ -276,7 +295,7 @@ class FrameWatcher:
             by_run[cand.run].append(cand)
         for cands in by_run.values():
             holding: list[_Candidate] = []  # earlier frames of the run, known but not complete yet
-            for cand in sorted(cands, key=lambda c: c.key):
+            for cand in sorted(cands, key=lambda c: c.order):
                 if self._stop.is_set():
                     return
                 if cand.ready_at is None:
@@ -300,14 +319,19 @@ class FrameWatcher:
         if not cand.path.is_file():
             log.info("frame watcher: %s vanished before delivery", cand.path)
             return
-        last = self._last_key.get(cand.run)
-        if last is not None and cand.key < last:
+        key = self._keys.key(cand.run, cand.path.parent) or self._keys.unidentified(
+            cand.run, cand.path.parent
+        )
+        if self._taken(cand.run, cand.path, key):
+            return
+        last = self._last_key.get(key.id)
+        if last is not None and cand.order < last:
             log.warning("frame watcher: %s/%s arrived late, after later frames", cand.run, cand.path.name)
         else:
-            self._last_key[cand.run] = cand.key
-        self._delivered[cand.run].add(cand.path.name)
+            self._last_key[key.id] = cand.order
+        self._delivered[key.id].add(cand.path.name)
         try:
-            self._on_frame(FrameArrival(cand.run, cand.path))
+            self._on_frame(FrameArrival(key, cand.path))
         except Exception:
             # one bad hand-over must not end the feed; the frame stays unmarked, so a restart retries it
             log.exception("frame watcher: on_frame failed for %s", cand.path)

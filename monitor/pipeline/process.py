@@ -3,7 +3,7 @@ the learned models when they are loaded."""
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from monitor.config.overlay import Box
 from monitor.ingest.loader import Frame, time_from_name
 from monitor.overlay.digitize import FrameReader
 from monitor.overlay.factory import build_reader
+from monitor.overlay.reader import OverlayReader
 from monitor.records import EventType, FrameResult, Prediction, Stage
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,11 @@ class FrameProcessor:
             )
             for r, p in zip(results, predictions, strict=True)
         ]
+
+    def replay(self, frame: Frame) -> None:
+        """Take a frame already published through the stateful steps again (OCR, analytics), to rebuild a
+        run's state; the models keep no state from frame to frame, so they are left out."""
+        self._read_and_analyse(frame)
 
     def _predict(self, frames: Sequence[Frame], *, run: str) -> list[Prediction | None]:
         """The model stage on a batch; a model failure costs the predictions, never the frames' readings."""
@@ -161,15 +167,30 @@ def frame_time(read: int | None, name: str, index: int) -> float:
 
 def build_processor(config: MonitorConfig) -> FrameProcessor:
     """The pipeline a config asks for; the model stage only when `models.enabled`."""
+    return processor_factory(config)()
+
+
+def processor_factory(config: MonitorConfig) -> Callable[[], FrameProcessor]:
+    """Fresh pipelines for one run each, sharing what is costly and keeps no run state: the OCR engines and
+    the models are loaded once, here."""
     models = None
     if config.models.enabled:
         from monitor.nets.runtime import build_model_stage
 
         models = build_model_stage(config.models, config.analytics)
-    return FrameProcessor(
-        reader=build_reader(config.overlay, config.ocr),
-        features=FeatureExtractor(config.analytics),
-        confirm_frames=config.analytics.confirm_frames,
-        models=models,
-        overlay_box=config.overlay.box,
-    )
+    engines = build_reader(config.overlay, config.ocr)
+
+    def fresh() -> FrameProcessor:
+        reader = OverlayReader(
+            overlay=engines.overlay, ocr=engines.ocr, recognizer=engines.recognizer,
+            detector=engines.detector, second=engines.second,
+        )  # fmt: skip
+        return FrameProcessor(
+            reader=reader,
+            features=FeatureExtractor(config.analytics),
+            confirm_frames=config.analytics.confirm_frames,
+            models=models,
+            overlay_box=config.overlay.box,
+        )
+
+    return fresh

@@ -9,7 +9,7 @@ from pathlib import Path
 from monitor.config import MonitorConfig, load_config
 from monitor.ingest.checkpoint import Checkpoint
 from monitor.logs import setup_logging
-from monitor.pipeline.process import build_processor
+from monitor.pipeline.process import processor_factory
 from monitor.service.daemon import Daemon
 from monitor.service.http import HealthServer
 from monitor.service.metrics import Metrics
@@ -44,7 +44,7 @@ def build_sinks(config: MonitorConfig) -> list[Sink]:
 def build_daemon(config: MonitorConfig, *, sinks: list[Sink] | None = None) -> Daemon:
     daemon = Daemon(
         config,
-        processor=build_processor(config),
+        processors=processor_factory(config),
         sinks=build_sinks(config) if sinks is None else sinks,
         checkpoint=Checkpoint(config.ingest.checkpoint_dir),
         metrics=Metrics(),

@@ -1,54 +1,43 @@
-"""The daemon: the watcher hands over complete frames, one worker runs the pipeline in order, the sinks
-publish, the checkpoint moves on. One stop event; stop() drains the queue and flushes the sinks."""
+"""The daemon: the watcher hands over complete frames, one worker runs each through its run's session in
+order, the sinks publish, the checkpoint moves on. Runs interleave freely (a session per run, retired when
+idle, resumed exactly from the checkpoint). One stop event; stop() drains the queue and flushes the sinks."""
 
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
-from pathlib import Path
 
 from monitor.config import MonitorConfig
 from monitor.ingest.checkpoint import Checkpoint
-from monitor.ingest.loader import FrameError, list_frames, load_frame, time_from_name
+from monitor.ingest.identity import RunKeys
 from monitor.ingest.watcher import FrameArrival, FrameWatcher
-from monitor.pipeline.process import FrameProcessor
+from monitor.pipeline.session import ProcessorFactory, RunSession
 from monitor.records import FrameResult
 from monitor.service.http import Health
 from monitor.service.metrics import Metrics
-from monitor.sinks.base import RunContext, Sink
+from monitor.sinks.base import Sink
 
 log = logging.getLogger(__name__)
 
 
-def run_started_at(folder: Path) -> float:
-    """Wall-clock epoch of run time 0: the first frame's modification time minus its second. Derived from
-    the files, so a restarted daemon (or a replay) gives the same timestamps and the sinks overwrite."""
-    frames = list_frames(folder)
-    if not frames:
-        return time.time()
-    first = frames[0]
-    return first.stat().st_mtime - float(time_from_name(first.name) or 0)
-
-
 class Daemon:
     def __init__(
-        self, config: MonitorConfig, *, processor: FrameProcessor, sinks: Sequence[Sink],
+        self, config: MonitorConfig, *, processors: ProcessorFactory, sinks: Sequence[Sink],
         checkpoint: Checkpoint, metrics: Metrics,
     ) -> None:  # fmt: skip
         self.config = config
-        self.processor = processor
+        self.processors = processors
         self.sinks = list(sinks)
         self.checkpoint = checkpoint
         self.metrics = metrics
         self.stop_event = threading.Event()
         self._queue: queue.Queue[FrameArrival] = queue.Queue(maxsize=config.ingest.queue_size)
-        self._context: RunContext | None = None
-        self._positions: dict[Path, int] = {}
+        self.sessions: dict[str, RunSession] = {}  # by run id
         self._worker = threading.Thread(target=self._work, name="pipeline", daemon=True)
-        self.watcher = FrameWatcher(config=config.ingest, checkpoint=checkpoint, on_frame=self.enqueue)
-        self.results: queue.Queue[FrameResult] | None = None  # set by callers that want to follow along
+        self.watcher = FrameWatcher(
+            config=config.ingest, checkpoint=checkpoint, on_frame=self.enqueue, keys=RunKeys()
+        )
         self.feed_listeners: list[Callable[..., None]] = []  # called as listener(stalled=..., detail=...)
         self._stalled = False
 
@@ -68,6 +57,7 @@ class Daemon:
         self._worker.join()
         for sink in self.sinks:
             sink.stop()
+        self.checkpoint.close()
         log.info("stopped")
 
     # --- ingest -> pipeline --------------------------------------------------------------------------
@@ -92,6 +82,7 @@ class Daemon:
                 arrival = self._queue.get(timeout=0.2)
             except queue.Empty:
                 self.check_feed()
+                self.retire_idle(time.monotonic())
                 continue
             self.metrics.queue_depth.set(self._queue.qsize())
             try:
@@ -101,20 +92,12 @@ class Daemon:
                 self.metrics.frames_failed.inc()
 
     def process(self, arrival: FrameArrival) -> FrameResult:
-        context = self._context_for(arrival)
-        index = self._position(arrival.path)
-        size = self._frame_size()
-        decode_started = time.perf_counter()
-        try:
-            frame = load_frame(arrival.path, index, size=size)
-        except FrameError as exc:
-            log.warning("%s", exc)
-            result = self.processor.failed(index, arrival.path.name, str(exc))
+        session = self.session_for(arrival)
+        context = session.context
+        result = session.process(arrival.path)
+        if result.frame_error is not None:
             self.metrics.frames_failed.inc()
         else:
-            decode_ms = (time.perf_counter() - decode_started) * 1000.0
-            result = self.processor.process(frame, run=context.run)
-            result = replace(result, stage_ms=(("decode", decode_ms), *result.stage_ms))
             self.metrics.frames_processed.inc()
             self.metrics.stage_seconds.labels("pipeline").observe(result.latency_ms / 1000.0)
             for stage, ms in result.stage_ms:
@@ -133,26 +116,29 @@ class Daemon:
                 self.metrics.publish_failures.labels(sink.name).inc()
             self.metrics.buffered.labels(sink.name).set(sink.health().queued)
         self.metrics.stage_seconds.labels("publish").observe(time.perf_counter() - started)
-        self.checkpoint.mark(arrival.run, arrival.path.name)
-        if self.results is not None:
-            self.results.put(result)
+        self.checkpoint.mark(arrival.key.id, arrival.path.name)
         return result
 
-    def _position(self, path: Path) -> int:
-        """A frame's 0-based position in its run; the folder is listed again only for a file not seen yet."""
-        if path not in self._positions:
-            self._positions = {p: i for i, p in enumerate(list_frames(path.parent))}
-        return self._positions.get(path, len(self._positions))
+    def session_for(self, arrival: FrameArrival) -> RunSession:
+        """The run's session: the live one, or one rebuilt from the run's checkpoint."""
+        session = self.sessions.get(arrival.key.id)
+        if session is None:
+            session = self.sessions[arrival.key.id] = RunSession.open(
+                arrival.key, arrival.path.parent, rig=self.config.rig, processor=self.processors(),
+                done=self.checkpoint.processed(arrival.key.id), size=self._frame_size(),
+            )  # fmt: skip
+        return session
 
-    def _context_for(self, arrival: FrameArrival) -> RunContext:
-        if self._context is None or self._context.run != arrival.run:
-            self.processor.new_run()
-            folder = arrival.path.parent
-            self._context = RunContext(
-                rig=self.config.rig, run=arrival.run, started_at=run_started_at(folder), folder=folder
-            )
-            log.info("run %s started", arrival.run)
-        return self._context
+    def retire_idle(self, now: float) -> None:
+        """Forget runs that sent nothing for `session_idle_s`: memory stays bounded over months of runs."""
+        limit = self.config.ingest.session_idle_s
+        for run_id, session in list(self.sessions.items()):
+            if session.idle_for(now) > limit:
+                del self.sessions[run_id]
+                self.checkpoint.forget(run_id)
+                log.info(
+                    "run %s idle for %.0f s: retired after %d frames", session.key.name, limit, session.frames
+                )
 
     def _frame_size(self) -> tuple[int, int] | None:
         o = self.config.overlay

@@ -16,6 +16,11 @@ class RunContext:
     run: str
     started_at: float
     folder: Path | None = None  # where the run's frames are, for snapshot paths
+    run_id: str = ""  # unique per recording (RunKey.id); "" = the run name, for runs that are not watched
+
+    @property
+    def key(self) -> str:
+        return self.run_id or self.run
 
     def snapshot(self, file: str) -> str | None:
         """Path of a frame file, so an alert points at the picture it was raised on."""
@@ -25,12 +30,13 @@ class RunContext:
         return self.started_at + time_s
 
     def frame_id(self, file: str) -> str:
-        """Stable id of a frame: the same frame delivered twice carries the same id."""
-        return f"{self.rig}/{self.run}/{file}"
+        """Stable id of a frame: the same frame delivered twice carries the same id; a recycled run name
+        does not (its run_id differs)."""
+        return f"{self.rig}/{self.key}/{file}"
 
     def event_id(self, event_type: str) -> str:
         """Stable id of a stage transition: one per type per run."""
-        return f"{self.rig}/{self.run}/{event_type}"
+        return f"{self.rig}/{self.key}/{event_type}"
 
 
 @dataclass(frozen=True, slots=True)

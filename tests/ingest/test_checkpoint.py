@@ -1,4 +1,4 @@
-"""Per-run checkpoints: what is marked is done, survives a restart, and is written atomically."""
+"""Per-run checkpoints: what is marked is done, survives a restart and a torn write, costs O(1) a mark."""
 
 import json
 import threading
@@ -43,15 +43,39 @@ def test_survives_a_restart(tmp_path: Path) -> None:
     assert again.done("run-2", "0009.jpg")
 
 
-def test_written_atomically_as_readable_json(tmp_path: Path) -> None:
+def test_each_mark_appends_one_line(tmp_path: Path) -> None:
     cp = Checkpoint(tmp_path)
-    cp.mark("run-1", "0001.jpg")
-    cp.mark("run-1", "0002.jpg")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run-1.json"]  # no temp file left behind
-    data = json.loads((tmp_path / "run-1.json").read_text())
-    assert data["files"] == ["0001.jpg", "0002.jpg"]
-    assert data["last"] == "0002.jpg"
-    assert data["run"] == "run-1"
+    cp.mark("run-1@ab12", "0001.jpg")
+    size = (tmp_path / "run-1@ab12.log").stat().st_size
+    cp.mark("run-1@ab12", "0002.jpg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run-1@ab12.log"]  # no temp file left behind
+    log = tmp_path / "run-1@ab12.log"
+    assert log.read_text() == "0001.jpg\n0002.jpg\n"
+    # O(1) per frame: the second mark added its own line and did not rewrite the first
+    assert log.stat().st_size == size + len("0002.jpg\n")
+
+
+def test_a_line_torn_by_a_crash_is_not_a_mark(tmp_path: Path) -> None:
+    (tmp_path / "r.log").write_bytes(b"0001.jpg\n0002.jpg\n0003.j")
+    cp = Checkpoint(tmp_path)
+    assert cp.processed("r") == ["0001.jpg", "0002.jpg"]
+    assert not cp.done("r", "0003.jpg")  # it comes again
+    cp.mark("r", "0003.jpg")
+    assert Checkpoint(tmp_path).processed("r") == ["0001.jpg", "0002.jpg", "0003.jpg"]
+
+
+def test_an_old_json_checkpoint_is_taken_over_by_the_run_key(tmp_path: Path) -> None:
+    (tmp_path / "run-1.json").write_text(json.dumps({"version": 1, "files": ["0001.jpg", "0002.jpg"]}))
+    cp = Checkpoint(tmp_path)
+    assert cp.processed("run-1@ab12") == ["0001.jpg", "0002.jpg"]
+    cp.mark("run-1@ab12", "0003.jpg")
+    assert (tmp_path / "run-1.json.migrated").exists() and not (tmp_path / "run-1.json").exists()
+    assert Checkpoint(tmp_path).processed("run-1@ab12") == ["0001.jpg", "0002.jpg", "0003.jpg"]
+
+
+def test_a_frame_name_with_a_line_break_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="line break"):
+        Checkpoint(tmp_path).mark("r", "a\nb.jpg")
 
 
 def test_nested_run_names_get_one_flat_file(tmp_path: Path) -> None:
@@ -65,11 +89,10 @@ def test_nested_run_names_get_one_flat_file(tmp_path: Path) -> None:
             cp.mark(bad, "0001.jpg")
 
 
-def test_an_unreadable_checkpoint_starts_the_run_afresh(tmp_path: Path) -> None:
+def test_an_unreadable_old_checkpoint_starts_the_run_afresh(tmp_path: Path) -> None:
     (tmp_path / "run-1.json").write_text('{"files": ["0001.jpg", ')  # torn by hand
     cp = Checkpoint(tmp_path)
     assert not cp.done("run-1", "0001.jpg")  # re-delivering beats skipping
-    assert (tmp_path / "run-1.json.corrupt").exists()
     cp.mark("run-1", "0001.jpg")
     assert Checkpoint(tmp_path).processed("run-1") == ["0001.jpg"]
 

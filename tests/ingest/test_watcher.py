@@ -17,6 +17,7 @@ from PIL import Image
 
 from monitor.config.ingest import IngestConfig
 from monitor.ingest.checkpoint import Checkpoint
+from monitor.ingest.identity import RunKeys
 from monitor.ingest.loader import FrameError, load_frame
 from monitor.ingest.watcher import FrameArrival, FrameWatcher
 from monitor.simulate.run import write_frame
@@ -63,7 +64,7 @@ class Recorder:
             if self.gate is not None:
                 self.gate.wait(10)  # back-pressure: block until the test lets go
             if self.checkpoint is not None:
-                self.checkpoint.mark(arrival.run, arrival.path)
+                self.checkpoint.mark(arrival.key.id, arrival.path)
         finally:
             self._busy.release()
 
@@ -192,8 +193,10 @@ def test_catch_up_delivers_unprocessed_frames_in_order_before_live_ones(watch: P
     for i in (12, 8, 10, 9, 11):  # written out of order; numeric names order by number (9 before 10)
         write_frame(run / f"{i}.jpg", _jpeg(i), slow=False)
     checkpoint = Checkpoint(tmp_path / "cp")
-    checkpoint.mark("run-1", "8.jpg")
-    checkpoint.mark("run-1", "9.jpg")
+    key = RunKeys().key("run-1", run)
+    assert key is not None and key.name == "run-1"
+    checkpoint.mark(key.id, "8.jpg")
+    checkpoint.mark(key.id, "9.jpg")
     rec = Recorder()
     with watching(_config(watch), checkpoint, rec):
         write_frame(run / "13.jpg", _jpeg(13), slow=False)  # races with the scan
@@ -224,7 +227,8 @@ def test_restart_resumes_exactly_where_it_stopped(watch: Path, tmp_path: Path) -
         time.sleep(QUIET_S)
     assert first.names() == [_name(i) for i in range(1, 4)]
     assert second.names() == [_name(i) for i in range(4, 8)]
-    assert restarted.processed("run-1") == [_name(i) for i in range(1, 8)]
+    key = RunKeys().key("run-1", run)  # as a third process would find it
+    assert key is not None and restarted.processed(key.id) == [_name(i) for i in range(1, 8)]
 
 
 def test_stalled_after_the_timeout_and_not_after_a_new_frame(watch: Path, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from monitor.config import parse_config
+from monitor.ingest.identity import RunKeys
 from monitor.records import EventType, read_events
 from monitor.service.app import build_daemon
 from monitor.service.http import HealthServer
@@ -61,6 +62,13 @@ def wait_for(predicate, timeout_s: float = 240.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.2)
+
+
+def run_key_of(folder: Path) -> str:
+    """The run id the daemon gives a folder's run (its name and a digest of the recording)."""
+    key = RunKeys().key(folder.name, folder)
+    assert key is not None
+    return key.id
 
 
 def drop_frames(source: Path, folder: Path) -> None:
@@ -132,7 +140,8 @@ def test_frames_in_folder_come_out_everywhere(
     subscriber.close()
 
     frames = [json.loads(p) for p in subscriber.on("frame")]
-    assert {f["id"] for f in frames} == {f"rig1/run1/{fr.file}" for fr in reference_run.frames}
+    run_id = run_key_of(tmp_path / "frames" / "run1")
+    assert {f["id"] for f in frames} == {f"rig1/{run_id}/{fr.file}" for fr in reference_run.frames}
     assert [f["time_s"] for f in frames] == sorted(f["time_s"] for f in frames)  # order kept
     truth = {e.type: e for e in read_events(reference_run.out / "events.json")}
     events = {json.loads(p)["type"]: json.loads(p) for p in subscriber.on("event")}
@@ -243,7 +252,7 @@ def test_broker_restart_and_database_outage_mid_run_lose_nothing(
         broker.start()
         influx.start()
         drop_frames_into(frames[30:], tmp_path / "frames" / "run1")
-        wanted = {f"rig1/run1/{f.name}" for f in frames}
+        wanted = {f"rig1/{run_key_of(tmp_path / 'frames' / 'run1')}/{f.name}" for f in frames}
         wait_for(lambda: {json.loads(p)["id"] for p in subscriber.on("frame")} >= wanted, 120)
         wait_for(lambda: influx.count("furnace_frame", "furnace") >= len(frames), 120)
     finally:

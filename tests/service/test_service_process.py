@@ -12,7 +12,7 @@ import yaml
 
 from monitor.ingest.checkpoint import Checkpoint
 from monitor.simulate import SimulatedRun
-from tests.service.test_daemon import Subscriber, drop_frames_into, wait_for
+from tests.service.test_daemon import Subscriber, drop_frames_into, run_key_of, wait_for
 from tests.sinks.conftest import Mosquitto, free_port
 
 
@@ -56,7 +56,8 @@ def test_kill_restart_and_terminate(heating_run: SimulatedRun, mosquitto: Mosqui
         drop_frames_into(frames[20:], tmp_path / "frames" / "run1")
 
         daemon = start_daemon(config, log)
-        wanted = {f"rig1/run1/{f.name}" for f in frames}
+        run_id = run_key_of(tmp_path / "frames" / "run1")
+        wanted = {f"rig1/{run_id}/{f.name}" for f in frames}
         wait_for(lambda: {json.loads(p)["id"] for p in subscriber.on("frame")} >= wanted, 180)
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz") as answer:
             assert json.loads(answer.read())["alive"] is True
@@ -76,6 +77,7 @@ def test_kill_restart_and_terminate(heating_run: SimulatedRun, mosquitto: Mosqui
     for frame_id in set(ids):  # a duplicate is the same frame, said again
         copies = [r for r in received if r["id"] == frame_id]
         assert len({(c["time_s"], c["t1_c"]) for c in copies}) == 1
-    assert Checkpoint(tmp_path / "ckpt").processed("run1") == [f.name for f in frames]
+    assert Checkpoint(tmp_path / "ckpt").processed(run_id) == [f.name for f in frames]
+    assert "run run1 resumed: " in log.read_text(encoding="utf-8")
     text = log.read_text(encoding="utf-8")
     assert "stopped" in text and "Traceback" not in text
