@@ -44,7 +44,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 # A fixed, unprivileged uid/gid, so a bind-mounted frames folder can be given to it (chown 10001).
-# /var/lib/furnace-monitor (the config's default paths: frames, checkpoints, spool, store) is /data.
+# /var/lib/furnace-monitor (the config's default paths: frames, checkpoints, outbox, store) is /data.
 RUN groupadd --system --gid 10001 furnace \
  && useradd --system --uid 10001 --gid furnace --home-dir /data --no-create-home \
         --shell /usr/sbin/nologin furnace \

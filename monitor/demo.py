@@ -44,6 +44,7 @@ def _config(out: Path, mqtt_section: dict[str, object], models_dir: Path | None)
                        "settle_s": 0.1},
             "mqtt": mqtt_section,
             "store": {"path": str(out / "state" / "furnace.sqlite")},
+            "outbox": {"path": str(out / "state" / "outbox.sqlite")},
             "models": models,
         },
         env=os.environ,
@@ -186,10 +187,9 @@ def run_demo(
         ensure_models(models_dir, out / "training")
     run_dir = out / "live" / "run1"
     (out / "live").mkdir(parents=True)
-    spool = str(out / "state" / "spool")
     broker: LocalBroker | None = None
     if mqtt_config is not None and mqtt_config.enabled:
-        section = {**mqtt_config.model_dump(mode="json"), "spool_dir": spool}
+        section = mqtt_config.model_dump(mode="json")
         print(
             f"1. The configured MQTT broker {mqtt_config.host}:{mqtt_config.port}; "
             f"the daemon watches {out / 'live'}"
@@ -198,7 +198,7 @@ def run_demo(
         try:
             broker = LocalBroker()
             broker.wait_ready()
-            section = {"host": broker.host, "port": broker.port, "spool_dir": spool}
+            section = {"host": broker.host, "port": broker.port}
             print(
                 f"1. A private MQTT broker on {broker.host}:{broker.port}; the daemon watches {out / 'live'}"
             )

@@ -77,8 +77,9 @@ def daemon_config(work: Path, broker: LocalBroker, models_dir: Path) -> Path:
     data = {
         "rig": RIG,
         "ingest": {"watch_dir": str(work / "watch"), "checkpoint_dir": str(state / "checkpoints")},
-        "mqtt": {"host": broker.host, "port": broker.port, "spool_dir": str(state / "spool")},
+        "mqtt": {"host": broker.host, "port": broker.port},
         "store": {"path": str(state / "furnace.sqlite")},
+        "outbox": {"path": str(state / "outbox.sqlite")},
         "http": {"port": 0},
         "models": {"enabled": True, "dir": str(models_dir.resolve())},
     }

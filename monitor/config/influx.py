@@ -30,10 +30,6 @@ class InfluxConfig(Section):
     )
     batch_size: int = Field(100, ge=1, le=100_000, description="Points per write.")
     flush_interval_s: float = Field(1.0, gt=0, le=300, description="Longest a point waits before a write.")
-    buffer_dir: Path = Field(
-        Path("/var/lib/furnace-monitor/spool/influx"),
-        description="Points wait here until the server accepts them (an outage loses nothing).",
-    )
 
     @field_validator("org", "bucket", "database")
     @classmethod

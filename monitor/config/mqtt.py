@@ -1,6 +1,7 @@
 """The MQTT output: broker, credentials, TLS, topics."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
@@ -39,9 +40,11 @@ class MqttConfig(Section):
         description="Filled from FURNACE_MQTT_PASSWORD or password_file, never from YAML.",
     )
     keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keep-alive, seconds.")
-    spool_dir: Path = Field(
-        Path("/var/lib/furnace-monitor/spool/mqtt"),
-        description="Messages made while the broker is away wait here, and survive a restart.",
+    frame_qos: Literal[0, 1] = Field(
+        1,
+        description="QoS of the frame messages. 1: a frame counts as sent once the broker acknowledged it. "
+        "0: once it left on a live connection, so a broker restart can lose the last few. Events, alerts, "
+        "status and feed are always QoS 1.",
     )
     tls: TlsConfig = Field(default_factory=TlsConfig)
     homeassistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)

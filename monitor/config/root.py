@@ -10,7 +10,7 @@ from monitor.config.ingest import IngestConfig
 from monitor.config.models import ModelsConfig
 from monitor.config.mqtt import MqttConfig
 from monitor.config.overlay import OcrConfig, OverlayConfig
-from monitor.config.service import HttpConfig, LoggingConfig, StoreConfig
+from monitor.config.service import HttpConfig, LoggingConfig, OutboxConfig, StoreConfig
 
 
 class MonitorConfig(Section):
@@ -26,5 +26,6 @@ class MonitorConfig(Section):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     influx: InfluxConfig = Field(default_factory=InfluxConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    outbox: OutboxConfig = Field(default_factory=OutboxConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)

@@ -13,6 +13,19 @@ class StoreConfig(Section):
     path: Path = Field(Path("/var/lib/furnace-monitor/furnace.sqlite"), description="The SQLite file.")
 
 
+class OutboxConfig(Section):
+    path: Path = Field(
+        Path("/var/lib/furnace-monitor/outbox.sqlite"),
+        description="What the sinks have not delivered yet (SQLite): kept across restarts and outages.",
+    )
+    max_items: int = Field(
+        500_000,
+        ge=100,
+        le=100_000_000,
+        description="Items waiting per sink, at most; beyond, the oldest frames are dropped (events never).",
+    )
+
+
 class HttpConfig(Section):
     enabled: bool = Field(True, description="Serve /healthz and /metrics.")
     host: str = Field("127.0.0.1", description="Address to bind.")

@@ -15,42 +15,22 @@ from monitor.service.http import HealthServer
 from monitor.service.metrics import Metrics
 from monitor.service.systemd import notify, watchdog_interval_s
 from monitor.sinks.base import Sink
+from monitor.sinks.delivery import Delivery
+from monitor.sinks.outbox import Outbox
+from monitor.sinks.registry import build_sinks
 
 log = logging.getLogger(__name__)
 
 
-def build_sinks(config: MonitorConfig) -> list[Sink]:
-    """The outputs the config enables; each validates its settings here and connects only in start()."""
-    sinks: list[Sink] = []
-    if config.store.enabled:
-        from monitor.sinks.store import StoreSink
-
-        sinks.append(StoreSink(config.store))
-    if config.mqtt.enabled:
-        from monitor.sinks.mqtt import MqttSink
-
-        sinks.append(
-            MqttSink(
-                config=config.mqtt, alerts=config.alerts, rig=config.rig, spool_dir=config.mqtt.spool_dir
-            )
-        )
-    if config.influx.enabled:
-        from monitor.sinks.influx import InfluxSink
-
-        sinks.append(InfluxSink(config.influx, buffer_dir=config.influx.buffer_dir))
-    return sinks
-
-
 def build_daemon(config: MonitorConfig, *, sinks: list[Sink] | None = None) -> Daemon:
-    daemon = Daemon(
+    sinks = build_sinks(config) if sinks is None else sinks
+    return Daemon(
         config,
         processors=processor_factory(config),
-        sinks=build_sinks(config) if sinks is None else sinks,
+        delivery=Delivery(sinks, Outbox(config.outbox.path, max_items=config.outbox.max_items)),
         checkpoint=Checkpoint(config.ingest.checkpoint_dir),
         metrics=Metrics(),
     )
-    daemon.feed_listeners += [s.report_feed for s in daemon.sinks if hasattr(s, "report_feed")]
-    return daemon
 
 
 def run_service(config_path: Path | None) -> int:

@@ -1,12 +1,12 @@
 """The daemon: the watcher hands over complete frames, one worker runs each through its run's session in
-order, the sinks publish, the checkpoint moves on. Runs interleave freely (a session per run, retired when
-idle, resumed exactly from the checkpoint). One stop event; stop() drains the queue and flushes the sinks."""
+order, its items for every sink go to the outbox, the checkpoint moves on, and each sink's writer delivers
+from the outbox. Runs interleave freely (a session per run, retired when idle, resumed exactly from the
+checkpoint). One stop event; stop() drains the queue and flushes the sinks."""
 
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
 
 from monitor.config import MonitorConfig
 from monitor.ingest.checkpoint import Checkpoint
@@ -16,19 +16,19 @@ from monitor.pipeline.session import ProcessorFactory, RunSession
 from monitor.records import FrameResult
 from monitor.service.http import Health
 from monitor.service.metrics import Metrics
-from monitor.sinks.base import Sink
+from monitor.sinks.delivery import Delivery
 
 log = logging.getLogger(__name__)
 
 
 class Daemon:
     def __init__(
-        self, config: MonitorConfig, *, processors: ProcessorFactory, sinks: Sequence[Sink],
+        self, config: MonitorConfig, *, processors: ProcessorFactory, delivery: Delivery,
         checkpoint: Checkpoint, metrics: Metrics,
     ) -> None:  # fmt: skip
         self.config = config
         self.processors = processors
-        self.sinks = list(sinks)
+        self.delivery = delivery
         self.checkpoint = checkpoint
         self.metrics = metrics
         self.stop_event = threading.Event()
@@ -38,14 +38,12 @@ class Daemon:
         self.watcher = FrameWatcher(
             config=config.ingest, checkpoint=checkpoint, on_frame=self.enqueue, keys=RunKeys()
         )
-        self.feed_listeners: list[Callable[..., None]] = []  # called as listener(stalled=..., detail=...)
         self._stalled = False
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
     def start(self) -> None:
-        for sink in self.sinks:
-            sink.start()
+        self.delivery.start()
         self._worker.start()
         self.watcher.start()
         log.info("watching %s", self.config.ingest.watch_dir)
@@ -55,8 +53,7 @@ class Daemon:
         self.watcher.stop()
         self.stop_event.set()
         self._worker.join()
-        for sink in self.sinks:
-            sink.stop()
+        self.delivery.stop()
         self.checkpoint.close()
         log.info("stopped")
 
@@ -82,6 +79,7 @@ class Daemon:
                 arrival = self._queue.get(timeout=0.2)
             except queue.Empty:
                 self.check_feed()
+                self.delivery.supervise()
                 self.retire_idle(time.monotonic())
                 continue
             self.metrics.queue_depth.set(self._queue.qsize())
@@ -108,15 +106,12 @@ class Daemon:
             self.metrics.events.labels(str(event.type)).inc()
             log.info("%s: %s at %.0f s (1# %s degC)", context.run, event.type, event.time_s, event.t1_c)
         started = time.perf_counter()
-        for sink in self.sinks:
-            try:
-                sink.publish(context, result)
-            except Exception:
-                log.exception("%s: publishing %s failed", sink.name, result.file)
-                self.metrics.publish_failures.labels(sink.name).inc()
-            self.metrics.buffered.labels(sink.name).set(sink.health().queued)
+        stored = self.delivery.publish(context, result)
+        for writer in self.delivery.writers:
+            self.metrics.buffered.labels(writer.name).set(self.delivery.outbox.queued(writer.name))
         self.metrics.stage_seconds.labels("publish").observe(time.perf_counter() - started)
-        self.checkpoint.mark(arrival.key.id, arrival.path.name)
+        if stored:  # durable in the outbox: a crash from here on loses nothing
+            self.checkpoint.mark(arrival.key.id, arrival.path.name)
         return result
 
     def session_for(self, arrival: FrameArrival) -> RunSession:
@@ -155,16 +150,12 @@ class Daemon:
         limit = self.config.ingest.stall_timeout_s
         detail = f"no frame for more than {limit:g} s" if stalled else "frames arriving"
         (log.warning if stalled else log.info)("feed %s", detail)
-        for listener in self.feed_listeners:
-            listener(stalled=stalled, detail=detail)
+        self.delivery.publish_feed(stalled=stalled, detail=detail)
 
     def health(self) -> Health:
         reasons = []
         if self.watcher.stalled():
             reasons.append(f"feed stalled: no frame for more than {self.config.ingest.stall_timeout_s:g} s")
-        for sink in self.sinks:
-            h = sink.health()
-            if not h.ok:
-                reasons.append(f"{sink.name}: {h.detail}")
+        reasons += [f"{name}: {h.detail}" for name, h in self.delivery.health() if not h.ok]
         alive = self._worker.is_alive() or not self._worker.ident
         return Health(alive=alive, ready=not reasons, reasons=tuple(reasons))

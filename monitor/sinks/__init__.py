@@ -1,1 +1,2 @@
-"""Outputs: each sink serialises FrameResults for one destination (MQTT, InfluxDB, SQLite, stdout)."""
+"""Outputs: each sink encodes FrameResults for one destination (MQTT, InfluxDB, SQLite); the outbox keeps
+them until its writer has delivered them."""

@@ -1,27 +1,25 @@
-"""The InfluxDB output: line protocol through a disk buffer, written in batches by a background thread.
+"""The InfluxDB output: line protocol, one POST per batch of the outbox.
 
-Every point is stored on disk before anything is sent and removed only once the server accepted it, so an
-outage or a restart loses nothing (up to the buffer's bound). 1.x is written through its /write endpoint,
-2.x/3.x through influxdb-client. Every failed write is logged with the server's status and answer.
+1.x is written through its /write endpoint, 2.x/3.x through influxdb-client. What the server said decides
+what happens to a batch: unreachable or a 5xx is retried (the points wait in the outbox), a 413 is sent
+again in halves, any other 4xx goes to the dead-letter table with the server's answer.
 """
 
 import base64
 import http.client
 import logging
 import math
-import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Protocol
 
+from monitor.config import MonitorConfig
 from monitor.config.influx import InfluxConfig
 from monitor.records import FrameResult, StageEvent
-from monitor.sinks.base import RunContext, SinkHealth
-from monitor.sinks.buffer import DiskBuffer
+from monitor.sinks.base import Reject, Retry, RunContext, Sink, TooLarge
+from monitor.sinks.outbox import Item
 from monitor.sinks.payload import event_document, frame_fields
 
 log = logging.getLogger(__name__)
@@ -31,8 +29,6 @@ EVENT_MEASUREMENT = "furnace_event"
 _INTEGER_FIELDS = frozenset({"flagged"})  # all other numbers are floats, so a whole 548 is no type conflict
 _HTTP_TIMEOUT_S = 10.0
 _BODY_LOG_CHARS = 1000
-# Answers a retry cannot change: the server parsed the batch and refused (some of) it for good.
-_PERMANENT_STATUSES = frozenset({400, 422})
 
 _NAME_ESCAPES = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n", "\r": r"\r"})
 _TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n", "\r": r"\r"})
@@ -97,10 +93,6 @@ class WriteError(Exception):
         super().__init__(message)
         self.status = status
         self.body = body[:_BODY_LOG_CHARS]
-
-    @property
-    def permanent(self) -> bool:
-        return self.status in _PERMANENT_STATUSES
 
     def __str__(self) -> str:
         text = super().__str__()
@@ -183,172 +175,53 @@ def make_transport(config: InfluxConfig) -> _Transport:
     return V1Transport(config) if config.api == "v1" else V2Transport(config)
 
 
-class InfluxSink:
-    """Sink `influx`: publish() only appends to the disk buffer; a thread writes it out in batches."""
+def build_sink(config: MonitorConfig) -> "InfluxSink | None":
+    return InfluxSink(config.influx) if config.influx.enabled else None
+
+
+class InfluxSink(Sink):
+    """Sink `influx`: a point per frame (droppable when the outbox is full) and per event (never dropped)."""
 
     name = "influx"
 
-    def __init__(
-        self,
-        config: InfluxConfig,
-        buffer_dir: Path,
-        *,
-        max_buffered: int = 500_000,
-        retry_initial_s: float = 1.0,
-        retry_max_s: float = 30.0,
-        stop_timeout_s: float = 10.0,
-    ) -> None:
+    def __init__(self, config: InfluxConfig) -> None:
         missing = {"v1": ["database"], "v2": ["org", "bucket", "token"]}[config.api]
         if unset := [key for key in missing if not getattr(config, key)]:
             raise ValueError(f"influx api {config.api} needs {', '.join(unset)}")
         self.config = config
-        self.buffer = DiskBuffer(buffer_dir / "influx-buffer.sqlite", max_buffered)
-        self.retry_initial_s = retry_initial_s
-        self.retry_max_s = retry_max_s
-        self.stop_timeout_s = stop_timeout_s
-        self.written = 0  # points the server accepted
-        self.failed = 0  # failed write requests (each is logged)
-        self.rejected = 0  # points the server refused for good (malformed, type conflict), not retried
-        self.lost = 0  # points that could not even be buffered (disk error)
-        self._batch_limit = config.batch_size
-        self._backoff = 0.0
-        self._error: WriteError | None = None
-        self._down_since: float | None = None
+        self.batch_size = config.batch_size
+        self.flush_interval_s = config.flush_interval_s
         self._transport: _Transport | None = None
-        self._thread: threading.Thread | None = None
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._stop_deadline = 0.0
-        self._closed = False
 
     @property
     def target(self) -> str:
         where = self.config.database if self.config.api == "v1" else self.config.bucket
         return f"{self.config.url} ({where})"
 
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        if self._closed:  # started again after a stop
-            self.buffer = DiskBuffer(self.buffer.path, self.buffer.max_items)
-            self._closed = False
-        self._transport = make_transport(self.config)
-        self._stopping.clear()
-        if len(self.buffer):
-            log.info("influx: %d points from before are waiting in %s", len(self.buffer), self.buffer.path)
-        self._thread = threading.Thread(target=self._run, name="influx-writer", daemon=True)
-        self._thread.start()
+    def open(self) -> None:
+        if self._transport is None:
+            self._transport = make_transport(self.config)
 
-    def publish(self, context: RunContext, result: FrameResult) -> None:
+    def encode(self, context: RunContext, result: FrameResult) -> list[Item]:
+        return [
+            Item(frame_point(context, result), droppable=True),
+            *(Item(event_point(context, e)) for e in result.events),
+        ]
+
+    def write(self, payloads: list[str]) -> None:
+        if self._transport is None:
+            raise Retry("not started")
         try:
-            points = [frame_point(context, result), *(event_point(context, e) for e in result.events)]
-            self.buffer.extend(points)
-        except Exception:
-            # The pipeline goes on whatever happens here; the loss is logged and counted.
-            self.lost += 1 + len(result.events)
-            log.exception("influx: could not buffer the points of frame %s", result.file)
-            return
-        if len(self.buffer) >= self._batch_limit:
-            self._wake.set()
-
-    def _run(self) -> None:
-        while True:
-            if self._stopping.is_set():
-                remaining = self._stop_deadline - time.monotonic()
-                if not len(self.buffer) or remaining <= 0:
-                    return
-                if self._backoff:
-                    time.sleep(min(self._backoff, remaining))
-            elif self._backoff:
-                self._stopping.wait(self._backoff)  # a stop cuts the wait short: one last attempt
-            elif len(self.buffer) < self._batch_limit:
-                self._wake.wait(self.config.flush_interval_s)
-            self._wake.clear()
-            try:
-                self._flush_batch()
-            except Exception:  # a bug here must not end delivery for the rest of the run
-                self.failed += 1
-                self._backoff = self._next_backoff()
-                log.exception("influx: unexpected error while writing; retry in %.1f s", self._backoff)
-
-    def _next_backoff(self) -> float:
-        return min(max(self._backoff * 2, self.retry_initial_s), self.retry_max_s)
-
-    def _flush_batch(self) -> None:
-        assert self._transport is not None
-        batch = self.buffer.peek(self._batch_limit)
-        if not batch:
-            return
-        try:
-            self._transport.write([text for _, text in batch])
+            self._transport.write(payloads)
         except WriteError as e:
-            self._on_error(e, batch)
-            return
-        self.buffer.ack(i for i, _ in batch)
-        self.written += len(batch)
-        if self._error is not None:
-            log.info("influx: writing to %s again, %d points still buffered", self.target, len(self.buffer))
-        self._error, self._down_since, self._backoff = None, None, 0.0
-        self._batch_limit = self.config.batch_size
+            if e.status is None or e.status >= 500:
+                raise Retry(f"{self.target}: {e}") from e
+            if e.status == 413:
+                raise TooLarge(str(e)) from e
+            # the server parsed the batch and refused it (a type conflict, a bad point, no such database)
+            raise Reject(f"{self.target} refused {len(payloads)} points: HTTP {e.status}", e.body) from e
 
-    def _on_error(self, e: WriteError, batch: list[tuple[int, str]]) -> None:
-        self.failed += 1
-        self._error = e
-        self._down_since = self._down_since or time.time()
-        level = logging.WARNING if e.status is None else logging.ERROR
-        if e.status == 413 and len(batch) > 1:
-            self._batch_limit = max(1, len(batch) // 2)  # the request was too large: retry in halves
-            log.error(f"influx: write of {len(batch)} points refused: {e}; retrying in halves")
-        elif e.permanent:
-            # The server parsed the batch and refused points in it (it keeps the valid ones): a retry
-            # would fail the same way and block everything behind it.
-            self.buffer.ack(i for i, _ in batch)
-            self.rejected += len(batch)
-            self._backoff = 0.0
-            log.error("influx: %s refused a batch of %d points: %s; not retried", self.target, len(batch), e)
-        else:
-            self._backoff = self._next_backoff()
-            retry = f"{len(self.buffer)} points buffered, retry in {self._backoff:.1f} s"
-            log.log(level, f"influx: write of {len(batch)} points to {self.target} failed: {e}; {retry}")
-
-    def stop(self, timeout_s: float | None = None) -> None:
-        """Deliver what is buffered, waiting at most timeout_s; what is left stays on disk for next time."""
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stop_deadline = time.monotonic() + (self.stop_timeout_s if timeout_s is None else timeout_s)
-            self._stopping.set()
-            self._wake.set()
-            thread.join(max(0.0, self._stop_deadline - time.monotonic()) + _HTTP_TIMEOUT_S + 1)
-            if thread.is_alive():
-                log.error("influx: the writer did not stop; leaving the buffer open")
-                return
-        if len(self.buffer):
-            log.warning(f"influx: {len(self.buffer)} points stay buffered in {self.buffer.path}")
+    def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
             self._transport = None
-        self.buffer.close()
-        self._closed = True
-
-    def stats(self) -> dict[str, int]:
-        return {
-            "written": self.written,
-            "failed": self.failed,
-            "rejected": self.rejected,
-            "buffered": len(self.buffer),
-            "dropped": self.buffer.dropped,
-            "lost": self.lost,
-        }
-
-    def health(self) -> SinkHealth:
-        queued = len(self.buffer)
-        e = self._error
-        if e is None:
-            detail = f"writing to {self.target}: {self.written} points written, {queued} buffered"
-            return SinkHealth(ok=True, detail=detail, queued=queued)
-        since = time.strftime("%H:%M:%S", time.localtime(self._down_since))
-        state = "database refuses points" if e.permanent else "database down"
-        detail = f"{state} since {since}: {e}, {queued} points buffered"
-        if self.buffer.dropped:
-            detail += f", {self.buffer.dropped} dropped (buffer full)"
-        return SinkHealth(ok=False, detail=detail, queued=queued)

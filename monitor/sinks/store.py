@@ -1,8 +1,10 @@
 """The local store: runs, frames and stage events in one SQLite file, and the digitize table made from it.
 
 A frame is keyed by (run, file) and an event by its stable id, written with INSERT OR REPLACE: replaying a
-run updates its rows instead of adding copies. Each frame carries its overlay reading as JSON, so the
-exported table is the one `digitize` would have written from the same readings.
+run updates its rows instead of adding copies. `run` is the run's id (its name and a digest of the
+recording, see ingest/identity.py), so a recycled run name keeps both recordings. Each frame carries its
+overlay reading as JSON, so the exported table is the one `digitize` would have written from the same
+readings.
 """
 
 import json
@@ -14,9 +16,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from monitor.config import MonitorConfig
 from monitor.config.service import StoreConfig
 from monitor.records import FieldRead, FrameResult, OverlayReading
-from monitor.sinks.base import RunContext, SinkHealth
+from monitor.sinks.base import Retry, RunContext, Sink
+from monitor.sinks.outbox import Item
 from monitor.sinks.payload import event_document, frame_document
 
 log = logging.getLogger(__name__)
@@ -114,10 +118,22 @@ def stored_runs(db_path: Path) -> list[dict[str, Any]]:
         return [dict(row) for row in db.execute(sql)]
 
 
+def _run_id(db: sqlite3.Connection, run: str) -> str:
+    """A run id as given, or the newest recording of a run name (`run1` -> `run1@3fa2c1d0e9`)."""
+    if db.execute("SELECT 1 FROM runs WHERE run = ?", (run,)).fetchone():
+        return run
+    row = db.execute(
+        "SELECT run FROM runs WHERE substr(run, 1, ?) = ? ORDER BY started_at DESC LIMIT 1",
+        (len(run) + 1, f"{run}@"),
+    ).fetchone()
+    return str(row[0]) if row else run
+
+
 def stored_events(db_path: Path, run: str) -> list[dict[str, Any]]:
-    """The stage events of one run in time order: id, run, type, time_s, file, t1_c."""
+    """The stage events of one run (an id, or a name: its newest recording) in time order: id, run, type,
+    time_s, file, t1_c."""
     with closing(_connect_read_only(db_path)) as db:
-        rows = db.execute("SELECT * FROM events WHERE run = ? ORDER BY time_s, type", (run,))
+        rows = db.execute("SELECT * FROM events WHERE run = ? ORDER BY time_s, type", (_run_id(db, run),))
         return [dict(row) for row in rows]
 
 
@@ -139,7 +155,7 @@ def export_table(db_path: Path, run: str, out_path: Path) -> int:
                 reading=_reading_from_json(r["reading"]),
                 frame_error=r["frame_error"],
             )
-            for r in db.execute(sql, (run,))
+            for r in db.execute(sql, (_run_id(db, run),))
         ]
     if not rows:
         raise ValueError(f"no frames of run {run!r} in {db_path}")
@@ -147,23 +163,25 @@ def export_table(db_path: Path, run: str, out_path: Path) -> int:
     return len(rows)
 
 
-class StoreSink:
-    """Sink `store`: one connection, one lock, one transaction per frame (its run, row and events)."""
+def build_sink(config: MonitorConfig) -> "StoreSink | None":
+    return StoreSink(config.store) if config.store.enabled else None
+
+
+class StoreSink(Sink):
+    """Sink `store`: one connection, one transaction per batch (the frames' runs, rows and events)."""
 
     name = "store"
+    batch_size = 50
 
     def __init__(self, config: StoreConfig) -> None:
         if config.path.is_dir():
             raise ValueError(f"store.path {config.path} is a folder, not an SQLite file")
         self.config = config
         self.path = config.path
-        self.frames_written = 0
-        self.failed = 0
-        self._error: str | None = None
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
 
-    def start(self) -> None:
+    def open(self) -> None:
         if self._db is not None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,70 +196,48 @@ class StoreSink:
                 db.execute(f"ALTER TABLE frames ADD COLUMN {column} {kind}")
         self._db = db
 
-    def publish(self, context: RunContext, result: FrameResult) -> None:
+    def encode(self, context: RunContext, result: FrameResult) -> list[Item]:
         doc = frame_document(context, result)
+        forecast = doc["forecast"] or {}
         frame = (
-            context.run,
-            result.file,
-            result.index,
-            result.time_s,
-            result.t1_c,
-            result.t2_c,
-            str(result.stage),
-            result.crystal_fraction,
-            doc["mean"],
-            "; ".join(doc["flags"]),
-            result.frame_error,
-            _reading_json(result.reading),
-            json.dumps(doc, ensure_ascii=False),
-            doc["t1_image_c"],
-            doc["progress_pct"],
-            None if doc["forecast"] is None else doc["forecast"]["mean"],
-            None if doc["forecast"] is None else doc["forecast"]["change"],
-        )
-        events = [event_document(context, e) for e in result.events]
-        run = (context.run, context.rig, context.started_at, result.time_s, result.time_s)
-        try:
-            with self._lock:
-                self._write(run, frame, events)
-        except (sqlite3.Error, RuntimeError) as e:
-            # The pipeline goes on: the failure is logged, counted and shown in health().
-            self.failed += 1
-            self._error = str(e)
-            log.error(
-                "store: frame %s of run %s not stored in %s: %s", result.file, context.run, self.path, e
-            )
-            return
-        self.frames_written += 1
-        self._error = None
+            context.key, result.file, result.index, result.time_s, result.t1_c, result.t2_c,
+            str(result.stage), result.crystal_fraction, doc["mean"], "; ".join(doc["flags"]),
+            result.frame_error, _reading_json(result.reading), json.dumps(doc, ensure_ascii=False),
+            doc["t1_image_c"], doc["progress_pct"], forecast.get("mean"), forecast.get("change"),
+        )  # fmt: skip
+        run = (context.key, context.rig, context.started_at, result.time_s, result.time_s)
+        events = [
+            (e["id"], context.key, e["type"], e["time_s"], e["file"], e["t1_c"])
+            for e in (event_document(context, ev) for ev in result.events)
+        ]
+        return [Item(json.dumps({"run": run, "frame": frame, "events": events}, ensure_ascii=False))]
 
-    def _write(self, run: tuple[Any, ...], frame: tuple[Any, ...], events: list[dict[str, Any]]) -> None:
-        db = self._db
-        if db is None:
-            raise RuntimeError("store sink not started")
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute(_UPSERT_RUN, run)
-            db.execute(_PUT_FRAME, frame)
-            db.executemany(
-                _PUT_EVENT,
-                [(e["id"], e["run"], e["type"], e["time_s"], e["file"], e["t1_c"]) for e in events],
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    def write(self, payloads: list[str]) -> None:
+        """All the batch's frames in one transaction; a database that cannot be written now is retried."""
+        docs = [json.loads(p) for p in payloads]
+        with self._lock:
+            db = self._db
+            if db is None:
+                raise Retry("store not open")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    for doc in docs:
+                        db.execute(_UPSERT_RUN, doc["run"])
+                        db.execute(_PUT_FRAME, doc["frame"])
+                        db.executemany(_PUT_EVENT, doc["events"])
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as e:  # locked, disk full, read-only, I/O error: may pass
+                raise Retry(f"store {self.path}: {e}") from e
 
-    def stop(self) -> None:
+    def close(self) -> None:
         with self._lock:
             if self._db is not None:
                 self._db.close()
                 self._db = None
-
-    def health(self) -> SinkHealth:
-        if self._error is not None:
-            return SinkHealth(ok=False, detail=f"store {self.path} failing: {self._error}")
-        return SinkHealth(ok=True, detail=f"{self.frames_written} frames stored in {self.path}")
 
     def runs(self) -> list[dict[str, Any]]:
         return stored_runs(self.path)

@@ -97,12 +97,12 @@ def daemon_config(
         "rig": "rig1",
         "ingest": {"watch_dir": str(tmp_path / "frames"), "checkpoint_dir": str(tmp_path / "ckpt"),
                    "settle_s": 0.1, "stall_timeout_s": stall_s},
-        "mqtt": {"host": broker.host, "port": broker.port, "spool_dir": str(tmp_path / "spool")},
+        "mqtt": {"host": broker.host, "port": broker.port},
         "store": {"path": str(tmp_path / "store.sqlite")},
+        "outbox": {"path": str(tmp_path / "outbox.sqlite")},
     }  # fmt: skip
     if influx is not None:
-        data["influx"] = {"enabled": True, "api": "v1", "url": influx.url, "database": "furnace",
-                          "buffer_dir": str(tmp_path / "buffer")}  # fmt: skip
+        data["influx"] = {"enabled": True, "api": "v1", "url": influx.url, "database": "furnace"}
     if models is not None:
         data["models"] = {"enabled": True, "dir": str(models), "forecast_images": str(tmp_path / "forecasts")}
     (tmp_path / "frames").mkdir()

@@ -33,9 +33,9 @@ def test_kill_restart_and_terminate(heating_run: SimulatedRun, mosquitto: Mosqui
                 "rig": "rig1",
                 "ingest": {"watch_dir": str(tmp_path / "frames"), "checkpoint_dir": str(tmp_path / "ckpt"),
                            "settle_s": 0.1, "stall_timeout_s": 600},
-                "mqtt": {"host": mosquitto.host, "port": mosquitto.port,
-                         "spool_dir": str(tmp_path / "spool")},
+                "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
                 "store": {"path": str(tmp_path / "store.sqlite")},
+                "outbox": {"path": str(tmp_path / "outbox.sqlite")},
                 "http": {"port": http_port},
             }
         ),

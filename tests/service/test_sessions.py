@@ -19,7 +19,8 @@ from monitor.records import FrameResult
 from monitor.service.daemon import Daemon
 from monitor.service.metrics import Metrics
 from monitor.simulate import SimulatedRun, SimulationOptions, simulate
-from monitor.sinks.base import RunContext, SinkHealth
+from monitor.sinks.base import RunContext, Sink
+from monitor.sinks.outbox import Item
 
 
 @dataclass(frozen=True)
@@ -33,22 +34,16 @@ class Seen:
     events: tuple[tuple[str, str, float, str, float], ...]  # event id, type, time, file, confidence
 
 
-class Recorder:
-    """A sink keeping what it was given, as a subscriber would see it."""
+class Recorder(Sink):
+    """A sink keeping what it is given, as a subscriber would see it (encode runs in the pipeline thread,
+    in order; nothing is left for the writer)."""
 
     name = "recorder"
 
     def __init__(self) -> None:
         self.seen: list[Seen] = []
 
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def health(self) -> SinkHealth:
-        return SinkHealth(ok=True, detail="recording")
-
-    def publish(self, context: RunContext, result: FrameResult) -> None:
+    def encode(self, context: RunContext, result: FrameResult) -> list[Item]:
         t1 = None if result.reading is None else result.reading.t1.value
         events = tuple(
             (context.event_id(str(e.type)), str(e.type), e.time_s, e.file, e.confidence)
@@ -57,6 +52,10 @@ class Recorder:
         self.seen.append(
             Seen(context.frame_id(result.file), str(result.stage), result.crystal_fraction, t1, events)
         )
+        return []
+
+    def write(self, payloads: list[str]) -> None:
+        raise AssertionError("nothing to write")
 
 
 @pytest.fixture(scope="module")

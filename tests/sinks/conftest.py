@@ -5,11 +5,17 @@ import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.services import free_port, start_service, stop_service
 from tests.services import require_binary as _require_binary
+
+if TYPE_CHECKING:
+    from monitor.records import FrameResult
+    from monitor.sinks.base import RunContext, Sink, SinkHealth
+    from monitor.sinks.writer import WriterStats
 
 MOSQUITTO = Path(os.environ.get("MOSQUITTO_BIN", "/usr/sbin/mosquitto"))
 MOSQUITTO_PASSWD = Path(os.environ.get("MOSQUITTO_PASSWD_BIN", "/usr/bin/mosquitto_passwd"))
@@ -119,3 +125,35 @@ def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:
 def mosquitto(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
     """A running anonymous broker, no persistence."""
     return mosquitto_factory()
+
+
+class Delivered:
+    """A sink behind an outbox and a writer of its own, as the daemon runs it (retries made quick)."""
+
+    def __init__(self, sink: "Sink", path: Path, *, max_items: int = 500_000) -> None:
+        from monitor.sinks.delivery import Delivery
+        from monitor.sinks.outbox import Outbox
+
+        self.sink = sink
+        self.outbox = Outbox(path, max_items=max_items)
+        self.delivery = Delivery([sink], self.outbox, retry_initial_s=0.05, retry_max_s=0.5)
+        self.writer = self.delivery.writers[0]
+        self.stopped = False
+
+    def start(self) -> "Delivered":
+        self.delivery.start()
+        return self
+
+    def publish(self, context: "RunContext", result: "FrameResult") -> None:
+        assert self.delivery.publish(context, result)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self.delivery.stop(timeout)
+
+    def health(self) -> "SinkHealth":
+        return self.writer.health()
+
+    def stats(self) -> "WriterStats":
+        return self.writer.stats()

@@ -13,14 +13,14 @@ import pytest
 from monitor.config.influx import InfluxConfig
 from monitor.records import EventType, Features, FieldRead, FrameResult, OverlayReading, Stage, StageEvent
 from monitor.sinks.base import RunContext
-from monitor.sinks.buffer import DiskBuffer
 from monitor.sinks.influx import InfluxSink, event_point, frame_point, line, timestamp_ns
+from monitor.sinks.outbox import Item
+from tests.sinks.conftest import Delivered
 from tests.sinks.influx_server import InfluxServer
 
 START = 1_700_000_000.0
 # Tag values with a space, a comma and an equals sign: the server has to parse our escaping.
 CONTEXT = RunContext(rig="rig 1", run="run,7=a", started_at=START)
-FAST = {"retry_initial_s": 0.1, "retry_max_s": 1.0}
 
 
 def make_frame(index: int, time_s: float, events: tuple[StageEvent, ...] = ()) -> FrameResult:
@@ -111,31 +111,18 @@ def test_point_building() -> None:
     assert timestamp_ns(START + 0.25) == 1_700_000_000_250_000_000
 
 
-def test_disk_buffer_fifo_restart_and_bound(tmp_path: Path) -> None:
-    buffer = DiskBuffer(tmp_path / "b.sqlite", max_items=5)
-    buffer.extend(["a", "b", "c"])
-    (first, _), (second, _) = buffer.peek(2)
-    buffer.ack([first, second])
-    assert [item for _, item in buffer.peek(10)] == ["c"] and len(buffer) == 1
-    buffer.close()
-
-    buffer = DiskBuffer(tmp_path / "b.sqlite", max_items=5)  # reopened: still there
-    assert [item for _, item in buffer.peek(10)] == ["c"]
-    buffer.extend(["d", "e", "f", "g", "h", "i"])
-    assert len(buffer) == 5 and buffer.dropped == 2
-    assert [item for _, item in buffer.peek(10)] == ["e", "f", "g", "h", "i"]
-    buffer.close()
-    assert DiskBuffer(tmp_path / "b.sqlite", max_items=5).dropped == 2
+def influx_sink(config: InfluxConfig, tmp_path: Path, outbox: str = "outbox.sqlite") -> Delivered:
+    return Delivered(InfluxSink(config), tmp_path / outbox)
 
 
 def test_frames_and_events_read_back(influx: InfluxServer, database: str, tmp_path: Path) -> None:
-    sink = InfluxSink(v1_config(influx, database), tmp_path, **FAST)
-    sink.start()
+    sink = influx_sink(v1_config(influx, database), tmp_path).start()
     frames = make_run(5)
     for frame in frames:
         sink.publish(CONTEXT, frame)
+    assert wait_for(lambda: sink.stats().written == 6)
+    assert sink.stats().queued == 0 and sink.health().ok
     sink.stop()
-    assert sink.stats()["written"] == 6 and sink.stats()["buffered"] == 0
 
     rows = influx.rows("SELECT * FROM furnace_frame GROUP BY *", database)
     assert [r["time"] for r in rows] == [timestamp_ns(START + f.time_s) for f in frames]
@@ -146,13 +133,11 @@ def test_frames_and_events_read_back(influx: InfluxServer, database: str, tmp_pa
     (event,) = influx.rows("SELECT * FROM furnace_event GROUP BY *", database)
     assert event["type"] == "crystallization_start" and event["id"] == "rig 1/run,7=a/crystallization_start"
     assert event["time"] == timestamp_ns(START + 541.0) and event["t1_c"] == 1052
-    assert sink.health().ok
 
 
 def test_replay_does_not_duplicate(influx: InfluxServer, database: str, tmp_path: Path) -> None:
-    for _ in range(2):
-        sink = InfluxSink(v1_config(influx, database), tmp_path, **FAST)
-        sink.start()
+    for k in range(2):
+        sink = influx_sink(v1_config(influx, database), tmp_path, f"outbox{k}.sqlite").start()
         for frame in make_run(12):
             sink.publish(CONTEXT, frame)
         sink.stop()
@@ -162,8 +147,7 @@ def test_replay_does_not_duplicate(influx: InfluxServer, database: str, tmp_path
 
 def test_outage_loses_nothing(own_influx: InfluxServer, tmp_path: Path) -> None:
     own_influx.create_database("furnace")
-    sink = InfluxSink(v1_config(own_influx, "furnace"), tmp_path, **FAST)
-    sink.start()
+    sink = influx_sink(v1_config(own_influx, "furnace"), tmp_path).start()
     frames = make_run(40)
     for frame in frames[:10]:
         sink.publish(CONTEXT, frame)
@@ -172,70 +156,68 @@ def test_outage_loses_nothing(own_influx: InfluxServer, tmp_path: Path) -> None:
     own_influx.stop()
     for frame in frames[10:]:
         sink.publish(CONTEXT, frame)
-    assert wait_for(lambda: sink.failed > 0)
+    assert wait_for(lambda: sink.stats().failed > 0)
     health = sink.health()
-    assert not health.ok and "database down" in health.detail and health.queued > 0
+    assert not health.ok and "cannot reach" in health.detail and health.queued > 0
 
     own_influx.start()
-    assert wait_for(lambda: sink.stats()["buffered"] == 0)
+    assert wait_for(lambda: sink.stats().queued == 0)
+    assert sink.health().ok and sink.stats().written == 41
     sink.stop()
     assert own_influx.count("furnace_frame", "furnace") == 40
     assert own_influx.count("furnace_event", "furnace") == 1
-    assert sink.health().ok and sink.stats()["written"] == 41
 
 
-def test_buffer_survives_a_sink_restart(own_influx: InfluxServer, tmp_path: Path) -> None:
+def test_the_outbox_survives_a_sink_restart(own_influx: InfluxServer, tmp_path: Path) -> None:
     own_influx.create_database("furnace")
     config = v1_config(own_influx, "furnace")
     own_influx.stop()
-    first = InfluxSink(config, tmp_path, **FAST)
-    first.start()
+    first = influx_sink(config, tmp_path).start()
     for frame in make_run(20):
         first.publish(CONTEXT, frame)
-    first.stop(timeout_s=0.5)  # the database is down: the points stay on disk
-    assert first.stats()["buffered"] == 21 and first.stats()["written"] == 0
+    first.stop(timeout=0.5)  # the database is down: the points stay on disk
+    assert first.writer.written == 0
 
     own_influx.start()
-    second = InfluxSink(config, tmp_path, **FAST)
-    assert second.stats()["buffered"] == 21
+    second = influx_sink(config, tmp_path)
+    assert second.stats().queued == 21
     second.start()
     assert wait_for(lambda: own_influx.count("furnace_frame", "furnace") == 20)
+    assert wait_for(lambda: second.stats().queued == 0)
     second.stop()
-    assert own_influx.count("furnace_event", "furnace") == 1 and second.stats()["buffered"] == 0
+    assert own_influx.count("furnace_event", "furnace") == 1
 
 
-def test_missing_database_is_logged_counted_and_retried(
+def test_a_missing_database_is_a_dead_letter_with_the_answer(
     influx: InfluxServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="monitor.sinks.influx")
-    name = f"later_{uuid.uuid4().hex[:8]}"
-    sink = InfluxSink(v1_config(influx, name), tmp_path, **FAST)
-    sink.start()
+    caplog.set_level(logging.WARNING, logger="monitor.sinks.writer")
+    name = f"missing_{uuid.uuid4().hex[:8]}"
+    sink = influx_sink(v1_config(influx, name), tmp_path).start()
     sink.publish(CONTEXT, make_frame(0, 540.0))
-    assert wait_for(lambda: sink.failed > 0)
-    assert any("HTTP 404" in r.message and "database not found" in r.message for r in caplog.records)
-    assert "1 points buffered" in sink.health().detail
-
-    influx.create_database(name)  # the retries deliver once the database exists
-    assert wait_for(lambda: influx.count("furnace_frame", name) == 1)
+    sink.publish(CONTEXT, make_frame(1, 541.0))
+    assert wait_for(lambda: sink.stats().rejected == 2)
+    assert sink.stats().queued == 0 and not sink.health().ok and "database not found" in sink.health().detail
+    logged = [r.message for r in caplog.records if "HTTP 404" in r.message]
+    assert len(logged) == 1 and "database not found" in logged[0]  # once, whatever the number of batches
+    answers = {a for _, a in sink.outbox.dead_letters("influx")}
+    assert len(answers) == 1 and "database not found" in answers.pop()
     sink.stop()
-    assert sink.health().ok
 
 
-def test_refused_points_are_logged_counted_and_not_retried(
+def test_refused_points_are_dead_letters_and_not_retried(
     influx: InfluxServer, database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="monitor.sinks.influx")
-    sink = InfluxSink(v1_config(influx, database), tmp_path, **FAST)
-    sink.buffer.put("furnace_frame,rig=x this is not line protocol")  # forced past the point builder
+    caplog.set_level(logging.WARNING, logger="monitor.sinks.writer")
+    sink = influx_sink(v1_config(influx, database), tmp_path)
+    sink.outbox.put({"influx": [Item("furnace_frame,rig=x this is not line protocol")]})  # past the encoder
     sink.publish(CONTEXT, make_frame(0, 540.0))
     sink.start()
-    assert wait_for(lambda: sink.rejected > 0)
-    sink.stop()
+    assert wait_for(lambda: sink.stats().rejected == 2)
     assert any("HTTP 400" in r.message and "unable to parse" in r.message for r in caplog.records)
-    assert sink.stats()["buffered"] == 0 and sink.failed == 1 and sink.rejected == 2
-    assert "refuses points" in sink.health().detail
+    assert sink.stats().queued == 0 and sink.stats().failed == 1
     assert influx.count("furnace_frame", database) == 1  # 1.x keeps the valid points of a refused batch
+    sink.stop()
 
 
 class _FakeWriteApi:
@@ -268,11 +250,11 @@ def test_v2_writes_through_influxdb_client(monkeypatch: pytest.MonkeyPatch, tmp_
         enabled=True, url="http://db.example:8086", org="lab", bucket="furnace", token="s3cret",
         batch_size=50, flush_interval_s=0.1,
     )  # fmt: skip
-    sink = InfluxSink(config, tmp_path, **FAST)
-    sink.start()
+    sink = influx_sink(config, tmp_path).start()
     frames = make_run(3)
     for frame in frames:
         sink.publish(CONTEXT, frame)
+    assert wait_for(lambda: sink.stats().written == 4)
     sink.stop()
     assert made["token"] == "s3cret" and made["org"] == "lab" and made["retries"] is False and made["closed"]
     records = [r for call in calls for r in call["record"]]
@@ -285,15 +267,14 @@ def test_v2_writes_through_influxdb_client(monkeypatch: pytest.MonkeyPatch, tmp_
 def test_v2_against_a_1x_server_fails_loudly(
     influx: InfluxServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="monitor.sinks.influx")
+    caplog.set_level(logging.WARNING, logger="monitor.sinks.writer")
     config = InfluxConfig(
         enabled=True, url=influx.url, org="lab", bucket="furnace", token="t", flush_interval_s=0.1
     )
-    sink = InfluxSink(config, tmp_path, **FAST)
-    sink.start()
+    sink = influx_sink(config, tmp_path).start()
     sink.publish(CONTEXT, make_frame(0, 540.0))
-    assert wait_for(lambda: sink.failed > 0)
-    sink.stop(timeout_s=0.2)
+    assert wait_for(lambda: sink.stats().rejected == 1)
     assert any("HTTP 404" in r.message and "404 page not found" in r.message for r in caplog.records)
     health = sink.health()
-    assert not health.ok and health.queued == 1 and sink.stats()["written"] == 0
+    assert not health.ok and "refused" in health.detail and sink.stats().written == 0
+    sink.stop()

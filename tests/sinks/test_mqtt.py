@@ -1,5 +1,5 @@
-"""MqttSink against a real mosquitto: status and Last Will, payloads, outages, the spool, the queue bound,
-Home Assistant discovery and credentials. Waits are bounded polls, never timings."""
+"""MqttSink behind its outbox and writer, against a real mosquitto: status and Last Will, payloads, QoS,
+outages, restarts, the outbox bound, Home Assistant discovery and credentials. Waits are bounded polls."""
 
 import json
 import os
@@ -22,9 +22,9 @@ from monitor.config.mqtt import HomeAssistantConfig, MqttConfig, TlsConfig
 from monitor.records import EventType, Features, FieldRead, FrameResult, OverlayReading, Stage, StageEvent
 from monitor.sinks.base import RunContext
 from monitor.sinks.mqtt import MqttSink
+from monitor.sinks.outbox import Outbox
 from monitor.sinks.payload import frame_document
-from monitor.sinks.spool import Spool
-from tests.sinks.conftest import Mosquitto
+from tests.sinks.conftest import Delivered, Mosquitto
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT_S = 20.0
@@ -123,34 +123,28 @@ class Listener:
 
 
 @pytest.fixture
-def make_sink(tmp_path: Path) -> Iterator[Callable[..., MqttSink]]:
-    """Sinks on a broker (spool in tmp_path unless given); every one is stopped after the test."""
-    sinks: list[MqttSink] = []
+def make_sink(tmp_path: Path) -> Iterator[Callable[..., Delivered]]:
+    """Sinks on a broker, each behind an outbox (in tmp_path unless given); all stopped after the test."""
+    sinks: list[Delivered] = []
 
     def make(
-        broker: Mosquitto,
-        rig: str,
-        *,
-        spool_dir: Path | None = None,
-        max_queue: int = 10000,
-        **config: object,
-    ) -> MqttSink:
+        broker: Mosquitto, rig: str, *, outbox: Path | None = None, max_items: int = 10000, **config: object
+    ) -> Delivered:
         sink = MqttSink(
             config=MqttConfig(**{"host": broker.host, "port": broker.port, **config}),
             alerts=AlertsConfig(),
             rig=rig,
-            spool_dir=spool_dir or tmp_path / "spool",
-            max_queue=max_queue,
         )
-        sinks.append(sink)
-        return sink
+        delivered = Delivered(sink, outbox or tmp_path / f"outbox-{rig}.sqlite", max_items=max_items)
+        sinks.append(delivered)
+        return delivered
 
     yield make
     for sink in sinks:
         sink.stop(timeout=1.0)
 
 
-def started(sink: MqttSink) -> MqttSink:
+def started(sink: Delivered) -> Delivered:
     sink.start()
     wait_until(lambda: sink.health().ok, "the sink to connect")
     return sink
@@ -182,9 +176,8 @@ def test_last_will_offline_when_the_process_dies(mosquitto: Mosquitto, tmp_path:
         "from monitor.config.mqtt import MqttConfig\n"
         "from monitor.sinks.mqtt import MqttSink\n"
         f"config = MqttConfig(host='127.0.0.1', port={mosquitto.port})\n"
-        f"spool = Path({str(tmp_path)!r})\n"
-        "sink = MqttSink(config=config, alerts=AlertsConfig(), rig='willrig', spool_dir=spool)\n"
-        "sink.start()\n"
+        "sink = MqttSink(config=config, alerts=AlertsConfig(), rig='willrig')\n"
+        "sink.open()\n"
         "time.sleep(120)\n"
     )
     listener = Listener(mosquitto, ["furnace/willrig/status"])
@@ -222,7 +215,7 @@ def test_frames_events_and_alerts(mosquitto: Mosquitto, make_sink) -> None:
     assert docs[0]["t1_c"] == 1052.0 and docs[0]["t2_c"] is None and docs[0]["stage"] == "cooling"
     assert docs[0]["flags"] == ["t2: not a number"] and docs[1]["flags"] == ["frame: cannot decode"]
     assert docs[0]["timestamp"] == 1_700_000_000.0 + 540.0
-    assert all(m.qos == 0 for m in frames)
+    assert all(m.qos == 1 for m in frames)  # frames are QoS 1 unless mqtt.frame_qos says 0
 
     event_docs = [json.loads(m.payload) for m in events]
     assert [d["id"] for d in event_docs] == ["payrig/run1/melting_start", "payrig/run1/crystallization_start"]
@@ -232,8 +225,17 @@ def test_frames_events_and_alerts(mosquitto: Mosquitto, make_sink) -> None:
     assert alert["id"] == "payrig/run1/crystallization_start" and alerts[0].qos == 1
     time.sleep(0.3)  # a melting_start alert would have arrived with the rest
     assert len(listener.on("/alert")) == 1
-    assert sink.stats().published == 6 and sink.stats().queued == 0
+    wait_until(lambda: sink.stats().written == 6, "6 acknowledged messages")
+    assert sink.stats().queued == 0
     listener.close()
+
+
+def test_frames_at_qos_0(mosquitto: Mosquitto, make_sink) -> None:
+    listener = Listener(mosquitto, ["furnace/q0rig/#"])
+    sink = started(make_sink(mosquitto, "q0rig", frame_qos=0))
+    sink.publish(run_context("q0rig"), frame(0, events=(EventType.CRYSTALLIZATION_START,)))
+    assert listener.wait_for("/frame", 1)[0].qos == 0
+    assert listener.wait_for("/alert", 1)[0].qos == 1  # events and alerts stay QoS 1
 
 
 def test_broker_outage_loses_nothing_and_keeps_order(mosquitto_factory, make_sink) -> None:
@@ -259,20 +261,22 @@ def test_broker_outage_loses_nothing_and_keeps_order(mosquitto_factory, make_sin
     listener.close()
 
 
-def test_spool_survives_a_sink_restart(mosquitto: Mosquitto, make_sink, tmp_path: Path) -> None:
-    spool_dir = tmp_path / "restart-spool"
-    first = started(make_sink(mosquitto, "spoolrig", spool_dir=spool_dir))
+def test_the_outbox_survives_a_sink_restart(mosquitto: Mosquitto, make_sink, tmp_path: Path) -> None:
+    outbox = tmp_path / "restart-outbox.sqlite"
+    first = started(make_sink(mosquitto, "spoolrig", outbox=outbox))
     mosquitto.stop()
     wait_until(lambda: not first.health().ok, "the outage")
     context = run_context("spoolrig")
     for i in range(5):
         first.publish(context, frame(i, events=(EventType.CRYSTALLIZATION_START,) if i == 4 else ()))
-    first.stop()
-    assert len((spool_dir / "mqtt-spoolrig.jsonl").read_text().splitlines()) == 7
+    first.stop(timeout=0.5)
+    reopened = Outbox(outbox)
+    assert reopened.queued("mqtt") == 7
+    reopened.close()
 
     mosquitto.start()
     listener = Listener(mosquitto, ["furnace/spoolrig/+"])
-    second = started(make_sink(mosquitto, "spoolrig", spool_dir=spool_dir))
+    second = started(make_sink(mosquitto, "spoolrig", outbox=outbox))
     wait_until(lambda: len(listener.on("/alert")) == 1, "the spooled alert")
     data = [m for m in listener.messages if not m.topic.endswith("/status")]
     assert [(m.topic.rsplit("/", 1)[1], json.loads(m.payload)["id"]) for m in data] == [
@@ -280,14 +284,16 @@ def test_spool_survives_a_sink_restart(mosquitto: Mosquitto, make_sink, tmp_path
         ("event", "spoolrig/run1/crystallization_start"),
         ("alert", "spoolrig/run1/crystallization_start"),
     ]
-    wait_until(lambda: second.health().queued == 0, "an empty spool")
+    wait_until(lambda: second.health().queued == 0, "an empty outbox")
     second.stop()
-    assert (spool_dir / "mqtt-spoolrig.jsonl").read_text() == ""
+    reopened = Outbox(outbox)
+    assert reopened.queued("mqtt") == 0 and reopened.counter("mqtt", "delivered") == 7
+    reopened.close()
     listener.close()
 
 
 def test_queue_bound_drops_oldest_frames_never_events(mosquitto: Mosquitto, make_sink) -> None:
-    sink = make_sink(mosquitto, "boundrig", max_queue=5)
+    sink = make_sink(mosquitto, "boundrig", max_items=5)
     context = run_context("boundrig")
     # Not started: as good as a broker outage, everything queues.
     sink.publish(context, frame(0, events=(EventType.MELTING_START,)))  # frame + event
@@ -315,7 +321,7 @@ def test_queue_bound_drops_oldest_frames_never_events(mosquitto: Mosquitto, make
 
 
 def test_events_alone_exceed_the_bound(tmp_path: Path, mosquitto: Mosquitto, make_sink) -> None:
-    sink = make_sink(mosquitto, "eventrig", max_queue=2)
+    sink = make_sink(mosquitto, "eventrig", max_items=2)
     for i in range(4):
         sink.publish(run_context("eventrig"), frame(i, events=(EventType.MELTING_START,)))
     assert sink.stats().queued == 4  # the four events, every frame gave way
@@ -374,24 +380,3 @@ def test_tls_with_a_private_ca(mosquitto_factory, make_sink) -> None:
     sink.publish(run_context("tlsrig"), frame(0))
     assert json.loads(listener.wait_for("/frame", 1)[0].payload)["id"] == "tlsrig/run1/0540.jpg"
     listener.close()
-
-
-def test_spool_keeps_order_across_reopen_and_skips_a_torn_line(tmp_path: Path) -> None:
-    path = tmp_path / "s.jsonl"
-    spool = Spool(path)
-    a = spool.put("t/a", "1", 0, False, durable=False)
-    spool.put("t/b", "2", 1, False)
-    spool.put("t/c", "3", 0, True, durable=False)
-    spool.remove(a.seq)
-    with pytest.raises(RuntimeError, match="in use"):
-        Spool(path)
-    spool.close()  # writes the memory-only message behind the durable one
-    with open(path, "a", encoding="utf-8") as f:
-        f.write('{"seq": 9, "topic": "t/d"')  # a crash in mid-write
-    reopened = Spool(path)
-    assert [(m.topic, m.payload, m.qos, m.retain) for m in reopened.drain()] == [
-        ("t/b", "2", 1, False),
-        ("t/c", "3", 0, True),
-    ]
-    assert reopened.put("t/e", "5", 0, False).seq == 3
-    reopened.close()

@@ -1,4 +1,5 @@
-"""StoreSink: runs, frames and events in SQLite, replays without copies, the digitize table exported."""
+"""StoreSink: runs, frames and events in SQLite (encode, then write a batch in one transaction), replays
+without copies, recycled run names kept apart, the digitize table exported."""
 
 import csv
 import sqlite3
@@ -10,7 +11,7 @@ from monitor.config.service import StoreConfig
 from monitor.overlay.digitize import DigitizedRow
 from monitor.overlay.table import COLUMNS, read_table, write_table
 from monitor.records import EventType, FieldRead, FrameResult, OverlayReading, Stage, StageEvent
-from monitor.sinks.base import RunContext
+from monitor.sinks.base import Retry, RunContext
 from monitor.sinks.store import StoreSink, export_table
 
 CONTEXT = RunContext(rig="rig-1", run="2024-05-01T10-00", started_at=1_714_557_600.0)
@@ -50,12 +51,16 @@ def make_frames() -> list[FrameResult]:
     ]
 
 
+def write(sink: StoreSink, frames: list[FrameResult], context: RunContext = CONTEXT) -> None:
+    """What the store's writer does with a batch from the outbox."""
+    sink.write([item.payload for frame in frames for item in sink.encode(context, frame)])
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> StoreSink:
     sink = StoreSink(StoreConfig(path=tmp_path / "db" / "furnace.sqlite"))
-    sink.start()
-    for frame in make_frames():
-        sink.publish(CONTEXT, frame)
+    sink.open()
+    write(sink, make_frames())
     return sink
 
 
@@ -78,17 +83,16 @@ def test_frames_runs_and_events_stored(store: StoreSink) -> None:
         "id": "rig-1/2024-05-01T10-00/crystallization_start", "run": CONTEXT.run,
         "type": "crystallization_start", "time_s": 541.0, "file": "0541.jpg", "t1_c": 1052.0,
     }  # fmt: skip
-    assert store.health().ok and store.frames_written == 4
-    store.stop()
+    store.close()
 
 
 def test_replay_is_not_duplicated(store: StoreSink) -> None:
-    store.stop()
+    store.close()
     again = StoreSink(store.config)  # a second process replaying the same run
-    again.start()
-    for frame in make_frames():
-        again.publish(CONTEXT, frame)
-    again.stop()
+    again.open()
+    write(again, make_frames()[:2])
+    write(again, make_frames()[2:])
+    again.close()
     with sqlite3.connect(store.path) as db:
         assert db.execute("SELECT COUNT(*) FROM frames").fetchone()[0] == 4
         assert db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 1
@@ -96,7 +100,7 @@ def test_replay_is_not_duplicated(store: StoreSink) -> None:
 
 
 def test_export_is_the_digitize_table(store: StoreSink, tmp_path: Path) -> None:
-    store.stop()
+    store.close()
     out = tmp_path / "table.csv"
     assert export_table(store.path, CONTEXT.run, out) == 4
     with out.open(encoding="utf-8") as f:
@@ -131,13 +135,37 @@ def test_export_of_an_unknown_run_fails(store: StoreSink, tmp_path: Path) -> Non
         export_table(store.path, "nope", tmp_path / "t.csv")
     with pytest.raises(FileNotFoundError):
         export_table(tmp_path / "missing.sqlite", CONTEXT.run, tmp_path / "t.csv")
-    store.stop()
+    store.close()
 
 
-def test_a_failing_store_does_not_raise(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_recycled_run_name_keeps_both_recordings(store: StoreSink) -> None:
+    first = RunContext(rig="rig-1", run="run1", run_id="run1@aaaa", started_at=1_000.0)
+    second = RunContext(rig="rig-1", run="run1", run_id="run1@bbbb", started_at=2_000.0)
+    write(store, make_frames(), first)
+    write(store, make_frames(), second)
+    runs = {r["run"]: r["frames"] for r in store.runs()}
+    assert runs["run1@aaaa"] == 4 and runs["run1@bbbb"] == 4
+    assert store.events("run1")[0]["run"] == "run1@bbbb"  # a name means its newest recording
+    assert store.events("run1@aaaa")[0]["id"] == "rig-1/run1@aaaa/crystallization_start"
+    store.close()
+
+
+def test_a_store_that_cannot_be_written_asks_for_a_retry(tmp_path: Path) -> None:
     sink = StoreSink(StoreConfig(path=tmp_path / "furnace.sqlite"))
-    sink.publish(CONTEXT, make_frames()[0])  # not started: logged and counted, the pipeline goes on
-    assert sink.failed == 1 and not sink.health().ok
-    assert any("not stored" in r.message for r in caplog.records)
+    frames = make_frames()
+    with pytest.raises(Retry, match="not open"):
+        write(sink, frames)  # the writer keeps the items and tries again
+    sink.open()
+    other = sqlite3.connect(tmp_path / "furnace.sqlite", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holding the database past the busy timeout
+    try:
+        with pytest.raises(Retry, match="locked"):
+            write(sink, frames)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    write(sink, frames)  # and once it lets go, the same batch goes in
+    assert [r["frames"] for r in sink.runs()] == [4]
+    sink.close()
     with pytest.raises(ValueError, match="folder"):
         StoreSink(StoreConfig(path=tmp_path))
