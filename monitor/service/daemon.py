@@ -109,6 +109,7 @@ class Daemon:
         stored = self.delivery.publish(context, result)
         for writer in self.delivery.writers:
             self.metrics.buffered.labels(writer.name).set(self.delivery.outbox.queued(writer.name))
+            self.metrics.write_failures.labels(writer.name).set(writer.failed)
         self.metrics.stage_seconds.labels("publish").observe(time.perf_counter() - started)
         if stored:  # durable in the outbox: a crash from here on loses nothing
             self.checkpoint.mark(arrival.key.id, arrival.path.name)

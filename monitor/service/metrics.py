@@ -22,8 +22,12 @@ class Metrics:
             registry=r,
         )
         self.queue_depth = Gauge("furnace_queue_depth", "Frames waiting for processing", registry=r)
-        self.publish_failures = Counter("furnace_publish_failures", "Publish errors", ["sink"], registry=r)
-        self.buffered = Gauge("furnace_buffered_messages", "Messages waiting in a sink", ["sink"], registry=r)
+        self.write_failures = Gauge(
+            "furnace_sink_write_failures", "Failed writes per sink since start", ["sink"], registry=r
+        )
+        self.buffered = Gauge(
+            "furnace_buffered_messages", "Items waiting in the outbox per sink", ["sink"], registry=r
+        )
         self.events = Counter("furnace_events", "Stage transitions detected", ["type"], registry=r)
 
     def render(self) -> bytes:
