@@ -207,6 +207,7 @@ class FrameResult:
     latency_ms: float
     stage_ms: tuple[tuple[str, float], ...] = ()  # (stage, milliseconds) of this frame's processing
     prediction: Prediction | None = None  # the learned models' outputs, when they run
+    thermocouples: tuple[ThermocoupleHealth, ...] = ()  # 1# and 2# over the last frames (online health)
 
     @property
     def t1_c(self) -> float | None:

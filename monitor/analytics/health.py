@@ -175,19 +175,29 @@ def assess(t1: Series, t2: Series, image_mean: Series, *, jump_c: float = 40.0) 
 
 
 class ThermocoupleHealthMonitor:
-    """Online health of both thermocouples: `assess` on the last `window` frames."""
+    """Online health of both thermocouples: `assess` on the last `window` frames, again every `every`
+    frames (a verdict over 120 frames moves slowly, and one costs milliseconds: not every frame's)."""
 
-    def __init__(self, *, window: int = 120, jump_c: float = 40.0) -> None:
+    def __init__(self, *, window: int = 120, jump_c: float = 40.0, every: int = 30) -> None:
         if window < MIN_FRAMES:
             raise ValueError(f"window must be at least {MIN_FRAMES} frames, got {window}")
-        self.window, self.jump_c = window, jump_c
+        self.window, self.jump_c, self.every = window, jump_c, every
         self._frames: deque[tuple[float | None, float | None, float]] = deque(maxlen=window)
+        self._seen = 0
+        self._last: list[ThermocoupleHealth] | None = None
 
     def update(self, t1_c: float | None, t2_c: float | None, image_mean: float) -> None:
         """Add one frame's readings (None = missing or flagged) and its whole-frame mean brightness."""
         self._frames.append((t1_c, t2_c, image_mean))
+        self._seen += 1
 
     def verdict(self) -> list[ThermocoupleHealth]:
         """Health of 1# and 2# over the frames in the window."""
         t1, t2, image = zip(*self._frames, strict=True) if self._frames else ((), (), ())
         return assess(t1, t2, image, jump_c=self.jump_c)
+
+    def current(self) -> list[ThermocoupleHealth]:
+        """The latest verdict, made again once `every` frames have come since the last one."""
+        if self._last is None or self._seen % self.every == 0:
+            self._last = self.verdict()
+        return self._last

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from monitor.analytics.detector import Observation, StageDetector
 from monitor.analytics.features import FeatureExtractor
 from monitor.analytics.fraction import OnlineFraction
+from monitor.analytics.health import ThermocoupleHealthMonitor
 from monitor.analytics.locate import LocationCheck, SampleLocation, SampleLocator, configured
 from monitor.config import MonitorConfig
 from monitor.config.overlay import Box
@@ -49,6 +50,7 @@ class FrameProcessor:
         self.features.new_run()
         self.detector = StageDetector(confirm_frames=self.confirm_frames)
         self._fraction = OnlineFraction()
+        self._thermocouples = ThermocoupleHealthMonitor()
         # the sample box of this run: located from its first frames unless analytics.sample_roi sets it
         self.locator: SampleLocator | None = None
         if self.features.config.sample_roi is None:
@@ -126,6 +128,8 @@ class FrameProcessor:
                 self._fraction.started(event.time_s)
             elif event.type is EventType.CRYSTALLIZATION_END:
                 self._fraction.ended()
+        t2 = None if reading.t2.value is None else float(reading.t2.value)
+        self._thermocouples.update(t1, t2, features.mean)
         analysed_at = time.perf_counter()
         return FrameResult(
             index=frame.index,
@@ -138,6 +142,7 @@ class FrameProcessor:
             events=tuple(events),
             crystal_fraction=self._fraction.value(features.textured_share),
             latency_ms=(analysed_at - started) * 1000.0,
+            thermocouples=tuple(self._thermocouples.current()),
             stage_ms=(("ocr", (read_at - started) * 1000.0), ("analytics", (analysed_at - read_at) * 1000.0)),
         )
 

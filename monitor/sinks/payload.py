@@ -34,6 +34,10 @@ def frame_document(context: RunContext, result: FrameResult) -> dict[str, Any]:
         "level": None if f is None or f.level != f.level else round(f.level, 3),
         "gain": None if f is None else round(f.gain, 4),
         "flags": frame_flags(result),
+        "thermocouples": {
+            h.name: {"score": round(h.score, 3), "reliable": h.reliable, "reasons": list(h.reasons)}
+            for h in result.thermocouples
+        },
         "latency_ms": round(result.latency_ms, 2),
         "stage_ms": {stage: round(ms, 2) for stage, ms in result.stage_ms},
         **prediction_document(result.prediction),
@@ -103,6 +107,8 @@ def frame_fields(result: FrameResult) -> dict[str, float | int]:
             mean=f.mean, mean_b=f.mean_b, mean_g=f.mean_g, mean_r=f.mean_r, textured_share=f.textured_share,
             level=f.level, gain=f.gain, exposure_step=int(f.exposure_step),
         )  # fmt: skip
+    for h in result.thermocouples:  # "1#" -> t1_health
+        doc[f"t{h.name.rstrip('#')}_health"] = h.score
     if result.prediction is not None:
         p = result.prediction
         doc.update(t1_image_c=p.t1_image_c, progress_pct=p.progress_pct)

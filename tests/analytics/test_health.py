@@ -286,3 +286,38 @@ def test_monitor_tolerates_missing_readings() -> None:
     health = by_name(monitor.verdict())
     assert health["1#"].reliable
     assert not health["2#"].reliable and health["2#"].correlation is None
+
+
+def test_the_online_verdict_is_made_again_every_few_frames(reference: Run) -> None:
+    monitor = ThermocoupleHealthMonitor(every=10)
+    verdicts = []
+    for i, frame in enumerate(zip(*reference, strict=True)):
+        monitor.update(*frame)
+        verdicts.append(monitor.current())
+        if (i + 1) % 10 == 0:
+            assert verdicts[-1] == monitor.verdict()  # made afresh on the frames so far
+    # a new verdict on every 10th frame, the same one in between
+    assert all((verdicts[i] is verdicts[i - 1]) == ((i + 1) % 10 != 0) for i in range(1, len(verdicts)))
+    assert verdicts[-1][0].reliable and not verdicts[-1][1].reliable
+
+
+def test_the_frame_payload_and_influx_carry_the_online_health() -> None:
+    from monitor.records import FrameResult, Stage, ThermocoupleHealth
+    from monitor.sinks.base import RunContext
+    from monitor.sinks.payload import frame_document, frame_fields
+
+    health = (
+        ThermocoupleHealth("1#", 0.97, True, (), 0.9, 0.0, 0.0),
+        ThermocoupleHealth("2#", 0.2, False, ("stuck near 1146 degC",), 0.1, 0.0, 0.8),
+    )
+    result = FrameResult(
+        0, "0001.jpg", 1.0, None, None, None, Stage.HEATING, (), None, 1.0, thermocouples=health
+    )
+    doc = frame_document(RunContext(rig="r", run="x", started_at=0.0), result)
+    assert doc["thermocouples"]["2#"] == {
+        "score": 0.2,
+        "reliable": False,
+        "reasons": ["stuck near 1146 degC"],
+    }
+    fields = frame_fields(result)
+    assert fields["t1_health"] == 0.97 and fields["t2_health"] == 0.2
