@@ -23,6 +23,16 @@ def require_binary(path: Path, package: str) -> Path:
     return found
 
 
+def wait_until(predicate: Callable[[], bool], what: str = "the condition", timeout: float = 30.0) -> None:
+    """Poll `predicate` until it holds; fail naming `what` after `timeout` seconds. Every test waits on
+    conditions through this, never on a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.05)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

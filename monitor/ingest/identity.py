@@ -28,6 +28,18 @@ class RunKey:
     id: str
 
 
+@dataclass(frozen=True, slots=True)
+class FrameArrival:
+    """A complete frame file of a run, ready to be loaded."""
+
+    key: RunKey
+    path: Path
+
+    @property
+    def run(self) -> str:
+        return self.key.name
+
+
 def _signature(path: Path) -> tuple[int, int, int] | None:
     try:
         st = path.stat()

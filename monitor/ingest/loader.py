@@ -50,11 +50,13 @@ def list_frames(folder: Path) -> list[Path]:
         if p.suffix.lower() in FRAME_SUFFIXES and not p.name.startswith(".") and p.is_file()
     ]
 
-    def key(p: Path) -> tuple[int, int, str]:
-        t = time_from_name(p.name)
-        return (0, t, p.name) if t is not None else (1, 0, p.name)
+    return sorted(files, key=lambda p: frame_order(p.name))
 
-    return sorted(files, key=key)
+
+def frame_order(name: str) -> tuple[int, int, str]:
+    """Sort key of a frame file name: numeric names by number (9 before 10), others after them by name."""
+    t = time_from_name(name)
+    return (0, t, name) if t is not None else (1, 0, name)
 
 
 def usable_frames(folder: Path, *, size: tuple[int, int] | None = None) -> list[Path]:

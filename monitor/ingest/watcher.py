@@ -10,7 +10,7 @@ and, under inotify, was closed after writing (IN_CLOSE_WRITE) or renamed onto th
 writers). Otherwise (created/modified events, scanned files, everything under the PollingObserver, which has
 no close events, and closed files that fail the check): size and mtime unchanged for `settle_s`, not empty
 and passing the check. A stable file that keeps failing it (a writer pausing mid-file, or a camera that died
-mid-file) waits up to `_GIVE_UP_S` more, then goes anyway so the pipeline can report it.
+mid-file) waits up to `GIVE_UP_S` more, then goes anyway so the pipeline can report it.
 
 Order: a run's frames go out in time order (`list_frames` order). A complete frame waits while an earlier
 frame of its run is known but incomplete, at most `hold_s` (settle_s + 1 s, + one poll period when
@@ -30,7 +30,6 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from watchdog import events as ev
@@ -41,8 +40,9 @@ from watchdog.observers.polling import PollingObserver
 from monitor.config.ingest import IngestConfig
 from monitor.ingest.checkpoint import Checkpoint
 from monitor.ingest.formats import FRAME_SUFFIXES, file_is_whole
-from monitor.ingest.identity import RunKey, RunKeys
-from monitor.ingest.loader import list_frames, time_from_name
+from monitor.ingest.identity import FrameArrival, RunKey, RunKeys
+from monitor.ingest.loader import frame_order, list_frames
+from monitor.ingest.pending import Candidate
 
 log = logging.getLogger(__name__)
 
@@ -50,40 +50,8 @@ _EVENTS: list[type[ev.FileSystemEvent]] = [
     *(ev.FileCreatedEvent, ev.FileModifiedEvent, ev.FileClosedEvent, ev.FileMovedEvent, ev.FileDeletedEvent),
     *(ev.DirCreatedEvent, ev.DirMovedEvent, ev.DirDeletedEvent),
 ]
-_GIVE_UP_S = 5.0  # extra wait for a stable file failing its completeness check, then it goes anyway
 _RESCAN_S = 30.0  # full rescan period: a safety net for events the kernel dropped (inotify queue overflow)
 _IDLE_WAIT_S = 0.5  # queue wait when nothing is pending; stop() wakes the thread sooner
-
-
-@dataclass(frozen=True, slots=True)
-class FrameArrival:
-    """A complete frame file of a run, ready to be loaded."""
-
-    key: RunKey
-    path: Path
-
-    @property
-    def run(self) -> str:
-        return self.key.name
-
-
-def _order_key(name: str) -> tuple[int, int, str]:
-    # the same order as list_frames: numeric names by number, others after them by name
-    t = time_from_name(name)
-    return (0, t, name) if t is not None else (1, 0, name)
-
-
-@dataclass(slots=True)
-class _Candidate:
-    run: str
-    path: Path
-    order: tuple[int, int, str]
-    live: bool  # seen while running (not in the start-up scan): counts as a new arrival
-    complete: bool = False  # a close or rename said so
-    sig: tuple[int, int] | None = None  # (size, mtime_ns) at the last look
-    sig_since: float = 0.0  # monotonic time `sig` was first seen
-    ready_at: float | None = None
-    overtaken: bool = False  # a later frame went ahead: it no longer holds the run back
 
 
 class _Enqueue(ev.FileSystemEventHandler):
@@ -117,7 +85,7 @@ class FrameWatcher:
         self.last_arrival: float | None = None  # wall-clock time of the last new complete frame
         self._last_mono: float | None = None
         self._events: queue.SimpleQueue[ev.FileSystemEvent | None] = queue.SimpleQueue()
-        self._pending: dict[Path, _Candidate] = {}
+        self._pending: dict[Path, Candidate] = {}
         self._delivered: defaultdict[str, set[str]] = defaultdict(set)
         self._last_key: dict[str, tuple[int, int, str]] = {}
         self._stop = threading.Event()
@@ -232,7 +200,7 @@ class FrameWatcher:
             return
         cand = self._pending.get(path)
         if cand is None:
-            cand = self._pending[path] = _Candidate(run, path, _order_key(path.name), live)
+            cand = self._pending[path] = Candidate(run, path, frame_order(path.name), live)
         cand.complete = cand.complete or complete
         cand.live = cand.live or live
 
@@ -271,30 +239,19 @@ class FrameWatcher:
                 # closed, but no whole frame yet: some writers create first and fill later, or close between
                 # chunks; the size-stable rule (with its give-up) decides instead
                 cand.complete = False
-            if not (cand.complete or self._settled(cand, st, now)):
+            if not (cand.complete or cand.settled(st, now, self._config.settle_s)):
                 continue
             cand.ready_at = now
             # a start-up backlog is not a live feed, unless its newest files are recent
             if cand.live or time.time() - st.st_mtime < self._config.stall_timeout_s:
                 self._last_mono, self.last_arrival = now, time.time()
 
-    def _settled(self, cand: _Candidate, st: os.stat_result, now: float) -> bool:
-        """The size-stable rule, for files without a close or rename event."""
-        sig = (st.st_size, st.st_mtime_ns)
-        if sig != cand.sig:
-            cand.sig, cand.sig_since = sig, now
-            return False
-        stable = now - cand.sig_since
-        if st.st_size == 0 or stable < self._config.settle_s:
-            return False
-        return stable >= self._config.settle_s + _GIVE_UP_S or file_is_whole(cand.path)
-
     def _deliver(self, now: float) -> None:
-        by_run: defaultdict[str, list[_Candidate]] = defaultdict(list)
+        by_run: defaultdict[str, list[Candidate]] = defaultdict(list)
         for cand in self._pending.values():
             by_run[cand.run].append(cand)
         for cands in by_run.values():
-            holding: list[_Candidate] = []  # earlier frames of the run, known but not complete yet
+            holding: list[Candidate] = []  # earlier frames of the run, known but not complete yet
             for cand in sorted(cands, key=lambda c: c.order):
                 if self._stop.is_set():
                     return
@@ -314,7 +271,7 @@ class FrameWatcher:
                     holding.clear()
                 self._hand_over(cand)
 
-    def _hand_over(self, cand: _Candidate) -> None:
+    def _hand_over(self, cand: Candidate) -> None:
         del self._pending[cand.path]
         if not cand.path.is_file():
             log.info("frame watcher: %s vanished before delivery", cand.path)

@@ -10,8 +10,8 @@ import time
 
 from monitor.config import MonitorConfig
 from monitor.ingest.checkpoint import Checkpoint
-from monitor.ingest.identity import RunKeys
-from monitor.ingest.watcher import FrameArrival, FrameWatcher
+from monitor.ingest.identity import FrameArrival, RunKeys
+from monitor.ingest.watcher import FrameWatcher
 from monitor.pipeline.session import ProcessorFactory, RunSession
 from monitor.records import FrameResult
 from monitor.service.http import Health

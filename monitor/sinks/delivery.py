@@ -72,7 +72,7 @@ class Delivery:
             retry=retry_if_exception_type((sqlite3.Error, OSError)),
             wait=wait_exponential_jitter(multiplier=0.5, max=30.0, jitter=0.5),
             stop=stop_when_event_set(self._halt),
-            sleep=self._halt.wait,
+            sleep=self._sleep,
             before_sleep=self._cannot_store,
             reraise=True,
         )
@@ -108,3 +108,6 @@ class Delivery:
         if self._outbox_error is not None:
             checks.append(("outbox", SinkHealth(False, f"cannot store: {self._outbox_error}")))
         return checks
+
+    def _sleep(self, seconds: float) -> None:
+        self._halt.wait(seconds)  # a stop ends the wait

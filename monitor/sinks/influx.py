@@ -149,9 +149,9 @@ class V2Transport:
         self.base = config.url.rstrip("/")
         self.bucket = str(config.bucket)
         self.org = str(config.org)
-        token = config.token.get_secret_value() if config.token else None
+        token = config.token.get_secret_value() if config.token else ""  # v2 requires one (checked above)
         timeout_ms = int(_HTTP_TIMEOUT_S * 1000)
-        # retries=False: the sink's own backoff retries, from the disk buffer.
+        # retries=False: the sink's writer retries, from the outbox.
         self.client = InfluxDBClient(config.url, token, org=self.org, timeout=timeout_ms, retries=False)
         self.api = self.client.write_api(write_options=SYNCHRONOUS)
 
@@ -160,7 +160,9 @@ class V2Transport:
         from influxdb_client.rest import ApiException
 
         try:
-            self.api.write(bucket=self.bucket, org=self.org, record=lines, write_precision=WritePrecision.NS)
+            # WritePrecision.NS is the string "ns", which the stubs do not know is a WritePrecision
+            precision: WritePrecision = WritePrecision.NS  # type: ignore[assignment]
+            self.api.write(bucket=self.bucket, org=self.org, record=lines, write_precision=precision)
         except ApiException as e:
             answer = e.body.decode("utf-8", "replace") if isinstance(e.body, bytes) else str(e.body or "")
             raise WriteError(f"HTTP {e.status} from {self.base}", e.status, answer.strip()) from e

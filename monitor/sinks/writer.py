@@ -142,7 +142,7 @@ class SinkWriter:
                 multiplier=self.retry_initial_s, max=self.retry_max_s, jitter=self.retry_initial_s
             ),
             stop=stop_when_event_set(self._halt),
-            sleep=self._halt.wait,
+            sleep=self._sleep,
             before_sleep=self._failed_once,
             reraise=True,
         )
@@ -191,3 +191,6 @@ class SinkWriter:
         wait = state.next_action.sleep if state.next_action is not None else 0.0
         if first:  # once per outage; the recovery is logged too
             log.warning("%s: cannot write (%s); retrying, next in %.1f s", self.name, error, wait)
+
+    def _sleep(self, seconds: float) -> None:
+        self._halt.wait(seconds)  # a stop ends the wait

@@ -6,7 +6,7 @@ import io
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,10 +17,11 @@ from PIL import Image
 
 from monitor.config.ingest import IngestConfig
 from monitor.ingest.checkpoint import Checkpoint
-from monitor.ingest.identity import RunKeys
+from monitor.ingest.identity import FrameArrival, RunKeys
 from monitor.ingest.loader import FrameError, load_frame
-from monitor.ingest.watcher import FrameArrival, FrameWatcher
+from monitor.ingest.watcher import FrameWatcher
 from monitor.simulate.run import write_frame
+from tests.services import wait_until
 
 SETTLE_S = 0.3
 QUIET_S = 0.8  # how long to watch for unexpected extra deliveries (> settle + a few polls)
@@ -32,13 +33,6 @@ def _jpeg(i: int) -> bytes:
     ok, buf = cv2.imencode(".jpg", image)
     assert ok
     return buf.tobytes()
-
-
-def _wait(cond: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
 
 
 class Recorder:
@@ -72,7 +66,7 @@ class Recorder:
         return [name for _, name, _ in self.items]
 
     def wait_for(self, n: int) -> None:
-        _wait(lambda: len(self.items) >= n)
+        wait_until(lambda: len(self.items) >= n)
 
 
 @pytest.fixture
@@ -240,7 +234,7 @@ def test_stalled_after_the_timeout_and_not_after_a_new_frame(watch: Path, tmp_pa
         write_frame(watch / _name(1), _jpeg(1), slow=False)
         rec.wait_for(1)
         assert watcher.last_arrival is not None
-        _wait(watcher.stalled, timeout=5)
+        wait_until(watcher.stalled, timeout=5)
         write_frame(watch / _name(2), _jpeg(2), slow=False)
         rec.wait_for(2)
         assert not watcher.stalled()
@@ -298,7 +292,7 @@ def test_an_empty_file_is_not_a_frame_yet(watch: Path, tmp_path: Path) -> None:
 def test_a_truncated_file_is_handed_over_in_the_end(
     watch: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("monitor.ingest.watcher._GIVE_UP_S", 0.3)
+    monkeypatch.setattr("monitor.ingest.pending.GIVE_UP_S", 0.3)
     rec = Recorder()
     with watching(_config(watch, polling=True), Checkpoint(tmp_path / "cp"), rec):
         (watch / _name(1)).write_bytes(_jpeg(1)[:100])  # the camera died mid-file
@@ -333,9 +327,9 @@ def test_a_failing_handler_does_not_stop_the_feed(watch: Path, tmp_path: Path) -
     watcher.start()
     try:
         write_frame(watch / _name(1), _jpeg(1), slow=False)
-        _wait(lambda: len(seen) == 1)
+        wait_until(lambda: len(seen) == 1)
         write_frame(watch / _name(2), _jpeg(2), slow=False)
-        _wait(lambda: len(seen) == 2)
+        wait_until(lambda: len(seen) == 2)
         assert watcher.running
     finally:
         watcher.stop()

@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from monitor.service.app import build_daemon
 from monitor.service.http import HealthServer
 from monitor.simulate import SimulatedRun
 from monitor.sinks.store import stored_events
+from tests.services import wait_until
 from tests.sinks.conftest import Mosquitto
 from tests.sinks.influx_server import InfluxServer
 
@@ -54,14 +54,6 @@ class Subscriber:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
-
-
-def wait_for(predicate, timeout_s: float = 240.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.2)
 
 
 def run_key_of(folder: Path) -> str:
@@ -127,8 +119,8 @@ def test_frames_in_folder_come_out_everywhere(
     daemon.start()
     try:
         drop_frames(reference_run.out, tmp_path / "frames" / "run1")
-        wait_for(lambda: len(subscriber.on("frame")) >= 562)
-        wait_for(lambda: influx.count("furnace_frame", "furnace") >= 562, 60)
+        wait_until(lambda: len(subscriber.on("frame")) >= 562)
+        wait_until(lambda: influx.count("furnace_frame", "furnace") >= 562, timeout=60)
         with urllib.request.urlopen(f"http://127.0.0.1:{http.port}/healthz") as answer:
             health = json.loads(answer.read())
         with urllib.request.urlopen(f"http://127.0.0.1:{http.port}/metrics") as answer:
@@ -136,7 +128,7 @@ def test_frames_in_folder_come_out_everywhere(
     finally:
         daemon.stop()
         http.stop()
-    wait_for(lambda: subscriber.on("status")[-1:] == [b"offline"], 20)
+    wait_until(lambda: subscriber.on("status")[-1:] == [b"offline"], timeout=20)
     subscriber.close()
 
     frames = [json.loads(p) for p in subscriber.on("frame")]
@@ -175,8 +167,8 @@ def test_the_daemon_with_models_publishes_their_outputs_everywhere(
     frames = sorted(reference_run.out.glob("*.jpg"))[420:470]  # 530..579 s: crystallization starts
     try:
         drop_frames_into(frames, tmp_path / "frames" / "run1")
-        wait_for(lambda: len(subscriber.on("frame")) >= len(frames))
-        wait_for(lambda: influx.count("furnace_frame", "furnace") >= len(frames), 60)
+        wait_until(lambda: len(subscriber.on("frame")) >= len(frames))
+        wait_until(lambda: influx.count("furnace_frame", "furnace") >= len(frames), timeout=60)
         metrics = daemon.metrics.render().decode()
     finally:
         daemon.stop()
@@ -214,18 +206,18 @@ def test_a_stalled_feed_is_reported_on_mqtt_and_in_health(
     try:
         for frame in frames[:2]:
             shutil.copyfile(frame, tmp_path / "frames" / frame.name)
-        wait_for(lambda: any(json.loads(p)["stalled"] for p in subscriber.on("feed")), 60)
+        wait_until(lambda: any(json.loads(p)["stalled"] for p in subscriber.on("feed")), timeout=60)
         health = daemon.health()
         assert not health.ready and health.reasons[0].startswith("feed stalled")
         shutil.copyfile(frames[2], tmp_path / "frames" / frames[2].name)
-        wait_for(lambda: not json.loads(subscriber.on("feed")[-1])["stalled"], 60)
+        wait_until(lambda: not json.loads(subscriber.on("feed")[-1])["stalled"], timeout=60)
     finally:
         daemon.stop()
         subscriber.close()
     assert len(subscriber.on("feed")) == 2  # one message per change, not per check
     late = Subscriber(mosquitto)  # joins afterwards: the broker hands it the retained state
     try:
-        wait_for(lambda: bool(late.on("feed")), 30)
+        wait_until(lambda: bool(late.on("feed")), timeout=30)
         assert [r for t, _, r in late.messages if t == "furnace/rig1/feed"] == [True]
         assert json.loads(late.on("feed")[0])["stalled"] is False
     finally:
@@ -243,18 +235,18 @@ def test_broker_restart_and_database_outage_mid_run_lose_nothing(
     daemon.start()
     try:
         drop_frames_into(frames[:15], tmp_path / "frames" / "run1")
-        wait_for(lambda: len(subscriber.on("frame")) >= 15, 120)
+        wait_until(lambda: len(subscriber.on("frame")) >= 15, timeout=120)
         broker.stop()
         influx.stop()
         drop_frames_into(frames[15:30], tmp_path / "frames" / "run1")
         processed = daemon.metrics.registry.get_sample_value
-        wait_for(lambda: (processed("furnace_frames_processed_total") or 0) >= 30, 120)
+        wait_until(lambda: (processed("furnace_frames_processed_total") or 0) >= 30, timeout=120)
         broker.start()
         influx.start()
         drop_frames_into(frames[30:], tmp_path / "frames" / "run1")
         wanted = {f"rig1/{run_key_of(tmp_path / 'frames' / 'run1')}/{f.name}" for f in frames}
-        wait_for(lambda: {json.loads(p)["id"] for p in subscriber.on("frame")} >= wanted, 120)
-        wait_for(lambda: influx.count("furnace_frame", "furnace") >= len(frames), 120)
+        wait_until(lambda: {json.loads(p)["id"] for p in subscriber.on("frame")} >= wanted, timeout=120)
+        wait_until(lambda: influx.count("furnace_frame", "furnace") >= len(frames), timeout=120)
     finally:
         daemon.stop()
         subscriber.close()

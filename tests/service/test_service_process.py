@@ -12,7 +12,8 @@ import yaml
 
 from monitor.ingest.checkpoint import Checkpoint
 from monitor.simulate import SimulatedRun
-from tests.service.test_daemon import Subscriber, drop_frames_into, run_key_of, wait_for
+from tests.service.test_daemon import Subscriber, drop_frames_into, run_key_of
+from tests.services import wait_until
 from tests.sinks.conftest import Mosquitto, free_port
 
 
@@ -47,28 +48,28 @@ def test_kill_restart_and_terminate(heating_run: SimulatedRun, mosquitto: Mosqui
     log = tmp_path / "daemon.log"
     daemon = start_daemon(config, log)
     try:
-        wait_for(lambda: subscriber.on("status")[-1:] == [b"online"], 60)
+        wait_until(lambda: subscriber.on("status")[-1:] == [b"online"], timeout=60)
         drop_frames_into(frames[:20], tmp_path / "frames" / "run1")
-        wait_for(lambda: len(subscriber.on("frame")) >= 10, 120)
+        wait_until(lambda: len(subscriber.on("frame")) >= 10, timeout=120)
         daemon.kill()  # SIGKILL: no clean-up at all
         daemon.wait()
-        wait_for(lambda: subscriber.on("status")[-1:] == [b"offline"], 60)  # the Last Will
+        wait_until(lambda: subscriber.on("status")[-1:] == [b"offline"], timeout=60)  # the Last Will
         drop_frames_into(frames[20:], tmp_path / "frames" / "run1")
 
         daemon = start_daemon(config, log)
         run_id = run_key_of(tmp_path / "frames" / "run1")
         wanted = {f"rig1/{run_id}/{f.name}" for f in frames}
-        wait_for(lambda: {json.loads(p)["id"] for p in subscriber.on("frame")} >= wanted, 180)
+        wait_until(lambda: {json.loads(p)["id"] for p in subscriber.on("frame")} >= wanted, timeout=180)
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz") as answer:
             assert json.loads(answer.read())["alive"] is True
         daemon.send_signal(signal.SIGHUP)  # reload: the log level, without a restart
-        wait_for(lambda: "reloaded: log level" in log.read_text(encoding="utf-8"), 30)
+        wait_until(lambda: "reloaded: log level" in log.read_text(encoding="utf-8"), timeout=30)
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=60) == 0, log.read_text(encoding="utf-8")[-3000:]
     finally:
         if daemon.poll() is None:
             daemon.kill()
-    wait_for(lambda: subscriber.on("status")[-1:] == [b"offline"], 30)
+    wait_until(lambda: subscriber.on("status")[-1:] == [b"offline"], timeout=30)
     subscriber.close()
 
     received = [json.loads(p) for p in subscriber.on("frame")]

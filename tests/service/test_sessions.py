@@ -11,9 +11,8 @@ import pytest
 
 from monitor.config import parse_config
 from monitor.ingest.checkpoint import Checkpoint
-from monitor.ingest.identity import RunKeys
+from monitor.ingest.identity import FrameArrival, RunKeys
 from monitor.ingest.loader import list_frames
-from monitor.ingest.watcher import FrameArrival
 from monitor.pipeline.process import processor_factory
 from monitor.records import FrameResult
 from monitor.service.daemon import Daemon

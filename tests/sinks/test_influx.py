@@ -2,9 +2,8 @@
 
 import logging
 import math
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from monitor.records import EventType, Features, FieldRead, FrameResult, Overlay
 from monitor.sinks.base import RunContext
 from monitor.sinks.influx import InfluxSink, event_point, frame_point, line, timestamp_ns
 from monitor.sinks.outbox import Item
+from tests.services import wait_until
 from tests.sinks.conftest import Delivered
 from tests.sinks.influx_server import InfluxServer
 
@@ -47,15 +47,6 @@ def make_run(n: int, first_s: float = 540.0) -> list[FrameResult]:
         events = (StageEvent(EventType.CRYSTALLIZATION_START, t - 1, f"{int(t - 1):04d}.jpg", 1052.0),)
         frames.append(make_frame(i, t, events if i == 2 else ()))
     return frames
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def v1_config(server: InfluxServer, database: str, **extra: Any) -> InfluxConfig:
@@ -120,7 +111,7 @@ def test_frames_and_events_read_back(influx: InfluxServer, database: str, tmp_pa
     frames = make_run(5)
     for frame in frames:
         sink.publish(CONTEXT, frame)
-    assert wait_for(lambda: sink.stats().written == 6)
+    wait_until(lambda: sink.stats().written == 6)
     assert sink.stats().queued == 0 and sink.health().ok
     sink.stop()
 
@@ -151,17 +142,17 @@ def test_outage_loses_nothing(own_influx: InfluxServer, tmp_path: Path) -> None:
     frames = make_run(40)
     for frame in frames[:10]:
         sink.publish(CONTEXT, frame)
-    assert wait_for(lambda: own_influx.count("furnace_frame", "furnace") == 10)
+    wait_until(lambda: own_influx.count("furnace_frame", "furnace") == 10)
 
     own_influx.stop()
     for frame in frames[10:]:
         sink.publish(CONTEXT, frame)
-    assert wait_for(lambda: sink.stats().failed > 0)
+    wait_until(lambda: sink.stats().failed > 0)
     health = sink.health()
     assert not health.ok and "cannot reach" in health.detail and health.queued > 0
 
     own_influx.start()
-    assert wait_for(lambda: sink.stats().queued == 0)
+    wait_until(lambda: sink.stats().queued == 0)
     assert sink.health().ok and sink.stats().written == 41
     sink.stop()
     assert own_influx.count("furnace_frame", "furnace") == 40
@@ -182,8 +173,8 @@ def test_the_outbox_survives_a_sink_restart(own_influx: InfluxServer, tmp_path: 
     second = influx_sink(config, tmp_path)
     assert second.stats().queued == 21
     second.start()
-    assert wait_for(lambda: own_influx.count("furnace_frame", "furnace") == 20)
-    assert wait_for(lambda: second.stats().queued == 0)
+    wait_until(lambda: own_influx.count("furnace_frame", "furnace") == 20)
+    wait_until(lambda: second.stats().queued == 0)
     second.stop()
     assert own_influx.count("furnace_event", "furnace") == 1
 
@@ -196,7 +187,7 @@ def test_a_missing_database_is_a_dead_letter_with_the_answer(
     sink = influx_sink(v1_config(influx, name), tmp_path).start()
     sink.publish(CONTEXT, make_frame(0, 540.0))
     sink.publish(CONTEXT, make_frame(1, 541.0))
-    assert wait_for(lambda: sink.stats().rejected == 2)
+    wait_until(lambda: sink.stats().rejected == 2)
     assert sink.stats().queued == 0 and not sink.health().ok and "database not found" in sink.health().detail
     logged = [r.message for r in caplog.records if "HTTP 404" in r.message]
     assert len(logged) == 1 and "database not found" in logged[0]  # once, whatever the number of batches
@@ -213,7 +204,7 @@ def test_refused_points_are_dead_letters_and_not_retried(
     sink.outbox.put({"influx": [Item("furnace_frame,rig=x this is not line protocol")]})  # past the encoder
     sink.publish(CONTEXT, make_frame(0, 540.0))
     sink.start()
-    assert wait_for(lambda: sink.stats().rejected == 2)
+    wait_until(lambda: sink.stats().rejected == 2)
     assert any("HTTP 400" in r.message and "unable to parse" in r.message for r in caplog.records)
     assert sink.stats().queued == 0 and sink.stats().failed == 1
     assert influx.count("furnace_frame", database) == 1  # 1.x keeps the valid points of a refused batch
@@ -254,7 +245,7 @@ def test_v2_writes_through_influxdb_client(monkeypatch: pytest.MonkeyPatch, tmp_
     frames = make_run(3)
     for frame in frames:
         sink.publish(CONTEXT, frame)
-    assert wait_for(lambda: sink.stats().written == 4)
+    wait_until(lambda: sink.stats().written == 4)
     sink.stop()
     assert made["token"] == "s3cret" and made["org"] == "lab" and made["retries"] is False and made["closed"]
     records = [r for call in calls for r in call["record"]]
@@ -273,7 +264,7 @@ def test_v2_against_a_1x_server_fails_loudly(
     )
     sink = influx_sink(config, tmp_path).start()
     sink.publish(CONTEXT, make_frame(0, 540.0))
-    assert wait_for(lambda: sink.stats().rejected == 1)
+    wait_until(lambda: sink.stats().rejected == 1)
     assert any("HTTP 404" in r.message and "404 page not found" in r.message for r in caplog.records)
     health = sink.health()
     assert not health.ok and "refused" in health.detail and sink.stats().written == 0

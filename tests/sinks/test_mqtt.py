@@ -24,18 +24,11 @@ from monitor.sinks.base import RunContext
 from monitor.sinks.mqtt import MqttSink
 from monitor.sinks.outbox import Outbox
 from monitor.sinks.payload import frame_document
+from tests.services import wait_until
 from tests.sinks.conftest import Delivered, Mosquitto
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT_S = 20.0
-
-
-def wait_until(predicate: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def run_context(rig: str) -> RunContext:
@@ -114,7 +107,7 @@ class Listener:
         return [json.loads(p) for p in self.payloads(suffix)]
 
     def wait_for(self, suffix: str, count: int) -> list[mqtt.MQTTMessage]:
-        wait_until(lambda: len(self.on(suffix)) >= count, f"{count} message(s) on *{suffix}")
+        wait_until(lambda: len(self.on(suffix)) >= count, f"{count} message(s) on *{suffix}", WAIT_S)
         return self.on(suffix)
 
     def close(self) -> None:

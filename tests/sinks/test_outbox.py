@@ -4,8 +4,6 @@ bugs and dead threads. The destination is an in-memory sink whose answers the te
 import logging
 import sqlite3
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,14 +13,7 @@ from monitor.sinks.base import Reject, Retry, RunContext, Sink, TooLarge
 from monitor.sinks.delivery import Delivery
 from monitor.sinks.outbox import Item, Outbox
 from monitor.sinks.writer import SinkWriter
-
-
-def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+from tests.services import wait_until
 
 
 class Destination(Sink):
