@@ -19,7 +19,8 @@ from monitor.service.daemon import Daemon
 from monitor.service.metrics import Metrics
 from monitor.simulate import SimulatedRun, SimulationOptions, simulate
 from monitor.sinks.base import RunContext, Sink
-from monitor.sinks.outbox import Item
+from monitor.sinks.delivery import Delivery
+from monitor.sinks.outbox import Item, Outbox
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def make_daemon(tmp_path: Path, processors, recorder: Recorder, *, idle_s: float
     return Daemon(
         config,
         processors=processors,
-        sinks=[recorder],
+        delivery=Delivery([recorder], Outbox(tmp_path / "outbox.sqlite")),
         checkpoint=Checkpoint(tmp_path / "ckpt"),
         metrics=Metrics(),
     )
