@@ -2,9 +2,10 @@
 
 Recognition runs on the three line crops only, batched; the line boxes come from the config or are found
 once per run (see layout.LayoutKeeper). A field is accepted on one read when that read is sure: plausible,
-confident down to the weakest digit of its number and, for 1#, on its trend. Otherwise the other model
-reads it too, and if the two disagree the first model reads it once more, upscaled and binarised;
-opinion.decide settles it or flags it.
+confident down to the weakest digit of its number and, for 1#, on its trend. Otherwise the first model
+reads it at the run's other width (scale.py: a read sure there is taken as a sure first read), then the
+other model reads it, and if the two disagree the first model reads it once more, upscaled and
+binarised; opinion.decide settles it or flags it.
 """
 
 import logging
@@ -21,6 +22,7 @@ from monitor.overlay.ink import binarise, trim_to_ink
 from monitor.overlay.layout import LayoutError, LayoutKeeper, LineLayout
 from monitor.overlay.opinion import Decision, Look, decide
 from monitor.overlay.plausibility import TemperatureCheck, TimeCheck, Verdict
+from monitor.overlay.scale import WIDTHS, WidthKeeper, widen
 from monitor.overlay.trend import TrendCheck, TrendVerdict
 from monitor.records import FieldRead, OverlayReading
 
@@ -39,6 +41,8 @@ class ReadCounts:
     frames: int = 0
     second_engine: int = 0  # field reads by the other engine
     binarised: int = 0  # field reads of the binarised crop
+    widened: int = 0  # field reads by the first engine at the run's other width
+    width_switches: int = 0  # times the run's first width changed
 
 
 @dataclass(slots=True)
@@ -63,6 +67,7 @@ class OverlayReader:
         recognizer: Recognizer,
         detector: Detector | None,
         second: Recognizer | None = None,
+        widths: tuple[float, ...] = WIDTHS,
     ) -> None:
         self.overlay = overlay
         self.ocr = ocr
@@ -70,10 +75,12 @@ class OverlayReader:
         self.second = second
         self.detector = detector
         self._layouts = LayoutKeeper(overlay, detector, min_confidence=ocr.min_confidence)
+        self._widths = WidthKeeper(widths)
         self.new_run()
 
     def new_run(self) -> None:
         self._layouts.new_run()
+        self._widths.new_run()
         self._time = TimeCheck()
         self._temps = (TemperatureCheck(self.ocr.plausibility), TemperatureCheck(self.ocr.plausibility))
         self._trend = TrendCheck()
@@ -114,7 +121,8 @@ class OverlayReader:
         return self._commit(fields, index, time_s)
 
     def _first_reads(self, crops: list[np.ndarray]) -> list[TextRead]:
-        return self.recognizer.recognize([trim_to_ink(c) for c in crops])
+        width = self._widths.width
+        return self.recognizer.recognize([widen(trim_to_ink(c), width) for c in crops])
 
     def _look(self, f: _Field, engine: Recognizer, read: TextRead, how: str) -> Look:
         parsed = _PARSERS[f.line](read.text)
@@ -151,16 +159,19 @@ class OverlayReader:
                 f.looks, trusted=trusted, doubt=doubt, min_digit=MIN_CHAR_CONFIDENCE, vouched=vouched
             )
 
+        def alone(f: _Field, look: Look) -> bool:
+            # A sure, plausible read of 2# stands alone too; only when looks disagree is 2# not trusted
+            # on one of them.
+            sure = self._sure(look) if f.line == 2 else rules[f.line][0](look)
+            return look.verdict.value is not None and sure
+
         pending = []
         for f in fields:
-            first = f.looks[0]
-            # A sure, plausible first read of 2# stands alone too; only when looks disagree is 2# not
-            # trusted on one of them.
-            alone = self._sure(first) if f.line == 2 else rules[f.line][0](first)
-            if first.verdict.value is not None and alone:
-                f.decision = Decision(first, first.verdict.value)
+            if alone(f, f.looks[0]):
+                f.decision = Decision(f.looks[0], f.looks[0].verdict.value)
             else:
                 pending.append(f)
+        pending = self._other_width(pending, alone)
         passes = [(self.second, trim_to_ink, "second engine"), (self.recognizer, binarise, "binarised")]
         for engine, prepare, how in passes:
             if not pending or engine is None:
@@ -182,6 +193,26 @@ class OverlayReader:
                 if trend.off:
                     warning = f"{trend.describe(f.decision.value)}; read alike twice"
                     f.decision = Decision(f.decision.look, f.decision.value, warning=warning)
+
+    def _other_width(self, pending: list[_Field], alone: Callable[[_Field, Look], bool]) -> list[_Field]:
+        """Read the doubtful fields at the run's other width; settle those sure there, learn from it."""
+        other = self._widths.other
+        if not pending or other is None:
+            return pending
+        reads = self.recognizer.recognize([widen(trim_to_ink(f.crop), other) for f in pending])
+        self.counts.widened += len(pending)
+        left = []
+        for f, read in zip(pending, reads, strict=True):
+            look = self._look(f, self.recognizer, read, f"x{other:g} wide")
+            f.looks.append(look)
+            sure = alone(f, look)
+            self._widths.record(other_sure=sure)
+            if sure:
+                f.decision = Decision(look, look.verdict.value)
+            else:
+                left.append(f)
+        self.counts.width_switches = self._widths.switches
+        return left
 
     def _rules(
         self, line: int, time_s: float, *, has_expected_time: bool

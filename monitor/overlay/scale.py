@@ -1,0 +1,61 @@
+"""How wide the first model sees a line, learned per run.
+
+PP-OCRv6_tiny is a CTC recogniser: it emits one symbol per 8-px column step of the crop resized to 48 px
+high, and two equal digits in a row ('11' of 1147) are two symbols only when a blank step falls between
+them. In a font whose digits are narrow for their height (FreeMono Bold, DejaVu Sans Mono, DejaVu Sans
+Condensed) there is barely room: the first model hesitates on the first 1 of '1142' (0.65-0.8 on nearly
+every frame of such a run, so nearly every frame went to the second model) or drops it ('148' for 1148).
+The same crop 1.3x wider gives it the room. It is no cure-all: on the simulator's own font 1.3x wider
+reads made 2.6x as many doubtful fields, and 1.5x lost values in two colour classes (the sweep, branch
+ocr15). So the width is a per-run choice, like the layout:
+
+- a field the first model doubts at the run's width is read once more by it at the other width, before
+  the second model; a read there that is sure (plausible, every digit >= 0.9, on 1#'s trend) is taken
+  as a sure first read would be;
+- after `SWITCH_AFTER` such wins in a row, the other width becomes the run's first width (the next frames
+  are read at it first, the old one becomes the fallback). A doubtful read the other width did not make
+  sure resets the count, so a font that both widths hesitate on never swaps back and forth.
+"""
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+WIDTHS = (1.0, 1.3)  # horizontal scale of the trimmed crop: as drawn, and 1.3x wider
+SWITCH_AFTER = 3  # wins of the other width in a row that make it the run's first width
+
+
+def widen(crop: np.ndarray, factor: float) -> np.ndarray:
+    """The crop stretched horizontally by `factor` (cubic), its height kept."""
+    if factor == 1.0:
+        return crop
+    return cv2.resize(crop, None, fx=factor, fy=1.0, interpolation=cv2.INTER_CUBIC)
+
+
+@dataclass(slots=True)
+class WidthKeeper:
+    """The run's first width and its fallback, swapped when the fallback keeps reading surer."""
+
+    widths: tuple[float, ...] = WIDTHS
+    first: int = 0  # index into widths of the run's first width
+    wins: int = 0  # the other width's sure reads in a row where the first width's were doubtful
+    switches: int = 0
+
+    def new_run(self) -> None:
+        self.first, self.wins, self.switches = 0, 0, 0
+
+    @property
+    def width(self) -> float:
+        return self.widths[self.first]
+
+    @property
+    def other(self) -> float | None:
+        """The fallback width, or None when only one is configured (no second look at another width)."""
+        return self.widths[1 - self.first] if len(self.widths) == 2 else None
+
+    def record(self, *, other_sure: bool) -> None:
+        """One doubtful field re-read at the other width: sure there or not."""
+        self.wins = self.wins + 1 if other_sure else 0
+        if self.wins >= SWITCH_AFTER and self.other is not None:
+            self.first, self.wins, self.switches = 1 - self.first, 0, self.switches + 1
