@@ -100,10 +100,13 @@ class OverlayReader:
         self.counts.frames += 1
         name_time = time_from_name(name)
         expected = self._time.expected(index, name_time)
+        before = self._layouts.layout
         try:
             crops, reads = self._layouts.look(image, self._first_reads, expected)
         except LayoutError as exc:
             return _unreadable(f"overlay not found: {exc}")
+        if before is not None and self._layouts.layout is not before:
+            self._widths.restart()
         time_s = float(next(t for t in (expected, index) if t is not None))
         if expected is None:  # the first frame of a run without times in its file names
             first_time = self._time.evaluate(parse_time(reads[0].text).candidates, index, None).value
