@@ -125,6 +125,31 @@ def test_a_spike_two_models_read_alike_at_0_8_is_kept_with_a_warning() -> None:
     assert decision.value == 1283 and decision.warning is not None
 
 
+def test_a_true_spike_both_models_hesitate_on_is_kept_with_a_warning() -> None:
+    # held-out-2:per-frame 0474.jpg: 1146 -> 1470, the 7 at 0.68 and 0.83 (joint doubt 0.054).
+    looks = [
+        scored("2#丝：1470C", (1.0, 1.0, 0.68, 0.99), source="a", anchor=1146),
+        scored("2#丝:1470C", (1.0, 1.0, 0.83, 1.0), source="b", anchor=1146),
+    ]
+    decision = decide(looks, trusted=never, min_digit=MIN_CHAR_CONFIDENCE)
+    assert decision.value == 1470 and decision.warning is not None
+
+
+def test_the_same_doubts_on_a_plausible_number_settle_nothing() -> None:
+    # Negative: without the jump the value would stand without a flag, so the strict limit holds.
+    looks = [
+        scored("2#丝：1147C", (1.0, 1.0, 0.68, 0.99), source="a", anchor=1146),
+        scored("2#丝:1147C", (1.0, 1.0, 0.83, 1.0), source="b", anchor=1146),
+    ]
+    assert decide(looks, trusted=never, min_digit=MIN_CHAR_CONFIDENCE).value is None
+    # ... and a spike both are as unsure of as the smudged 3 (0.18) is still blank.
+    looks = [
+        scored("2#丝：1470C", (1.0, 1.0, 0.55, 0.99), source="a", anchor=1146),
+        scored("2#丝:1470C", (1.0, 1.0, 0.6, 1.0), source="b", anchor=1146),
+    ]
+    assert decide(looks, trusted=never, min_digit=MIN_CHAR_CONFIDENCE).value is None
+
+
 # A digit lost in a pair ('148' for 1148): held-out-2:per-frame 0435.jpg, both widths of PP-OCRv6_tiny read
 # '2#丝：148°℃' (its 1 at 0.86), PP-OCRv5_mobile '2#丝：1148C'.
 def test_a_read_that_lost_one_of_two_equal_digits_is_the_other_models_number() -> None:
