@@ -218,7 +218,7 @@ class OverlayReader:
         # other model can settle it.
         left = [f for f in pending if f.looks[0].number is not None and self._sure(f.looks[0])]
         doubtful = [f for f in pending if all(f is not g for g in left)]
-        if not doubtful or other is None or not self._widths.worth_a_look():
+        if not doubtful or other is None:
             return pending
         reads = self.recognizer.recognize([widen(trim_to_ink(f.crop), other) for f in doubtful])
         self.counts.widened += len(doubtful)

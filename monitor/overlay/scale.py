@@ -28,11 +28,6 @@ import numpy as np
 
 WIDTHS = (1.0, 1.3)  # horizontal scale of the trimmed crop: as drawn, and 1.3x wider
 SWITCH_AFTER = 3  # wins of the other width in a row that make it the run's first width
-# A font both widths hesitate on (FreeMono Bold: the '11' at 0.5-0.6 either way) gains nothing from the
-# other width: after this many of its reads in a row that were not sure, it is tried on every
-# PROBE_EVERY-th doubtful frame only, until it wins again.
-IDLE_AFTER = 5
-PROBE_EVERY = 8
 
 
 def widen(crop: np.ndarray, factor: float) -> np.ndarray:
@@ -49,8 +44,6 @@ class WidthKeeper:
     widths: tuple[float, ...] = WIDTHS
     first: int = 0  # index into widths of the run's first width
     wins: int = 0  # the other width's sure reads in a row where the first width's were doubtful
-    losses: int = 0  # ... and its reads in a row that were not sure either
-    skipped: int = 0  # doubtful frames not tried at the other width while idle
     switches: int = 0
 
     def new_run(self) -> None:
@@ -59,7 +52,7 @@ class WidthKeeper:
 
     def restart(self) -> None:
         """Back to the drawn width: the overlay moved, so it may be another style (per-frame variation)."""
-        self.first, self.wins, self.losses, self.skipped = 0, 0, 0, 0
+        self.first, self.wins = 0, 0
 
     @property
     def width(self) -> float:
@@ -70,18 +63,8 @@ class WidthKeeper:
         """The fallback width, or None when only one is configured (no second look at another width)."""
         return self.widths[1 - self.first] if len(self.widths) == 2 else None
 
-    def worth_a_look(self) -> bool:
-        """Whether this frame's doubtful fields are read at the other width (see IDLE_AFTER)."""
-        if self.other is None:
-            return False
-        if self.losses < IDLE_AFTER:
-            return True
-        self.skipped += 1
-        return self.skipped % PROBE_EVERY == 0
-
     def record(self, *, other_sure: bool) -> None:
         """One doubtful field re-read at the other width: sure there or not."""
         self.wins = self.wins + 1 if other_sure else 0
-        self.losses = 0 if other_sure else self.losses + 1
         if self.wins >= SWITCH_AFTER and self.other is not None:
             self.first, self.wins, self.switches = 1 - self.first, 0, self.switches + 1

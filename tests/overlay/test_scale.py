@@ -8,7 +8,7 @@ import numpy as np
 from monitor.config import parse_config
 from monitor.overlay.engines import TextRead
 from monitor.overlay.reader import OverlayReader
-from monitor.overlay.scale import IDLE_AFTER, PROBE_EVERY, SWITCH_AFTER, WidthKeeper, widen
+from monitor.overlay.scale import SWITCH_AFTER, WidthKeeper, widen
 
 
 def test_widen_stretches_only_the_width() -> None:
@@ -40,19 +40,6 @@ def test_restart_goes_back_to_the_drawn_width_and_one_width_has_no_other() -> No
     keeper.restart()
     assert keeper.width == 1.0 and keeper.switches == 1
     assert WidthKeeper((1.0,)).other is None
-
-
-def test_a_width_that_keeps_failing_is_tried_only_now_and_then_until_it_wins() -> None:
-    keeper = WidthKeeper()
-    for _ in range(IDLE_AFTER):
-        assert keeper.worth_a_look()
-        keeper.record(other_sure=False)
-    looks = [keeper.worth_a_look() for _ in range(2 * PROBE_EVERY)]
-    assert looks.count(True) == 2 and looks[PROBE_EVERY - 1]
-    keeper.record(other_sure=True)  # it helped once: back to every doubtful frame
-    assert all(keeper.worth_a_look() for _ in range(PROBE_EVERY))
-    keeper.restart()
-    assert keeper.losses == 0 and not WidthKeeper((1.0,)).worth_a_look()
 
 
 # --- in the reader: a font whose '11' the first model hesitates on at its drawn width -------------------
