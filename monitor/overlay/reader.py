@@ -81,6 +81,11 @@ class OverlayReader:
         self._trust = PairTrust()
         self.new_run()
 
+    def fresh(self) -> "OverlayReader":
+        """A reader with a run state of its own that shares this one's models (loaded once, stateless)."""
+        parts = {"recognizer": self.recognizer, "detector": self.detector, "second": self.second}
+        return OverlayReader(overlay=self.overlay, ocr=self.ocr, widths=self._widths.widths, **parts)
+
     def new_run(self) -> None:
         self._layouts.new_run()
         self._widths.new_run()
