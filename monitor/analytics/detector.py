@@ -3,9 +3,12 @@
 It reads signals the camera cannot fake (see analytics/camera.py):
 - `level`, the whole-frame mean with the camera's gain steps divided out, for the heating events;
 - `sample`, the sample box's brightness over the rest of the frame (a gain or flicker multiplies both), and
-  `texture`, the mean local contrast of the sample box with the sensor noise taken out, for crystallization.
-The level's frames the camera moved are revised in hindsight (`revise`); the texture is bridged at an
-exposure step: the jump into that frame is not the sample's.
+  `texture`, the mean squared local contrast of the sample box with the sensor noise taken out (an area
+  average of the crystals: features.area_texture), for crystallization.
+The level's frames the camera moved are revised in hindsight (`revise`). The texture is a ratio within the
+frame and is taken as it is at an exposure step: its jumps there match the growth of the frames around
+them, and bridging them (dropping the jump) dropped real growth, and with it the last liquid pockets
+freezing when a step came at the same time.
 
 The physics each event must obey, enforced here:
 - events come in order: melting_start -> melting_complete -> fully_molten -> crystallization_start -> end;
@@ -13,7 +16,8 @@ The physics each event must obey, enforced here:
 - crystals form on cooling below the liquidus: crystallization_start only once 1# has left its hold and is
   below the 1# at fully_molten;
 - crystallization ends when the crystalline share stops growing: where the texture has covered 97 % of its
-  rise from the melt to the flat plateau that follows (a smooth end works as well as a sudden one).
+  rise from the melt to the flat plateau that follows (analytics/growth_end.py; a smooth end works as well
+  as a sudden one).
 A step counts only if the level after it holds for HOLD frames and differs from the median of the WINDOW
 frames before: a glint (an excursion of up to 4 frames that comes back) is neither a step up nor, when it
 ends, a step down. Where the evidence is missing (a table of channel means has no sample box), the event is
@@ -25,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from monitor.analytics.growth_end import find_growth_end
 from monitor.analytics.stats import robust_std
 from monitor.records import EventType, Evidence, Features, MissedEvent, Stage, StageEvent
 from monitor.stages import stage_at
@@ -33,10 +38,6 @@ HOLD = 5  # frames a new level must hold (longer than a glint) before a step cou
 WINDOW = 10  # frames before a candidate whose median is the old level (a glint is under half of it)
 NOISE_FRAMES = 60  # the noise of a signal is measured over this many recent frames
 SHARP_FRAMES = 2  # a step happens within this many frames
-END_FRACTION = 0.97  # the end of growth, as metallurgists (and our simulator) put it
-PLATEAU = 20  # frames after the end whose median is the plateau
-_FLAT_RISE = 0.005  # the plateau's trend per frame, as a share of the rise, at most
-_SMOOTH = 3  # the texture at a frame is the median of this many frames either side
 
 
 def _confidence(margin: float) -> float:
@@ -54,8 +55,8 @@ class Observation:
     t1_c: float | None
     # Sample contrast per channel (B, G, R); nan = not measured (a table of means)
     sample: tuple[float, float, float] = (math.nan, math.nan, math.nan)
-    texture: float = math.nan  # mean local contrast of the sample box, noise removed; nan = not measured
-    camera_step: bool = False  # the camera's gain changed into this frame
+    # Mean squared local contrast of the sample box, noise removed; nan = not measured (a table of means)
+    texture: float = math.nan
 
     @classmethod
     def of(cls, time_s: float, file: str, features: Features, t1_c: float | None) -> "Observation":
@@ -66,8 +67,7 @@ class Observation:
             level,
             t1_c,
             features.sample_contrast,
-            features.texture,
-            features.exposure_step,
+            features.area_texture,
         )
 
 
@@ -79,17 +79,13 @@ class _Step:
 
 
 class _Series:
-    """One signal of the run, with camera steps bridged (the jump into a flagged frame is dropped)."""
+    """One signal of the run (nan where it was not measured)."""
 
     def __init__(self) -> None:
         self.values: list[float] = []
-        self._offset = 0.0
 
-    def append(self, value: float, bridged: bool) -> None:
-        if bridged and self.values and not math.isnan(value) and not math.isnan(self.values[-1]):
-            # The frame continues from the previous one: the camera's jump is taken out from here on.
-            self._offset = self.values[-1] - value
-        self.values.append(value + self._offset)
+    def append(self, value: float) -> None:
+        self.values.append(value)
 
     def step_at(self, i: int, *, start: int, hold: int = HOLD) -> _Step | None:
         """The step into frame i: the median of the `hold` frames from i against the median of up to WINDOW
@@ -172,11 +168,11 @@ class StageDetector:
     def update(self, observation: Observation) -> list[StageEvent]:
         self._points.append(observation)
         # The level is already gain-compensated; frames the camera moved are revised through `revise`.
-        self._level.append(observation.level, False)
-        # A ratio inside the frame: the camera's gain cancels out, and a local change may coincide with it.
+        self._level.append(observation.level)
+        # Ratios inside the frame: the camera's gain cancels out, and a local change may coincide with it.
         for series, value in zip(self._sample, observation.sample, strict=True):
-            series.append(value, False)
-        self._texture.append(observation.texture, observation.camera_step)
+            series.append(value)
+        self._texture.append(observation.texture)
         self._follow_t1()
         before = set(self._marks.events)
         self._step()
@@ -371,52 +367,14 @@ class StageDetector:
         return next(i for i, p in enumerate(self._points) if p.time_s >= (cooling or -math.inf))
 
     def _find_crystallization_end(self) -> None:
-        """Growth stops: the first frame whose texture has covered END_FRACTION of the way from the melt
-        before crystallization_start to the plateau after it. The plateau is the median of the PLATEAU
-        frames that follow, and counts only when they are flat: their trend under _FLAT_RISE of the rise per
-        frame (a sample still growing is not on its plateau). The plateau's own slow drift (crystals gain
-        contrast as they cool and dim) is what a fit of a growth curve through it would mistake for growth."""
+        """Growth stops: the texture has covered 97 % of its rise to a flat plateau (growth_end.py)."""
         kind = EventType.CRYSTALLIZATION_END
         start = self._index[EventType.CRYSTALLIZATION_START]
-        x = self._texture.values
-        n = len(x)
-        if all(math.isnan(v) for v in x[-PLATEAU:]):
-            self._marks.why[kind] = "no texture signal of the sample"
+        found = find_growth_end(self._texture.values, start, self._index[EventType.FULLY_MOLTEN])
+        if isinstance(found, str):
+            self._marks.why[kind] = found
             return
-        self._marks.why[kind] = "the texture of the sample is still growing"
-        i = n - PLATEAU  # the candidate: the frame with a whole plateau window after it
-        melt = np.asarray(x[max(self._index[EventType.FULLY_MOLTEN], start - 3 * WINDOW) : start + 1], float)
-        melt = melt[~np.isnan(melt)]
-        if i - start < WINDOW or melt.size < HOLD:
-            return
-        base = float(np.median(melt))
-        noise = max(robust_std(np.diff(melt)) / math.sqrt(2.0), 1e-6)
-        after = np.asarray(x[i:], dtype=float)
-        plateau = float(np.nanmedian(after))
-        rise = plateau - base
-        threshold = 6.0 * noise
-        if rise <= threshold:
-            self._marks.why[kind] = f"the texture's growth ({rise:.4f}) is within its noise ({noise:.4f})"
-            return
-        # Flat: the second half of the window sits within _FLAT_RISE of the rise per frame of the first (a
-        # trend, not one frame: a stall of growth followed by more growth is not flat).
-        half = PLATEAU // 2
-        trend = (float(np.nanmedian(after[half:])) - float(np.nanmedian(after[:half]))) / half
-        if abs(trend) > _FLAT_RISE * rise:
-            return
-        here = float(np.nanmedian(np.asarray(x[max(start, i - _SMOOTH) : i + _SMOOTH + 1], dtype=float)))
-        reached = (here - base) / rise
-        if reached < END_FRACTION:
-            return
-        self._mark(
-            kind,
-            i,
-            _confidence(rise / threshold),
-            [
-                Evidence("texture rise", rise, threshold, f"melt {base:.4f}, plateau {plateau:.4f}"),
-                Evidence("share of the rise", reached, END_FRACTION, f"plateau trend {trend:+.5f}/frame"),
-            ],
-        )
+        self._mark(kind, found.index, found.confidence, found.evidence)
 
 
 def _theil_sen(y: np.ndarray) -> float:
