@@ -5,10 +5,9 @@ It reads signals the camera cannot fake (see analytics/camera.py):
 - `sample`, the sample box's brightness over the rest of the frame (a gain or flicker multiplies both), and
   `texture`, the mean squared local contrast of the sample box with the sensor noise taken out (an area
   average of the crystals: features.area_texture), for crystallization.
-The level's frames the camera moved are revised in hindsight (`revise`). The texture is a ratio within the
-frame and is taken as it is at an exposure step: its jumps there match the growth of the frames around
-them, and bridging them (dropping the jump) dropped real growth, and with it the last liquid pockets
-freezing when a step came at the same time.
+The level's frames the camera moved are revised in hindsight (`revise`). The texture, a ratio within the
+frame, is taken as it is at an exposure step: bridging its jump there dropped real growth (and the last
+pockets' freeze when a step fell on it).
 
 The physics each event must obey, enforced here:
 - events come in order: melting_start -> melting_complete -> fully_molten -> crystallization_start -> end;
@@ -30,19 +29,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from monitor.analytics.growth_end import find_growth_end
+from monitor.analytics.programme import Programme
+from monitor.analytics.signals import HOLD, NOISE_FRAMES, WINDOW, Series, Step, confidence, theil_sen
 from monitor.analytics.stats import robust_std
 from monitor.records import EventType, Evidence, Features, MissedEvent, Stage, StageEvent
 from monitor.stages import stage_at
-
-HOLD = 5  # frames a new level must hold (longer than a glint) before a step counts
-WINDOW = 10  # frames before a candidate whose median is the old level (a glint is under half of it)
-NOISE_FRAMES = 60  # the noise of a signal is measured over this many recent frames
-SHARP_FRAMES = 2  # a step happens within this many frames
-
-
-def _confidence(margin: float) -> float:
-    """0.5 at the threshold, rising towards 1 as the evidence exceeds it."""
-    return float(np.clip(1.0 - 0.5 / margin, 0.0, 1.0)) if margin > 0 else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,47 +63,8 @@ class Observation:
 
 
 @dataclass(slots=True)
-class _Step:
-    index: int  # the first frame at the new level
-    size: float  # median after - median before
-    noise: float  # frame-to-frame noise of the signal before it
-
-
-class _Series:
-    """One signal of the run (nan where it was not measured)."""
-
-    def __init__(self) -> None:
-        self.values: list[float] = []
-
-    def append(self, value: float) -> None:
-        self.values.append(value)
-
-    def step_at(self, i: int, *, start: int, hold: int = HOLD) -> _Step | None:
-        """The step into frame i: the median of the `hold` frames from i against the median of up to WINDOW
-        frames before (not before `start`); None if the new level does not hold or the data are short."""
-        x = self.values
-        before = np.asarray(x[max(start, i - WINDOW) : i], dtype=float)
-        before = before[~np.isnan(before)]
-        after = np.asarray(x[i : i + hold], dtype=float)
-        if before.size < HOLD or after.size < hold or np.isnan(after).any():
-            return None
-        old, new = float(np.median(before)), float(np.median(after))
-        size = new - old
-        # Held: the frames after stay together at the new level (a glint's do not, nor does a slope).
-        if np.ptp(after) >= 0.6 * abs(size):
-            return None
-        # Sharp: frame i is already most of the way there, and got there within SHARP_FRAMES frames (a
-        # slope that builds up over ten frames is not a transition).
-        if abs(x[i] - old) < 0.6 * abs(size) or abs(x[i] - x[max(i - SHARP_FRAMES, 0)]) < 0.7 * abs(size):
-            return None
-        diffs = np.diff(np.asarray(x[max(start, i - NOISE_FRAMES) : i], dtype=float))
-        return _Step(i, size, robust_std(diffs))
-
-
-@dataclass(slots=True)
 class _Marks:
     events: dict[EventType, StageEvent] = field(default_factory=dict)
-    cooling_start_s: float | None = None
     why: dict[EventType, str] = field(default_factory=dict)
 
 
@@ -123,16 +75,14 @@ class StageDetector:
         # Fewer frames than a glint lasts cannot tell a glint from a step: HOLD is the floor.
         self.confirm_frames = max(confirm_frames, HOLD)
         self._points: list[Observation] = []
-        self._level = _Series()
-        self._sample = (_Series(), _Series(), _Series())
-        self._texture = _Series()
+        self._level = Series()
+        self._sample = (Series(), Series(), Series())
+        self._texture = Series()
         self._marks = _Marks()
         self._index: dict[EventType, int] = {}
         self._melt_start_level = math.nan
         self._collapse = math.nan
-        self._t1_max = -math.inf
-        self._t1_max_since = 0
-        self._hold_from: int | None = None
+        self._programme = Programme()
 
     @property
     def events(self) -> list[StageEvent]:
@@ -140,7 +90,7 @@ class StageDetector:
 
     @property
     def cooling_start_s(self) -> float | None:
-        return self._marks.cooling_start_s
+        return self._programme.cooling_start_s
 
     @property
     def stage(self) -> Stage:
@@ -173,40 +123,15 @@ class StageDetector:
         for series, value in zip(self._sample, observation.sample, strict=True):
             series.append(value)
         self._texture.append(observation.texture)
-        self._follow_t1()
+        self._programme.follow(observation.time_s, observation.t1_c)
         before = set(self._marks.events)
         self._step()
         return [e for k, e in self._marks.events.items() if k not in before]
 
-    # --- 1#: the hold and the start of cooling -------------------------------------------------------
-
-    def _follow_t1(self) -> None:
-        n = len(self._points)
-        t1 = self._points[-1].t1_c
-        if t1 is None:
-            return
-        if t1 > self._t1_max + 3.0:
-            self._t1_max_since = n - 1
-            self._hold_from = None
-        elif self._hold_from is None and n - 1 - self._t1_max_since >= 5 and t1 >= self._t1_max - 3.0:
-            # Within 3 degC of its maximum for 5 frames: the programme holds.
-            self._hold_from = self._t1_max_since
-        # The true maximum: the 3 degC above only keeps the last degrees of the ramp from restarting the hold.
-        self._t1_max = max(self._t1_max, t1)
-        if self._marks.cooling_start_s is None and self._hold_from is not None:
-            recent = [p.t1_c for p in self._points[-3:]]
-            if all(v is not None and v < self._t1_max - 3.0 for v in recent):
-                last_hot = max(
-                    i
-                    for i, p in enumerate(self._points)
-                    if p.t1_c is not None and p.t1_c >= self._t1_max - 1.0
-                )
-                self._marks.cooling_start_s = self._points[last_hot].time_s
-
     def _heating_over(self, i: int, kind: EventType) -> bool:
         """The heating events happen before 1# holds: from the hold on they are not searched for (a drop or
         a flash there is something else), and the reason says so."""
-        if self._hold_from is not None and i >= self._hold_from:
+        if self._programme.hold_from is not None and i >= self._programme.hold_from:
             self._marks.why[kind] = "1# reached its hold before this was seen"
             return True
         return False
@@ -254,13 +179,13 @@ class StageDetector:
             pace = max(float(np.nanmedian(np.diff(baseline))), 0.2)
             # The slope of every window of k+1 frames before: what heating, noise and flicker give.
             windows = np.lib.stride_tricks.sliding_window_view(baseline, k + 1)
-            before = np.asarray([_theil_sen(w) for w in windows])
+            before = np.asarray([theil_sen(w) for w in windows])
             spread = max(robust_std(before), 0.05)
-            slope = _theil_sen(np.asarray(x[n - k - 1 :], dtype=float))
+            slope = theil_sen(np.asarray(x[n - k - 1 :], dtype=float))
             threshold = max(3.0 * pace, float(np.median(before)) + 4.0 * spread)
             if slope > threshold:
                 note = f"over {k} frames; heating pace {pace:.2f}/frame, slope spread before {spread:.2f}"
-                self._mark(kind, n - k, _confidence(slope / threshold),
+                self._mark(kind, n - k, confidence(slope / threshold),
                            [Evidence("level climb per frame", slope, threshold, note)])  # fmt: skip
                 self._melt_start_level = float(np.median(baseline[-5:]))
                 return
@@ -286,7 +211,7 @@ class StageDetector:
             self._mark(
                 EventType.MELTING_COMPLETE,
                 peak,
-                _confidence(drop / (0.3 * amplitude)),
+                confidence(drop / (0.3 * amplitude)),
                 [Evidence("flash collapse", drop, 0.3 * amplitude, f"flash amplitude {amplitude:.1f}")],
             )
             self._collapse = drop
@@ -310,7 +235,7 @@ class StageDetector:
             self._mark(
                 EventType.FULLY_MOLTEN,
                 i,
-                _confidence(-step.size / threshold),
+                confidence(-step.size / threshold),
                 [Evidence("level drop", step.size, -threshold, f"noise {step.noise:.2f}/frame")],
             )
 
@@ -321,7 +246,7 @@ class StageDetector:
         i = n - self.confirm_frames
         fm = self._marks.events[EventType.FULLY_MOLTEN]
         has_t1 = any(p.t1_c is not None for p in self._points)
-        if has_t1 and self._marks.cooling_start_s is None:
+        if has_t1 and self._programme.cooling_start_s is None:
             self._marks.why[kind] = "1# has not started cooling"
             return
         if all(math.isnan(v) for series in self._sample for v in series.values[-HOLD:]):
@@ -339,7 +264,7 @@ class StageDetector:
             self._marks.why[kind] = f"1# ({t1:g} degC) not yet below its value at fully molten ({fm.t1_c:g})"
             return
         self._marks.why[kind] = "no held step of the sample contrast while cooling"
-        best: tuple[float, str, _Step, float] | None = None
+        best: tuple[float, str, Step, float] | None = None
         for channel, series in zip("BGR", self._sample, strict=True):
             step = series.step_at(i, start=first, hold=self.confirm_frames)
             if step is None:
@@ -353,31 +278,21 @@ class StageDetector:
         if best is None:
             return
         margin, channel, step, threshold = best
-        evidence = [
-            Evidence(
-                f"sample contrast step ({channel})", step.size, threshold, f"noise {step.noise:.4f}/frame"
-            )
-        ]
+        note = f"noise {step.noise:.4f}/frame"
+        evidence = [Evidence(f"sample contrast step ({channel})", step.size, threshold, note)]
         if fm.t1_c is not None and t1 is not None:
             evidence.append(Evidence("1# below fully molten", t1, fm.t1_c, "cooling below the liquidus"))
-        self._mark(kind, i, _confidence(margin), evidence)
+        self._mark(kind, i, confidence(margin), evidence)
 
     def _first_cooling_index(self) -> int:
-        cooling = self._marks.cooling_start_s
+        cooling = self._programme.cooling_start_s
         return next(i for i, p in enumerate(self._points) if p.time_s >= (cooling or -math.inf))
 
     def _find_crystallization_end(self) -> None:
         """Growth stops: the texture has covered 97 % of its rise to a flat plateau (growth_end.py)."""
-        kind = EventType.CRYSTALLIZATION_END
-        start = self._index[EventType.CRYSTALLIZATION_START]
-        found = find_growth_end(self._texture.values, start, self._index[EventType.FULLY_MOLTEN])
+        start, melt = self._index[EventType.CRYSTALLIZATION_START], self._index[EventType.FULLY_MOLTEN]
+        found = find_growth_end(self._texture.values, start, melt)
         if isinstance(found, str):
-            self._marks.why[kind] = found
-            return
-        self._mark(kind, found.index, found.confidence, found.evidence)
-
-
-def _theil_sen(y: np.ndarray) -> float:
-    """The median of the slopes between every pair of points: one or two wild frames do not tip it."""
-    i, j = np.triu_indices(y.size, k=1)
-    return float(np.median((y[j] - y[i]) / (j - i)))
+            self._marks.why[EventType.CRYSTALLIZATION_END] = found
+        else:
+            self._mark(EventType.CRYSTALLIZATION_END, found.index, found.confidence, found.evidence)
