@@ -143,6 +143,9 @@ class Features:
     # Sample box mean over the mean of the rest of the frame, per channel (B, G, R): a gain- and flicker-free
     # look at the sample.
     sample_contrast: tuple[float, float, float] = (math.nan, math.nan, math.nan)
+    # Mean squared local contrast (local variance / local mean squared) in the sample region: an area
+    # average, so it grows in step with the crystalline area to the end of growth; nan = not measured.
+    area_texture: float = math.nan
 
     @property
     def probe_sum(self) -> float:

@@ -151,8 +151,10 @@ def summarise(
     events = detector.events
     at = {e.type: e.time_s for e in events}
     start, end = at.get(EventType.CRYSTALLIZATION_START), at.get(EventType.CRYSTALLIZATION_END)
-    textured = [None if f is None or math.isnan(f.textured_share) else f.textured_share for f in features]
-    fraction = offline_fraction(times, textured, start, end)
+    # The mean local contrast follows the crystal fraction over the middle of growth more closely than the
+    # textured share, which counts a window with a little crystal in it as textured (features.py).
+    texture = [None if f is None or math.isnan(f.texture) else f.texture for f in features]
+    fraction = offline_fraction(times, texture, start, end)
     # The scene's own brightness: the camera's gain steps are not the thermocouples' business.
     means = [None if f is None else (f.mean if math.isnan(f.level) else f.level) for f in features]
     return AnalysisResult(

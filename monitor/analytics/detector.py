@@ -3,9 +3,11 @@
 It reads signals the camera cannot fake (see analytics/camera.py):
 - `level`, the whole-frame mean with the camera's gain steps divided out, for the heating events;
 - `sample`, the sample box's brightness over the rest of the frame (a gain or flicker multiplies both), and
-  `texture`, the mean local contrast of the sample box with the sensor noise taken out, for crystallization.
-The level's frames the camera moved are revised in hindsight (`revise`); the texture is bridged at an
-exposure step: the jump into that frame is not the sample's.
+  `texture`, the mean squared local contrast of the sample box with the sensor noise taken out (an area
+  average of the crystals: features.area_texture), for crystallization.
+The level's frames the camera moved are revised in hindsight (`revise`). The texture, a ratio within the
+frame, is taken as it is at an exposure step: bridging its jump there dropped real growth (and the last
+pockets' freeze when a step fell on it).
 
 The physics each event must obey, enforced here:
 - events come in order: melting_start -> melting_complete -> fully_molten -> crystallization_start -> end;
@@ -13,7 +15,8 @@ The physics each event must obey, enforced here:
 - crystals form on cooling below the liquidus: crystallization_start only once 1# has left its hold and is
   below the 1# at fully_molten;
 - crystallization ends when the crystalline share stops growing: where the texture has covered 97 % of its
-  rise from the melt to the flat plateau that follows (a smooth end works as well as a sudden one).
+  rise from the melt to the flat plateau that follows (analytics/growth_end.py; a smooth end works as well
+  as a sudden one).
 A step counts only if the level after it holds for HOLD frames and differs from the median of the WINDOW
 frames before: a glint (an excursion of up to 4 frames that comes back) is neither a step up nor, when it
 ends, a step down. Where the evidence is missing (a table of channel means has no sample box), the event is
@@ -25,23 +28,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from monitor.analytics.growth_end import find_growth_end
+from monitor.analytics.programme import Programme
+from monitor.analytics.signals import HOLD, NOISE_FRAMES, WINDOW, Series, Step, confidence, theil_sen
 from monitor.analytics.stats import robust_std
 from monitor.records import EventType, Evidence, Features, MissedEvent, Stage, StageEvent
 from monitor.stages import stage_at
-
-HOLD = 5  # frames a new level must hold (longer than a glint) before a step counts
-WINDOW = 10  # frames before a candidate whose median is the old level (a glint is under half of it)
-NOISE_FRAMES = 60  # the noise of a signal is measured over this many recent frames
-SHARP_FRAMES = 2  # a step happens within this many frames
-END_FRACTION = 0.97  # the end of growth, as metallurgists (and our simulator) put it
-PLATEAU = 20  # frames after the end whose median is the plateau
-_FLAT_RISE = 0.005  # the plateau's trend per frame, as a share of the rise, at most
-_SMOOTH = 3  # the texture at a frame is the median of this many frames either side
-
-
-def _confidence(margin: float) -> float:
-    """0.5 at the threshold, rising towards 1 as the evidence exceeds it."""
-    return float(np.clip(1.0 - 0.5 / margin, 0.0, 1.0)) if margin > 0 else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +46,8 @@ class Observation:
     t1_c: float | None
     # Sample contrast per channel (B, G, R); nan = not measured (a table of means)
     sample: tuple[float, float, float] = (math.nan, math.nan, math.nan)
-    texture: float = math.nan  # mean local contrast of the sample box, noise removed; nan = not measured
-    camera_step: bool = False  # the camera's gain changed into this frame
+    # Mean squared local contrast of the sample box, noise removed; nan = not measured (a table of means)
+    texture: float = math.nan
 
     @classmethod
     def of(cls, time_s: float, file: str, features: Features, t1_c: float | None) -> "Observation":
@@ -66,57 +58,13 @@ class Observation:
             level,
             t1_c,
             features.sample_contrast,
-            features.texture,
-            features.exposure_step,
+            features.area_texture,
         )
-
-
-@dataclass(slots=True)
-class _Step:
-    index: int  # the first frame at the new level
-    size: float  # median after - median before
-    noise: float  # frame-to-frame noise of the signal before it
-
-
-class _Series:
-    """One signal of the run, with camera steps bridged (the jump into a flagged frame is dropped)."""
-
-    def __init__(self) -> None:
-        self.values: list[float] = []
-        self._offset = 0.0
-
-    def append(self, value: float, bridged: bool) -> None:
-        if bridged and self.values and not math.isnan(value) and not math.isnan(self.values[-1]):
-            # The frame continues from the previous one: the camera's jump is taken out from here on.
-            self._offset = self.values[-1] - value
-        self.values.append(value + self._offset)
-
-    def step_at(self, i: int, *, start: int, hold: int = HOLD) -> _Step | None:
-        """The step into frame i: the median of the `hold` frames from i against the median of up to WINDOW
-        frames before (not before `start`); None if the new level does not hold or the data are short."""
-        x = self.values
-        before = np.asarray(x[max(start, i - WINDOW) : i], dtype=float)
-        before = before[~np.isnan(before)]
-        after = np.asarray(x[i : i + hold], dtype=float)
-        if before.size < HOLD or after.size < hold or np.isnan(after).any():
-            return None
-        old, new = float(np.median(before)), float(np.median(after))
-        size = new - old
-        # Held: the frames after stay together at the new level (a glint's do not, nor does a slope).
-        if np.ptp(after) >= 0.6 * abs(size):
-            return None
-        # Sharp: frame i is already most of the way there, and got there within SHARP_FRAMES frames (a
-        # slope that builds up over ten frames is not a transition).
-        if abs(x[i] - old) < 0.6 * abs(size) or abs(x[i] - x[max(i - SHARP_FRAMES, 0)]) < 0.7 * abs(size):
-            return None
-        diffs = np.diff(np.asarray(x[max(start, i - NOISE_FRAMES) : i], dtype=float))
-        return _Step(i, size, robust_std(diffs))
 
 
 @dataclass(slots=True)
 class _Marks:
     events: dict[EventType, StageEvent] = field(default_factory=dict)
-    cooling_start_s: float | None = None
     why: dict[EventType, str] = field(default_factory=dict)
 
 
@@ -127,16 +75,14 @@ class StageDetector:
         # Fewer frames than a glint lasts cannot tell a glint from a step: HOLD is the floor.
         self.confirm_frames = max(confirm_frames, HOLD)
         self._points: list[Observation] = []
-        self._level = _Series()
-        self._sample = (_Series(), _Series(), _Series())
-        self._texture = _Series()
+        self._level = Series()
+        self._sample = (Series(), Series(), Series())
+        self._texture = Series()
         self._marks = _Marks()
         self._index: dict[EventType, int] = {}
         self._melt_start_level = math.nan
         self._collapse = math.nan
-        self._t1_max = -math.inf
-        self._t1_max_since = 0
-        self._hold_from: int | None = None
+        self._programme = Programme()
 
     @property
     def events(self) -> list[StageEvent]:
@@ -144,7 +90,7 @@ class StageDetector:
 
     @property
     def cooling_start_s(self) -> float | None:
-        return self._marks.cooling_start_s
+        return self._programme.cooling_start_s
 
     @property
     def stage(self) -> Stage:
@@ -172,45 +118,20 @@ class StageDetector:
     def update(self, observation: Observation) -> list[StageEvent]:
         self._points.append(observation)
         # The level is already gain-compensated; frames the camera moved are revised through `revise`.
-        self._level.append(observation.level, False)
-        # A ratio inside the frame: the camera's gain cancels out, and a local change may coincide with it.
+        self._level.append(observation.level)
+        # Ratios inside the frame: the camera's gain cancels out, and a local change may coincide with it.
         for series, value in zip(self._sample, observation.sample, strict=True):
-            series.append(value, False)
-        self._texture.append(observation.texture, observation.camera_step)
-        self._follow_t1()
+            series.append(value)
+        self._texture.append(observation.texture)
+        self._programme.follow(observation.time_s, observation.t1_c)
         before = set(self._marks.events)
         self._step()
         return [e for k, e in self._marks.events.items() if k not in before]
 
-    # --- 1#: the hold and the start of cooling -------------------------------------------------------
-
-    def _follow_t1(self) -> None:
-        n = len(self._points)
-        t1 = self._points[-1].t1_c
-        if t1 is None:
-            return
-        if t1 > self._t1_max + 3.0:
-            self._t1_max_since = n - 1
-            self._hold_from = None
-        elif self._hold_from is None and n - 1 - self._t1_max_since >= 5 and t1 >= self._t1_max - 3.0:
-            # Within 3 degC of its maximum for 5 frames: the programme holds.
-            self._hold_from = self._t1_max_since
-        # The true maximum: the 3 degC above only keeps the last degrees of the ramp from restarting the hold.
-        self._t1_max = max(self._t1_max, t1)
-        if self._marks.cooling_start_s is None and self._hold_from is not None:
-            recent = [p.t1_c for p in self._points[-3:]]
-            if all(v is not None and v < self._t1_max - 3.0 for v in recent):
-                last_hot = max(
-                    i
-                    for i, p in enumerate(self._points)
-                    if p.t1_c is not None and p.t1_c >= self._t1_max - 1.0
-                )
-                self._marks.cooling_start_s = self._points[last_hot].time_s
-
     def _heating_over(self, i: int, kind: EventType) -> bool:
         """The heating events happen before 1# holds: from the hold on they are not searched for (a drop or
         a flash there is something else), and the reason says so."""
-        if self._hold_from is not None and i >= self._hold_from:
+        if self._programme.hold_from is not None and i >= self._programme.hold_from:
             self._marks.why[kind] = "1# reached its hold before this was seen"
             return True
         return False
@@ -258,13 +179,13 @@ class StageDetector:
             pace = max(float(np.nanmedian(np.diff(baseline))), 0.2)
             # The slope of every window of k+1 frames before: what heating, noise and flicker give.
             windows = np.lib.stride_tricks.sliding_window_view(baseline, k + 1)
-            before = np.asarray([_theil_sen(w) for w in windows])
+            before = np.asarray([theil_sen(w) for w in windows])
             spread = max(robust_std(before), 0.05)
-            slope = _theil_sen(np.asarray(x[n - k - 1 :], dtype=float))
+            slope = theil_sen(np.asarray(x[n - k - 1 :], dtype=float))
             threshold = max(3.0 * pace, float(np.median(before)) + 4.0 * spread)
             if slope > threshold:
                 note = f"over {k} frames; heating pace {pace:.2f}/frame, slope spread before {spread:.2f}"
-                self._mark(kind, n - k, _confidence(slope / threshold),
+                self._mark(kind, n - k, confidence(slope / threshold),
                            [Evidence("level climb per frame", slope, threshold, note)])  # fmt: skip
                 self._melt_start_level = float(np.median(baseline[-5:]))
                 return
@@ -290,7 +211,7 @@ class StageDetector:
             self._mark(
                 EventType.MELTING_COMPLETE,
                 peak,
-                _confidence(drop / (0.3 * amplitude)),
+                confidence(drop / (0.3 * amplitude)),
                 [Evidence("flash collapse", drop, 0.3 * amplitude, f"flash amplitude {amplitude:.1f}")],
             )
             self._collapse = drop
@@ -314,7 +235,7 @@ class StageDetector:
             self._mark(
                 EventType.FULLY_MOLTEN,
                 i,
-                _confidence(-step.size / threshold),
+                confidence(-step.size / threshold),
                 [Evidence("level drop", step.size, -threshold, f"noise {step.noise:.2f}/frame")],
             )
 
@@ -325,7 +246,7 @@ class StageDetector:
         i = n - self.confirm_frames
         fm = self._marks.events[EventType.FULLY_MOLTEN]
         has_t1 = any(p.t1_c is not None for p in self._points)
-        if has_t1 and self._marks.cooling_start_s is None:
+        if has_t1 and self._programme.cooling_start_s is None:
             self._marks.why[kind] = "1# has not started cooling"
             return
         if all(math.isnan(v) for series in self._sample for v in series.values[-HOLD:]):
@@ -343,7 +264,7 @@ class StageDetector:
             self._marks.why[kind] = f"1# ({t1:g} degC) not yet below its value at fully molten ({fm.t1_c:g})"
             return
         self._marks.why[kind] = "no held step of the sample contrast while cooling"
-        best: tuple[float, str, _Step, float] | None = None
+        best: tuple[float, str, Step, float] | None = None
         for channel, series in zip("BGR", self._sample, strict=True):
             step = series.step_at(i, start=first, hold=self.confirm_frames)
             if step is None:
@@ -357,69 +278,21 @@ class StageDetector:
         if best is None:
             return
         margin, channel, step, threshold = best
-        evidence = [
-            Evidence(
-                f"sample contrast step ({channel})", step.size, threshold, f"noise {step.noise:.4f}/frame"
-            )
-        ]
+        note = f"noise {step.noise:.4f}/frame"
+        evidence = [Evidence(f"sample contrast step ({channel})", step.size, threshold, note)]
         if fm.t1_c is not None and t1 is not None:
             evidence.append(Evidence("1# below fully molten", t1, fm.t1_c, "cooling below the liquidus"))
-        self._mark(kind, i, _confidence(margin), evidence)
+        self._mark(kind, i, confidence(margin), evidence)
 
     def _first_cooling_index(self) -> int:
-        cooling = self._marks.cooling_start_s
+        cooling = self._programme.cooling_start_s
         return next(i for i, p in enumerate(self._points) if p.time_s >= (cooling or -math.inf))
 
     def _find_crystallization_end(self) -> None:
-        """Growth stops: the first frame whose texture has covered END_FRACTION of the way from the melt
-        before crystallization_start to the plateau after it. The plateau is the median of the PLATEAU
-        frames that follow, and counts only when they are flat: their trend under _FLAT_RISE of the rise per
-        frame (a sample still growing is not on its plateau). The plateau's own slow drift (crystals gain
-        contrast as they cool and dim) is what a fit of a growth curve through it would mistake for growth."""
-        kind = EventType.CRYSTALLIZATION_END
-        start = self._index[EventType.CRYSTALLIZATION_START]
-        x = self._texture.values
-        n = len(x)
-        if all(math.isnan(v) for v in x[-PLATEAU:]):
-            self._marks.why[kind] = "no texture signal of the sample"
-            return
-        self._marks.why[kind] = "the texture of the sample is still growing"
-        i = n - PLATEAU  # the candidate: the frame with a whole plateau window after it
-        melt = np.asarray(x[max(self._index[EventType.FULLY_MOLTEN], start - 3 * WINDOW) : start + 1], float)
-        melt = melt[~np.isnan(melt)]
-        if i - start < WINDOW or melt.size < HOLD:
-            return
-        base = float(np.median(melt))
-        noise = max(robust_std(np.diff(melt)) / math.sqrt(2.0), 1e-6)
-        after = np.asarray(x[i:], dtype=float)
-        plateau = float(np.nanmedian(after))
-        rise = plateau - base
-        threshold = 6.0 * noise
-        if rise <= threshold:
-            self._marks.why[kind] = f"the texture's growth ({rise:.4f}) is within its noise ({noise:.4f})"
-            return
-        # Flat: the second half of the window sits within _FLAT_RISE of the rise per frame of the first (a
-        # trend, not one frame: a stall of growth followed by more growth is not flat).
-        half = PLATEAU // 2
-        trend = (float(np.nanmedian(after[half:])) - float(np.nanmedian(after[:half]))) / half
-        if abs(trend) > _FLAT_RISE * rise:
-            return
-        here = float(np.nanmedian(np.asarray(x[max(start, i - _SMOOTH) : i + _SMOOTH + 1], dtype=float)))
-        reached = (here - base) / rise
-        if reached < END_FRACTION:
-            return
-        self._mark(
-            kind,
-            i,
-            _confidence(rise / threshold),
-            [
-                Evidence("texture rise", rise, threshold, f"melt {base:.4f}, plateau {plateau:.4f}"),
-                Evidence("share of the rise", reached, END_FRACTION, f"plateau trend {trend:+.5f}/frame"),
-            ],
-        )
-
-
-def _theil_sen(y: np.ndarray) -> float:
-    """The median of the slopes between every pair of points: one or two wild frames do not tip it."""
-    i, j = np.triu_indices(y.size, k=1)
-    return float(np.median((y[j] - y[i]) / (j - i)))
+        """Growth stops: the texture has covered 97 % of its rise to a flat plateau (growth_end.py)."""
+        start, melt = self._index[EventType.CRYSTALLIZATION_START], self._index[EventType.FULLY_MOLTEN]
+        found = find_growth_end(self._texture.values, start, melt)
+        if isinstance(found, str):
+            self._marks.why[EventType.CRYSTALLIZATION_END] = found
+        else:
+            self._mark(EventType.CRYSTALLIZATION_END, found.index, found.confidence, found.evidence)

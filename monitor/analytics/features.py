@@ -68,7 +68,7 @@ class FeatureExtractor:
         self._previous = colour
         camera = self.camera.observe(mean, step)
         box = self.sample_box(w, h)
-        texture, share = sample_texture(image, box)
+        texture, area_texture, share = sample_texture(image, box)
         probes = tuple(
             tuple(float(v) for v in image[min(y, h - 1), min(x, w - 1)]) for x, y in self._probe_points(box)
         )
@@ -85,6 +85,7 @@ class FeatureExtractor:
             level=camera.level,
             exposure_step=camera.exposure_step,
             sample_contrast=sample_contrast(colour, box, f),
+            area_texture=area_texture,
         )
 
 
@@ -108,19 +109,26 @@ def sample_contrast(small: np.ndarray, box: Box, downscale: int) -> tuple[float,
     return (b, g, r)
 
 
-def sample_texture(image: np.ndarray, box: Box) -> tuple[float, float]:
-    """Mean local contrast (local std / local mean) in the sample box, and the share of its pixels above
-    TEXTURE_LEVEL. The sensor's noise is taken out of the local variance first: a dark frame (a fixed
-    exposure while the sample cools) or a raised gain would otherwise look textured."""
+def sample_texture(image: np.ndarray, box: Box) -> tuple[float, float, float]:
+    """The sample box's mean local contrast (local std / local mean), its mean squared local contrast, and
+    the share of its pixels whose contrast is above TEXTURE_LEVEL.
+
+    Both means, since they part near the end of growth. The squared one is an area average: a 5x5 window
+    that is a fifth crystal adds a fifth of a crystal's variance, so it grows in step with the crystalline
+    area while the last liquid pockets freeze; the plain contrast gives that window almost half a crystal's
+    contrast (a square root), so it runs ahead of the crystal fraction and flattens early. Over the middle of
+    growth the plain contrast follows the fraction more closely (grain boundaries, which form as grains
+    meet, add variance late). The sensor's noise is taken out of the local variance first: a dark frame (a
+    fixed exposure while the sample cools) or a raised gain would otherwise look textured."""
     roi = image[box.y : box.y + box.height, box.x : box.x + box.width]
     if roi.size == 0:
-        return math.nan, math.nan
+        return math.nan, math.nan, math.nan
     grey = _halved(cv2.cvtColor(roi, cv2.COLOR_BGR2GRAY))
     mean = cv2.blur(grey, _WINDOW)
     variance = cv2.blur(grey * grey, _WINDOW) - mean * mean
-    std = np.sqrt(np.maximum(variance - noise_variance(image, box), 0.0))
-    contrast = std / np.maximum(mean, 1.0)
-    return float(contrast.mean()), float((contrast > TEXTURE_LEVEL).mean())
+    squared = np.maximum(variance - noise_variance(image, box), 0.0) / np.maximum(mean, 1.0) ** 2
+    contrast = np.sqrt(squared)
+    return float(contrast.mean()), float(squared.mean()), float((contrast > TEXTURE_LEVEL).mean())
 
 
 def noise_variance(image: np.ndarray, box: Box) -> float:

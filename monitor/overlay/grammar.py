@@ -127,6 +127,13 @@ def parse_temperature(text: str) -> Parsed:
     if unit is not None and len(digits) == 5 and digits.endswith("0"):
         # ... unless the first digit is 丝 read as '4' ('1#41500℃' for 1500): then the 0 is the number's.
         tail_drops = (0, 1) if digits.startswith("4") else (1,)
+    # ... or as '8' ('2#411478C' for 1147: 丝 as 4, '°' as 8; both widths of PP-OCRv6_tiny on a bold serif,
+    # held-out-2:per-frame). More than 4 digits before a unit hold one that is not the number's. Every
+    # reading that keeps the 8 ('41148℃' is 1148) comes before those that drop it, which plausibility
+    # picks only when the others fail ('2#411478C': 1478 is a jump from 1146, 1147 is not).
+    tail_last = unit is not None and len(digits) >= 5 and digits.endswith("8")
+    if tail_last:
+        tail_drops = (0, 1)
     # After a colon nothing of the wire glyph is left to drop.
     keep_lead = separated or (label and len(digits) <= 4 and not digits.startswith("0"))
     lead_drops = (0,) if keep_lead else (0, 1, 2)
@@ -134,10 +141,12 @@ def parse_temperature(text: str) -> Parsed:
         # '1#4998℃': 丝 read as '4' (the reference run, ~1 frame in 10 while 1# is below 1000 degC); 4998
         # is out of range, so 998 is the reading, and it must still pass the rate and trend checks.
         lead_drops = (0, 1)
+    cuts = [(lead, tail) for lead in lead_drops for tail in tail_drops]
+    if tail_last:
+        cuts.sort(key=lambda c: c[1])
     options = [
         cut
-        for lead in lead_drops
-        for tail in tail_drops
+        for lead, tail in cuts
         if (cut := digits[lead : len(digits) - tail])
         and (cut == "0" or not cut.startswith("0"))
         and (len(cut) <= 4 if lead == tail == 0 else 3 <= len(cut) <= 4)

@@ -2,9 +2,10 @@
 
 Recognition runs on the three line crops only, batched; the line boxes come from the config or are found
 once per run (see layout.LayoutKeeper). A field is accepted on one read when that read is sure: plausible,
-confident down to the weakest digit of its number and, for 1#, on its trend. Otherwise the other model
-reads it too, and if the two disagree the first model reads it once more, upscaled and binarised;
-opinion.decide settles it or flags it.
+confident down to the weakest digit of its number and, for 1#, on its trend. Otherwise the first model
+reads it at the run's other width (scale.py: a read sure there is taken as a sure first read), then the
+other model reads it, and if the two disagree the first model reads it once more, upscaled and
+binarised; opinion.decide settles it or flags it.
 """
 
 import logging
@@ -21,7 +22,9 @@ from monitor.overlay.ink import binarise, trim_to_ink
 from monitor.overlay.layout import LayoutError, LayoutKeeper, LineLayout
 from monitor.overlay.opinion import Decision, Look, decide
 from monitor.overlay.plausibility import TemperatureCheck, TimeCheck, Verdict
+from monitor.overlay.scale import WIDTHS, WidthKeeper, widen
 from monitor.overlay.trend import TrendCheck, TrendVerdict
+from monitor.overlay.trust import PairTrust, pair_hesitant
 from monitor.records import FieldRead, OverlayReading
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,9 @@ class ReadCounts:
     frames: int = 0
     second_engine: int = 0  # field reads by the other engine
     binarised: int = 0  # field reads of the binarised crop
+    widened: int = 0  # field reads by the first engine at the run's other width
+    width_switches: int = 0  # times the run's first width changed
+    trusted: int = 0  # pair-hesitant first reads accepted on the run's trust (trust.py)
 
 
 @dataclass(slots=True)
@@ -63,6 +69,7 @@ class OverlayReader:
         recognizer: Recognizer,
         detector: Detector | None,
         second: Recognizer | None = None,
+        widths: tuple[float, ...] = WIDTHS,
     ) -> None:
         self.overlay = overlay
         self.ocr = ocr
@@ -70,10 +77,19 @@ class OverlayReader:
         self.second = second
         self.detector = detector
         self._layouts = LayoutKeeper(overlay, detector, min_confidence=ocr.min_confidence)
+        self._widths = WidthKeeper(widths)
+        self._trust = PairTrust()
         self.new_run()
+
+    def fresh(self) -> "OverlayReader":
+        """A reader with a run state of its own that shares this one's models (loaded once, stateless)."""
+        parts = {"recognizer": self.recognizer, "detector": self.detector, "second": self.second}
+        return OverlayReader(overlay=self.overlay, ocr=self.ocr, widths=self._widths.widths, **parts)
 
     def new_run(self) -> None:
         self._layouts.new_run()
+        self._widths.new_run()
+        self._trust.new_run()
         self._time = TimeCheck()
         self._temps = (TemperatureCheck(self.ocr.plausibility), TemperatureCheck(self.ocr.plausibility))
         self._trend = TrendCheck()
@@ -93,10 +109,14 @@ class OverlayReader:
         self.counts.frames += 1
         name_time = time_from_name(name)
         expected = self._time.expected(index, name_time)
+        before = self._layouts.layout
         try:
             crops, reads = self._layouts.look(image, self._first_reads, expected)
         except LayoutError as exc:
             return _unreadable(f"overlay not found: {exc}")
+        if before is not None and self._layouts.layout is not before:
+            self._widths.restart()
+            self._trust.withdraw()
         time_s = float(next(t for t in (expected, index) if t is not None))
         if expected is None:  # the first frame of a run without times in its file names
             first_time = self._time.evaluate(parse_time(reads[0].text).candidates, index, None).value
@@ -114,7 +134,7 @@ class OverlayReader:
         return self._commit(fields, index, time_s)
 
     def _first_reads(self, crops: list[np.ndarray]) -> list[TextRead]:
-        return self.recognizer.recognize([trim_to_ink(c) for c in crops])
+        return self.recognizer.recognize([widen(trim_to_ink(c), self._widths.width) for c in crops])
 
     def _look(self, f: _Field, engine: Recognizer, read: TextRead, how: str) -> Look:
         parsed = _PARSERS[f.line](read.text)
@@ -131,7 +151,7 @@ class OverlayReader:
         """Why a read is not sure enough to stand alone, or None."""
         if look.read.confidence < self.ocr.min_confidence:
             return f"low confidence {look.read.confidence:.2f}"
-        weakest = _weakest(look)
+        weakest = look.read.digit_confidence(look.number)  # the least certain digit of its number
         if weakest < MIN_CHAR_CONFIDENCE:
             return f"an uncertain digit ({weakest:.2f})"
         return None
@@ -151,16 +171,25 @@ class OverlayReader:
                 f.looks, trusted=trusted, doubt=doubt, min_digit=MIN_CHAR_CONFIDENCE, vouched=vouched
             )
 
-        pending = []
+        def alone(f: _Field, look: Look) -> bool:
+            # A sure, plausible read of 2# stands alone too; only when looks disagree is 2# not trusted
+            # on one of them.
+            sure = self._sure(look) if f.line == 2 else rules[f.line][0](look)
+            return look.verdict.value is not None and sure
+
+        def hesitant(f: _Field) -> bool:  # the first read's only doubt is a pair of digits (trust.py)
+            first, limits = f.looks[0], (MIN_CHAR_CONFIDENCE, self.ocr.min_confidence)
+            pair = pair_hesitant(first, min_digit=limits[0], min_confidence=limits[1])
+            return pair and (f.line == 2 or (f.line == 1 and not _off(self._trend_of(first, time_s))))
+
+        pending, learn = [], {f.line for f in fields if hesitant(f)}
         for f in fields:
-            first = f.looks[0]
-            # A sure, plausible first read of 2# stands alone too; only when looks disagree is 2# not
-            # trusted on one of them.
-            alone = self._sure(first) if f.line == 2 else rules[f.line][0](first)
-            if first.verdict.value is not None and alone:
-                f.decision = Decision(first, first.verdict.value)
+            if alone(f, f.looks[0]) or (f.line in learn and self._trust.excuses(f.line)):
+                f.decision = Decision(f.looks[0], f.looks[0].verdict.value)
+                learn.discard(f.line)
             else:
                 pending.append(f)
+        pending = self._other_width(pending, alone)
         passes = [(self.second, trim_to_ink, "second engine"), (self.recognizer, binarise, "binarised")]
         for engine, prepare, how in passes:
             if not pending or engine is None:
@@ -177,11 +206,38 @@ class OverlayReader:
         for f in fields:
             if f.decision is None:
                 f.decision = settle(f)
+            if f.line in learn:
+                self._trust.learn(f.line, f.looks[0], f.decision, f.looks)
             if f.line == 1 and f.decision.value is not None and f.decision.warning is None:
                 trend = self._trend.evaluate(f.decision.value, time_s)
                 if trend.off:
                     warning = f"{trend.describe(f.decision.value)}; read alike twice"
                     f.decision = Decision(f.decision.look, f.decision.value, warning=warning)
+        self.counts.trusted = self._trust.accepted
+
+    def _other_width(self, pending: list[_Field], alone: Callable[[_Field, Look], bool]) -> list[_Field]:
+        """Read the doubtful fields at the run's other width; settle those sure there, learn from it."""
+        other = self._widths.other
+        # A sure read of a number that failed only the rate or trend check is a 2# spike or a 1# turn as
+        # the display shows it (or a sure misread): read at another width it is the same, so only the
+        # other model can settle it.
+        left = [f for f in pending if f.looks[0].number is not None and self._sure(f.looks[0])]
+        doubtful = [f for f in pending if all(f is not g for g in left)]
+        if not doubtful or other is None:
+            return pending
+        reads = self.recognizer.recognize([widen(trim_to_ink(f.crop), other) for f in doubtful])
+        self.counts.widened += len(doubtful)
+        for f, read in zip(doubtful, reads, strict=True):
+            look = self._look(f, self.recognizer, read, f"x{other:g} wide")
+            f.looks.append(look)
+            sure = alone(f, look)
+            self._widths.record(other_sure=sure)
+            if sure:
+                f.decision = Decision(look, look.verdict.value)
+            else:
+                left.append(f)
+        self.counts.width_switches = self._widths.switches
+        return left
 
     def _rules(
         self, line: int, time_s: float, *, has_expected_time: bool
@@ -232,11 +288,6 @@ class OverlayReader:
                 )
             )
         return OverlayReading(time=out[0], t1=out[1], t2=out[2])
-
-
-def _weakest(look: Look) -> float:
-    """The least certain digit of the number this look stands for."""
-    return look.read.digit_confidence(look.number)
 
 
 def _off(trend: TrendVerdict | None) -> bool:

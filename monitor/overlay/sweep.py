@@ -76,6 +76,8 @@ class ClassResult:
     layout_detections: int
     second_looks: int  # field reads by the other engine, all runs of the class
     binarised_looks: int
+    widened_looks: int  # field reads by the first model at the run's other width (scale.py)
+    trusted: int  # pair-hesitant first reads accepted on the run's trust (trust.py)
     cpu_seconds: float  # the process's CPU time: a speed figure other work on the machine does not skew
 
     @property
@@ -144,7 +146,7 @@ def run_class(
                 repaint_run(base, folder, window, styles)
     rows: list[DigitizedRow] = []
     truth: dict[str, dict[str, str]] = {}
-    detections = second = binarised = 0
+    detections = second = binarised = widened = trusted = 0
     started, cpu_started = time.perf_counter(), time.process_time()
     for folder in folders:
         run_rows = digitize(list_frames(folder), reader, progress=False)
@@ -152,11 +154,15 @@ def run_class(
         counts = getattr(reader, "counts", None)
         second += getattr(counts, "second_engine", 0)
         binarised += getattr(counts, "binarised", 0)
+        widened += getattr(counts, "widened", 0)
+        trusted += getattr(counts, "trusted", 0)
         rows += [_tagged(r, folder) for r in run_rows]
         truth |= {f"{folder.name}/{k}": v for k, v in read_truth(folder / "truth.csv").items()}
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     evaluation = Evaluation(score(rows, truth), len(rows), elapsed)
-    return ClassResult(variant, evaluation, tuple(described), detections, second, binarised, cpu)
+    return ClassResult(
+        variant, evaluation, tuple(described), detections, second, binarised, widened, trusted, cpu
+    )
 
 
 def _tagged(row: DigitizedRow, folder: Path) -> DigitizedRow:
@@ -215,7 +221,7 @@ def select(names: list[str] | None) -> tuple[VariantClass, ...]:
 
 HEADER = (
     "class                 mode       frames   time %     1# %     2# %  wrong+unflagged  flagged"
-    "  layouts  2nd-engine  binarised  frames/s  frames/cpu-s"
+    "  layouts  2nd-engine  binarised  wider  trusted  frames/s  frames/cpu-s"
 )
 
 
@@ -229,7 +235,8 @@ def format_sweep(results: list[ClassResult], *, header: bool = True) -> str:
         lines.append(
             f"{r.variant.name:<21} {r.variant.mode:<9} {e.frames:>7} {100 * f['time'].accuracy:>8.2f}"
             f" {100 * f['t1'].accuracy:>8.2f} {100 * f['t2'].accuracy:>8.2f} {unflagged:>16} {flagged:>8}"
-            f" {r.layout_detections:>8} {r.second_looks:>11} {r.binarised_looks:>10} {e.frames_per_s:>9.1f}"
+            f" {r.layout_detections:>8} {r.second_looks:>11} {r.binarised_looks:>10} {r.widened_looks:>6}"
+            f" {r.trusted:>8} {e.frames_per_s:>9.1f}"
             f" {r.frames_per_cpu_s:>13.1f}"
         )
     return "\n".join(lines)
@@ -259,6 +266,8 @@ def sweep_json(results: list[ClassResult]) -> dict[str, object]:
             "layout_detections": r.layout_detections,
             "second_engine_looks": r.second_looks,
             "binarised_looks": r.binarised_looks,
+            "widened_looks": r.widened_looks,
+            "trusted_reads": r.trusted,
             "frames_per_cpu_s": round(r.frames_per_cpu_s, 2),
             **r.evaluation.to_json(),
         }

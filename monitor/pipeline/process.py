@@ -17,7 +17,6 @@ from monitor.config.overlay import Box
 from monitor.ingest.loader import Frame, time_from_name
 from monitor.overlay.digitize import FrameReader
 from monitor.overlay.factory import build_reader
-from monitor.overlay.reader import OverlayReader
 from monitor.records import EventType, FrameResult, Prediction, Stage
 
 log = logging.getLogger(__name__)
@@ -186,12 +185,8 @@ def processor_factory(config: MonitorConfig) -> Callable[[], FrameProcessor]:
     engines = build_reader(config.overlay, config.ocr)
 
     def fresh() -> FrameProcessor:
-        reader = OverlayReader(
-            overlay=engines.overlay, ocr=engines.ocr, recognizer=engines.recognizer,
-            detector=engines.detector, second=engines.second,
-        )  # fmt: skip
         return FrameProcessor(
-            reader=reader,
+            reader=engines.fresh(),
             features=FeatureExtractor(config.analytics),
             confirm_frames=config.analytics.confirm_frames,
             models=models,

@@ -7,8 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from monitor.analytics.detector import HOLD, PLATEAU, Observation, StageDetector
+from monitor.analytics.detector import HOLD, Observation, StageDetector
 from monitor.analytics.features import FeatureExtractor
+from monitor.analytics.growth_end import PLATEAU
 from monitor.analytics.locate import SampleLocator
 from monitor.config import parse_config
 from monitor.records import EventType, Features, Stage, read_events

@@ -353,3 +353,17 @@ def test_unit_read_as_6_leaves_the_number_second() -> None:
     # Negative: with a unit the 6 is the number's, and without one a 6 is still likelier the number's.
     assert parse_temperature("2#丝1146℃").candidates == (1146,)
     assert parse_temperature("1#丝1146").candidates[0] == 1146
+
+
+# --- learned from held-out-2:per-frame (ocr15) ------------------------------------------------------------
+
+
+def test_degree_sign_read_as_8_before_the_unit_is_dropped_after_the_readings_that_keep_it() -> None:
+    # '2#411478C' for 1147 (a bold serif, both widths of PP-OCRv6_tiny): 丝 as 4, '°' as 8.
+    candidates = parse_temperature("2#411478C").candidates
+    assert 1147 in candidates and candidates.index(1478) < candidates.index(1147)
+    # Negative: a number that ends in 8 keeps it first ('41148℃' is 1148 after 丝 as 4) ...
+    assert parse_temperature("1#41148℃").candidates[0] == 1148
+    # ... 4 digits before a unit are the number, and without a unit the 8 is the unit itself (as before).
+    assert parse_temperature("2#丝1148℃").candidates == (1148,)
+    assert parse_temperature("2#丝11478").candidates[0] == 1147

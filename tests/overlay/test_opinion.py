@@ -125,6 +125,75 @@ def test_a_spike_two_models_read_alike_at_0_8_is_kept_with_a_warning() -> None:
     assert decision.value == 1283 and decision.warning is not None
 
 
+def test_a_true_spike_both_models_hesitate_on_is_kept_with_a_warning() -> None:
+    # held-out-2:per-frame 0474.jpg: 1146 -> 1470, the 7 at 0.68 and 0.83 (joint doubt 0.054).
+    looks = [
+        scored("2#丝：1470C", (1.0, 1.0, 0.68, 0.99), source="a", anchor=1146),
+        scored("2#丝:1470C", (1.0, 1.0, 0.83, 1.0), source="b", anchor=1146),
+    ]
+    decision = decide(looks, trusted=never, min_digit=MIN_CHAR_CONFIDENCE)
+    assert decision.value == 1470 and decision.warning is not None
+
+
+def test_the_same_doubts_on_a_plausible_number_settle_nothing() -> None:
+    # Negative: without the jump the value would stand without a flag, so the strict limit holds.
+    looks = [
+        scored("2#丝：1147C", (1.0, 1.0, 0.68, 0.99), source="a", anchor=1146),
+        scored("2#丝:1147C", (1.0, 1.0, 0.83, 1.0), source="b", anchor=1146),
+    ]
+    assert decide(looks, trusted=never, min_digit=MIN_CHAR_CONFIDENCE).value is None
+    # ... and a spike both are as unsure of as the smudged 3 (0.18) is still blank.
+    looks = [
+        scored("2#丝：1470C", (1.0, 1.0, 0.55, 0.99), source="a", anchor=1146),
+        scored("2#丝:1470C", (1.0, 1.0, 0.6, 1.0), source="b", anchor=1146),
+    ]
+    assert decide(looks, trusted=never, min_digit=MIN_CHAR_CONFIDENCE).value is None
+
+
+# A digit lost in a pair ('148' for 1148): held-out-2:per-frame 0435.jpg, both widths of PP-OCRv6_tiny read
+# '2#丝：148°℃' (its 1 at 0.86), PP-OCRv5_mobile '2#丝：1148C'.
+def test_a_read_that_lost_one_of_two_equal_digits_is_the_other_models_number() -> None:
+    looks = [
+        scored("2#丝：148°℃", (0.86, 1.0, 1.0), source="a", anchor=1145),
+        scored("2#丝：1148C", (0.96, 0.86, 0.51, 0.98), source="b", anchor=1145),
+    ]
+    decision = decide(looks, trusted=never, min_digit=MIN_CHAR_CONFIDENCE)
+    assert decision.value == 1148 and decision.look is looks[1] and decision.warning is None
+
+
+@pytest.mark.parametrize(
+    ("short", "digits", "why"),
+    [
+        ("2#丝：148°℃", (1.0, 1.0, 1.0), "sure of its single 1: no sign of a lost one"),
+        ("2#丝：148°℃", (0.6, 1.0, 0.6), "both models unsure of the 8"),
+        ("2#丝：118°℃", (0.7, 0.7, 1.0), "not a pair lost: the 4 is missing"),
+    ],
+)
+def test_what_the_lost_digit_rule_refuses(short: str, digits: tuple[float, ...], why: str) -> None:
+    looks = [
+        scored(short, digits, source="a", anchor=1145),
+        scored("2#丝：1148C", (0.96, 0.86, 0.51, 0.6), source="b", anchor=1145),
+    ]
+    assert decide(looks, trusted=never, min_digit=MIN_CHAR_CONFIDENCE).value is None, why
+
+
+def test_one_model_losing_a_digit_of_its_own_read_is_no_confirmation() -> None:
+    looks = [
+        scored("2#丝：148°℃", (0.86, 1.0, 1.0), source="a", anchor=1145),
+        scored("2#丝：1148C", (0.96, 0.86, 0.51, 0.98), source="a", anchor=1145),
+    ]
+    assert decide(looks, trusted=never, min_digit=MIN_CHAR_CONFIDENCE).value is None
+
+
+def test_a_spike_is_never_completed_from_a_lost_digit() -> None:
+    # 1488 after 1145 fails the rate check: a lost-digit match never confirms a jump.
+    looks = [
+        scored("2#丝：148°℃", (0.86, 1.0, 1.0), source="a", anchor=1145),
+        scored("2#丝：1488C", (0.96, 0.99, 0.99, 0.98), source="b", anchor=1145),
+    ]
+    assert decide(looks, trusted=never, min_digit=MIN_CHAR_CONFIDENCE).value is None
+
+
 # --- both real engines on crafted crops -------------------------------------------------------------
 
 

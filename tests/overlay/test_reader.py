@@ -136,8 +136,13 @@ class ScriptedRecognizer:
 def scripted_reader(batches: list[list[TextRead]]) -> OverlayReader:
     lines = [{"x": 0, "y": 18 * i, "width": 101, "height": 18} for i in range(3)]
     config = parse_config({"overlay": {"lines": lines}}, env={})
+    # One width: these scripts answer each call in turn, and the other-width look is tested on its own.
     return OverlayReader(
-        overlay=config.overlay, ocr=config.ocr, recognizer=ScriptedRecognizer(batches), detector=None
+        overlay=config.overlay,
+        ocr=config.ocr,
+        recognizer=ScriptedRecognizer(batches),
+        detector=None,
+        widths=(1.0,),
     )
 
 

@@ -1,0 +1,62 @@
+"""Signals of one run for the stage detector: a series with its held, sharp steps; robust slopes; how an
+event's confidence follows its margin over the threshold."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitor.analytics.stats import robust_std
+
+HOLD = 5  # frames a new level must hold (longer than a glint) before a step counts
+WINDOW = 10  # frames before a candidate whose median is the old level (a glint is under half of it)
+NOISE_FRAMES = 60  # the noise of a signal is measured over this many recent frames
+SHARP_FRAMES = 2  # a step happens within this many frames
+
+
+def confidence(margin: float) -> float:
+    """0.5 at the threshold, rising towards 1 as the evidence exceeds it."""
+    return float(np.clip(1.0 - 0.5 / margin, 0.0, 1.0)) if margin > 0 else 0.0
+
+
+@dataclass(slots=True)
+class Step:
+    index: int  # the first frame at the new level
+    size: float  # median after - median before
+    noise: float  # frame-to-frame noise of the signal before it
+
+
+class Series:
+    """One signal of the run (nan where it was not measured)."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def append(self, value: float) -> None:
+        self.values.append(value)
+
+    def step_at(self, i: int, *, start: int, hold: int = HOLD) -> Step | None:
+        """The step into frame i: the median of the `hold` frames from i against the median of up to WINDOW
+        frames before (not before `start`); None if the new level does not hold or the data are short."""
+        x = self.values
+        before = np.asarray(x[max(start, i - WINDOW) : i], dtype=float)
+        before = before[~np.isnan(before)]
+        after = np.asarray(x[i : i + hold], dtype=float)
+        if before.size < HOLD or after.size < hold or np.isnan(after).any():
+            return None
+        old, new = float(np.median(before)), float(np.median(after))
+        size = new - old
+        # Held: the frames after stay together at the new level (a glint's do not, nor does a slope).
+        if np.ptp(after) >= 0.6 * abs(size):
+            return None
+        # Sharp: frame i is already most of the way there, and got there within SHARP_FRAMES frames (a
+        # slope that builds up over ten frames is not a transition).
+        if abs(x[i] - old) < 0.6 * abs(size) or abs(x[i] - x[max(i - SHARP_FRAMES, 0)]) < 0.7 * abs(size):
+            return None
+        diffs = np.diff(np.asarray(x[max(start, i - NOISE_FRAMES) : i], dtype=float))
+        return Step(i, size, robust_std(diffs))
+
+
+def theil_sen(y: np.ndarray) -> float:
+    """The median of the slopes between every pair of points: one or two wild frames do not tip it."""
+    i, j = np.triu_indices(y.size, k=1)
+    return float(np.median((y[j] - y[i]) / (j - i)))

@@ -1,0 +1,131 @@
+"""The end of crystal growth: on texture series (a slow smooth tail, a snap, a plateau that drifts) and on
+images (the texture measure against the crystalline area, and against the camera's gain)."""
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from monitor.analytics.features import sample_texture
+from monitor.analytics.growth_end import PLATEAU, GrowthEnd, find_growth_end
+from monitor.config.overlay import Box
+
+START, MELT_FROM = 100, 40  # indices of crystallization_start and fully_molten in the series
+
+
+def jmak(duration: float, n: float, frames: int, *, snap: bool) -> tuple[np.ndarray, int]:
+    """The crystalline fraction per frame from START, 97 % at `duration` frames; and that frame."""
+    k = -math.log(0.03) / duration**n
+    tau = np.maximum(np.arange(frames, dtype=float) - START, 0.0)
+    x = 1.0 - np.exp(-k * tau**n)
+    end = START + math.ceil(duration)
+    if snap:
+        x[end:] = 1.0  # the last liquid pockets freeze at once
+    return x, end
+
+
+def first_end(texture: np.ndarray) -> GrowthEnd | None:
+    """Asked once per frame, as the online detector does: the first end found."""
+    for n in range(START + PLATEAU + 1, texture.size + 1):
+        found = find_growth_end(list(texture[:n]), START, MELT_FROM)
+        if isinstance(found, GrowthEnd):
+            return found
+    return None
+
+
+def texture_of(fraction: np.ndarray, *, drift: float = 0.0, seed: int = 0) -> np.ndarray:
+    """Melt 0.001, crystals 0.01 (both with noise); the crystals gain `drift` of their contrast per frame
+    after START + 60 (they cool and dim)."""
+    rng = np.random.default_rng(seed)
+    gain = 1.0 + drift * np.maximum(np.arange(fraction.size) - START - 60, 0)
+    return 0.001 + 0.009 * fraction * gain + rng.normal(0.0, 0.0001, fraction.size)
+
+
+@pytest.mark.parametrize(
+    ("duration", "n", "drift"), [(90.0, 3.0, 0.0), (105.0, 2.5, 0.001), (105.0, 3.2, 0.001)]
+)
+def test_a_slow_smooth_tail_ends_where_97_percent_is_crystalline(
+    duration: float, n: float, drift: float
+) -> None:
+    """No snap: the last 3 % grows slowly for tens of frames (the simulator's slowest programmes, with and
+    without the crystals' drift). The end is where 97 % is reached, within the 5 s target."""
+    fraction, end = jmak(duration, n, START + int(duration) + 60, snap=False)
+    found = first_end(texture_of(fraction, drift=drift))
+    assert found is not None
+    assert found.index == pytest.approx(end, abs=5)
+    assert 0.5 <= found.confidence <= 1.0 and found.evidence
+
+
+def test_a_snap_is_dated_on_its_frame() -> None:
+    fraction, end = jmak(90.0, 3.0, START + 150, snap=True)
+    found = first_end(texture_of(fraction))
+    assert found is not None and found.index == pytest.approx(end, abs=2)
+
+
+def test_a_plateau_that_keeps_drifting_is_not_growth() -> None:
+    """After the end the crystals gain 0.1 % of their contrast per frame: growth has still ended, at its
+    frame, not later where a growth curve fitted through the drift would put it."""
+    fraction, end = jmak(90.0, 3.0, START + 150, snap=False)
+    found = first_end(texture_of(fraction, drift=0.001))
+    assert found is not None and found.index == pytest.approx(end, abs=5)
+
+
+def test_growth_within_the_noise_is_not_an_end() -> None:
+    fraction, _ = jmak(90.0, 3.0, START + 150, snap=True)
+    rng = np.random.default_rng(3)
+    texture = 0.001 + 0.0002 * fraction + rng.normal(0.0, 0.0001, fraction.size)
+    assert first_end(texture) is None
+    assert "noise" in str(find_growth_end(list(texture), START, MELT_FROM))
+
+
+# --- the texture measure on images -----------------------------------------------------------------------
+
+BOX = Box(x=40, y=60, width=240, height=160)
+
+
+def scene(liquid: np.ndarray, *, gain: float = 1.0, seed: int = 0) -> np.ndarray:
+    """A smooth wall with the sample box: crystals (fine facets, 20 % contrast) where `liquid` is False,
+    smooth melt of the same brightness where it is True; sensor noise 2 grey levels everywhere."""
+    rng = np.random.default_rng(seed)
+    image = np.full((260, 320), 90.0, np.float32)
+    facets = cv2.GaussianBlur(rng.normal(0.0, 1.0, (BOX.height, BOX.width)).astype(np.float32), (0, 0), 1.2)
+    crystals = 100.0 * (1.0 + 0.2 * facets / facets.std())
+    image[BOX.y : BOX.y + BOX.height, BOX.x : BOX.x + BOX.width] = np.where(liquid, 100.0, crystals)
+    image = image * gain + rng.normal(0.0, 2.0, image.shape)
+    grey = np.clip(image, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+
+
+def pockets(share: float, *, seed: int = 1) -> np.ndarray:
+    """Liquid left as small pockets (3 px radius, smaller than a 5x5 window of the halved box) covering
+    `share` of the box."""
+    rng = np.random.default_rng(seed)
+    liquid = np.zeros((BOX.height, BOX.width), np.uint8)
+    while liquid.mean() < share:
+        cv2.circle(liquid, (int(rng.integers(0, BOX.width)), int(rng.integers(0, BOX.height))), 3, 1, -1)
+    return liquid.astype(bool)
+
+
+def test_the_area_texture_follows_the_crystal_fraction_where_the_mean_contrast_runs_ahead() -> None:
+    """With the last liquid as small pockets, the mean local contrast is near its full value while liquid
+    is left (a window with some crystal in it looks textured); the mean squared contrast, an area average,
+    is at the crystalline share."""
+    full_contrast, full_area, _ = sample_texture(scene(np.zeros((BOX.height, BOX.width), bool)), BOX)
+    melt_contrast, melt_area, _ = sample_texture(scene(np.ones((BOX.height, BOX.width), bool)), BOX)
+    for liquid in (0.1, 0.05):
+        contrast, area, _ = sample_texture(scene(pockets(liquid)), BOX)
+        crystalline = 1.0 - liquid
+        by_area = (area - melt_area) / (full_area - melt_area)
+        by_contrast = (contrast - melt_contrast) / (full_contrast - melt_contrast)
+        assert by_area == pytest.approx(crystalline, abs=0.03), liquid
+        assert by_contrast - crystalline > by_area - crystalline + 0.01, liquid
+
+
+def test_the_area_texture_does_not_jump_with_the_camera_gain() -> None:
+    """A relative measure with the sensor noise taken out: an exposure step (gain x1.3) leaves it within
+    3 %, so the detector needs no bridging at camera steps (which dropped real growth)."""
+    liquid = pockets(0.3)
+    _, before, _ = sample_texture(scene(liquid, gain=1.0), BOX)
+    _, after, _ = sample_texture(scene(liquid, gain=1.3, seed=5), BOX)
+    assert after == pytest.approx(before, rel=0.03)
