@@ -58,7 +58,7 @@ def _simulation_options(args: argparse.Namespace):  # -> SimulationOptions
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from monitor.simulate import simulate
-    from monitor.summary import describe_run
+    from monitor.simulate.summary import describe_run
 
     options = _simulation_options(args)
     started = time.perf_counter()
@@ -126,8 +126,9 @@ def cmd_digitize(args: argparse.Namespace) -> int:
 def cmd_evaluate_ocr(args: argparse.Namespace) -> int:
     import json
 
-    from monitor.overlay.evaluate import evaluate_run, format_score
-    from monitor.overlay.factory import build_naive_reader, build_reader
+    from monitor.evaluation.naive_ocr import build_naive_reader
+    from monitor.evaluation.ocr import evaluate_run, format_score
+    from monitor.overlay.factory import build_reader
 
     config = _reader_config(args)
     builders = {
@@ -137,7 +138,7 @@ def cmd_evaluate_ocr(args: argparse.Namespace) -> int:
     if not args.compare:
         builders = dict([list(builders.items())[1 if args.naive else 0]])
     if args.variants:
-        from monitor.overlay import sweep
+        from monitor.evaluation import ocr_sweep as sweep
 
         (build,) = builders.values()
         try:
@@ -244,8 +245,8 @@ def cmd_evaluate_models(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate_analytics(args: argparse.Namespace) -> int:
-    from monitor.analytics import sweep
     from monitor.analytics.features import FeatureExtractor
+    from monitor.evaluation import analytics_sweep as sweep
     from monitor.pipeline.process import build_processor
 
     config = load_config(args.config)

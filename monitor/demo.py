@@ -20,15 +20,16 @@ from monitor.analytics.outputs import write_outputs
 from monitor.analytics.result import AnalysisResult
 from monitor.config import MonitorConfig, parse_config
 from monitor.config.mqtt import MqttConfig
+from monitor.evaluation.ocr import format_score, read_truth, score
 from monitor.ingest.loader import list_frames
 from monitor.overlay.digitize import digitize
-from monitor.overlay.evaluate import format_score, read_truth, score
 from monitor.overlay.factory import build_reader
 from monitor.pipeline.process import build_processor
 from monitor.service.app import build_daemon
 from monitor.service.local_broker import LocalBroker
 from monitor.simulate import FurnaceProfile, SimulationOptions, simulate
-from monitor.summary import describe_analysis, describe_run
+from monitor.simulate.summary import describe_run
+from monitor.summary import describe_analysis
 
 
 def _config(out: Path, mqtt_section: dict[str, object], models_dir: Path | None) -> MonitorConfig:

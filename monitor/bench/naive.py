@@ -20,13 +20,13 @@ import torchvision
 from monitor.analytics.features import FeatureExtractor
 from monitor.bench.stats import percentiles, stage_means
 from monitor.config import parse_config
+from monitor.evaluation.naive_ocr import build_naive_reader
 from monitor.ingest.loader import load_frame
 from monitor.nets.dataset import from_tensor, prepare, to_tensor
 from monitor.nets.forecast import ForecastOptions, forecast_input
 from monitor.nets.manifest import InputSpec, ModelError, read_manifest
 from monitor.nets.pix2pix import UNetGenerator
 from monitor.nets.runtime import FORECAST_DIR, REGRESSOR_DIR
-from monitor.overlay.factory import build_naive_reader
 from monitor.pipeline.process import FrameProcessor
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,6 @@ from monitor.overlay.models import (
     resolve_model_dir,
     second_opinion_dir,
 )
-from monitor.overlay.naive import NaiveOverlayReader
 from monitor.overlay.reader import OverlayReader
 
 log = logging.getLogger(__name__)
@@ -46,16 +45,3 @@ def build_reader(
     recognizer = PaddleRecognizer(rec_dir, ocr.engine)
     detector = PaddleDetector(det_dir, ocr.engine) if det_dir else None
     return OverlayReader(overlay=overlay, ocr=ocr, recognizer=recognizer, detector=detector, second=second)
-
-
-def build_naive_reader(
-    overlay: OverlayConfig, ocr: OcrConfig, *, cache: Path | None = None
-) -> NaiveOverlayReader:
-    """The naive reference (detection + recognition on the whole box every frame), same engine and models."""
-    rec_dir = resolve_model_dir(ocr.rec_model_dir, ocr.engine, "rec", cache)
-    det_dir = resolve_model_dir(ocr.det_model_dir, ocr.engine, "det", cache)
-    return NaiveOverlayReader(
-        overlay=overlay,
-        recognizer=PaddleRecognizer(rec_dir, ocr.engine),
-        detector=PaddleDetector(det_dir, ocr.engine),
-    )

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from monitor.config import parse_config
+from monitor.evaluation.ocr import read_truth, score
 from monitor.ingest.loader import list_frames
 from monitor.overlay.digitize import digitize
-from monitor.overlay.evaluate import read_truth, score
 from monitor.overlay.reader import OverlayReader
 from monitor.overlay.table import COLUMNS, read_table, write_table
 from monitor.simulate import SimulatedRun
@@ -91,7 +91,7 @@ def test_score_counts_exact_empty_and_wrong(damaged_run: Path, onnx_reader: Over
 
 
 def test_naive_reader_reads_the_clean_frames(heating_run: SimulatedRun, ocr_cache: Path) -> None:
-    from monitor.overlay.factory import build_naive_reader
+    from monitor.evaluation.naive_ocr import build_naive_reader
 
     config = parse_config({}, env={})
     naive = build_naive_reader(config.overlay, config.ocr, cache=ocr_cache)

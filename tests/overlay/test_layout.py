@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from monitor.config import parse_config
+from monitor.evaluation.ocr_sweep import repaint_run
+from monitor.evaluation.ocr_variants import FontFace, PaintStyle, Palette
 from monitor.ingest.loader import list_frames
 from monitor.overlay.digitize import digitize
 from monitor.overlay.engines import TextRead
 from monitor.overlay.layout import MAX_BACKOFF, LayoutKeeper, misfit
 from monitor.overlay.reader import OverlayReader
-from monitor.overlay.sweep import repaint_run
-from monitor.overlay.variants import FontFace, PaintStyle, Palette
 from monitor.simulate import SimulatedRun
 
 # The style of the real-rig example: a serif CJK font at 18 px, white on black, parentheses.

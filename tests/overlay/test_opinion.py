@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from monitor.evaluation.ocr_variants import FALLBACK_FONT
 from monitor.overlay.engines import TextRead
 from monitor.overlay.grammar import parse_temperature
 from monitor.overlay.ink import trim_to_ink
 from monitor.overlay.opinion import Look, decide
 from monitor.overlay.plausibility import TemperatureCheck
 from monitor.overlay.reader import MIN_CHAR_CONFIDENCE, OverlayReader
-from monitor.overlay.variants import FALLBACK_FONT
 
 SERIF_CJK = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
 

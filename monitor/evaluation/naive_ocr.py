@@ -3,11 +3,13 @@ overlay box for every frame, then strings sliced by position with the non-digits
 the real reader against, in speed and in accuracy; not used by the pipeline."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 
-from monitor.config.overlay import OverlayConfig
-from monitor.overlay.engines import Detector, Recognizer
+from monitor.config.overlay import OcrConfig, OverlayConfig
+from monitor.overlay.engines import Detector, PaddleDetector, PaddleRecognizer, Recognizer
+from monitor.overlay.models import resolve_model_dir
 from monitor.records import FieldRead, OverlayReading
 
 
@@ -37,3 +39,16 @@ def _field(text: str, confidence: float, *, skip: int) -> FieldRead:
     if not digits:
         return FieldRead(raw=text, value=None, confidence=confidence, error="no digits")
     return FieldRead(raw=text, value=int(digits), confidence=confidence)
+
+
+def build_naive_reader(
+    overlay: OverlayConfig, ocr: OcrConfig, *, cache: Path | None = None
+) -> NaiveOverlayReader:
+    """The naive reference (detection + recognition on the whole box every frame), same engine and models."""
+    rec_dir = resolve_model_dir(ocr.rec_model_dir, ocr.engine, "rec", cache)
+    det_dir = resolve_model_dir(ocr.det_model_dir, ocr.engine, "det", cache)
+    return NaiveOverlayReader(
+        overlay=overlay,
+        recognizer=PaddleRecognizer(rec_dir, ocr.engine),
+        detector=PaddleDetector(det_dir, ocr.engine),
+    )

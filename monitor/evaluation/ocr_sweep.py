@@ -16,10 +16,8 @@ from typing import Literal
 
 import cv2
 
-from monitor.ingest.loader import list_frames
-from monitor.overlay.digitize import DigitizedRow, FrameReader, digitize
-from monitor.overlay.evaluate import Evaluation, read_truth, score
-from monitor.overlay.variants import (
+from monitor.evaluation.ocr import Evaluation, read_truth, score
+from monitor.evaluation.ocr_variants import (
     FONTS,
     HELD_OUT_2_BRACKETS,
     HELD_OUT_2_FONTS,
@@ -35,6 +33,8 @@ from monitor.overlay.variants import (
     all_palettes,
     encode_jpeg,
 )
+from monitor.ingest.loader import list_frames
+from monitor.overlay.digitize import DigitizedRow, FrameReader, digitize
 from monitor.simulate import SimulationOptions, simulate
 
 Mode = Literal["per-run", "per-frame", "reference"]
