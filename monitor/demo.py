@@ -55,7 +55,7 @@ HELDOUT_SEED = 101  # a whole run of its own for the manifest's held-out metrics
 # The 1# regressor learns from three programmes and seeds: peaks 1460 / 1500 / 1540 degC, cooling 2.6 / 1.97 /
 # 1.6 degC/s. The clear melt glows as bright as 1# (simulate/colour.py), so the hold's 1# and the cooling are
 # in the picture; one peak alone would teach every hold to read as that peak. The fast run records a long
-# cold tail (down to ~520 degC), so the labels reach below the coldest frames of a fast, hot programme
+# cold tail (down to the 700 degC floor), so the labels reach the coldest frames of a fast programme
 # (README, "Learned models").
 MORE_RUNS = (
     SimulationOptions(
@@ -72,7 +72,7 @@ MORE_RUNS = (
     ),
     SimulationOptions(
         seed=103,
-        seconds=560,  # the faster cooling goes on cooling once solid: 1# down to ~520 degC
+        seconds=560,  # the faster cooling goes on once solid: 1# down to the 700 degC floor
         profile=FurnaceProfile(
             start_c=910,
             peak_c=1460,
