@@ -180,8 +180,8 @@ def cmd_evaluate_ocr(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from monitor.analytics.analyze import analyze_frames, analyze_table
     from monitor.analytics.outputs import write_outputs
+    from monitor.pipeline.batch import analyze_frames, analyze_table
     from monitor.pipeline.process import build_processor
 
     config = load_config(args.config)
@@ -229,7 +229,7 @@ def cmd_evaluate_models(args: argparse.Namespace) -> int:
     import json
     from dataclasses import asdict
 
-    from monitor.nets.evaluate import evaluate_runs, format_runs, training_means
+    from monitor.evaluation.models import evaluate_runs, format_runs, training_means
     from monitor.pipeline.process import build_processor
 
     config = _with_models(load_config(args.config), args.models)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from monitor.analytics.analyze import analyze_frames
 from monitor.analytics.outputs import write_outputs
 from monitor.analytics.result import AnalysisResult
 from monitor.config import MonitorConfig, parse_config
@@ -24,6 +23,7 @@ from monitor.evaluation.ocr import format_score, read_truth, score
 from monitor.ingest.loader import list_frames
 from monitor.overlay.digitize import digitize
 from monitor.overlay.factory import build_reader
+from monitor.pipeline.batch import analyze_frames
 from monitor.pipeline.process import build_processor
 from monitor.service.app import build_daemon
 from monitor.service.local_broker import LocalBroker
@@ -258,7 +258,7 @@ def run_demo(
 
 
 def _print_model_check(result: AnalysisResult, run_dir: Path, models_dir: Path) -> None:
-    from monitor.nets.evaluate import format_score, score_predictions, training_means
+    from monitor.evaluation.models import format_score, score_predictions, training_means
 
     check = score_predictions(
         result.files, result.predictions, run_dir / "truth.csv", train_means=training_means(models_dir)

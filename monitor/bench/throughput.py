@@ -7,12 +7,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from monitor.analytics.analyze import analyze_frames
 from monitor.bench.stats import percentiles, stage_means
 from monitor.config import MonitorConfig, parse_config
 from monitor.ingest.loader import Frame
 from monitor.overlay.digitize import digitize
 from monitor.overlay.factory import build_reader
+from monitor.pipeline.batch import analyze_frames
 from monitor.pipeline.process import FrameProcessor, build_processor
 from monitor.records import FrameResult
 

@@ -3,13 +3,16 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from monitor.config.base import Section
 
 
 class Box(Section):
-    """A pixel rectangle: left, top, width, height."""
+    """A pixel rectangle of the camera frame: left, top, width, height. The one box type: the overlay and
+    its lines, the sample box, and a model's crop and blanked regions."""
+
+    model_config = ConfigDict(frozen=True)  # boxes are values: a model's input spec holds them
 
     x: int = Field(0, ge=0, description="Left edge, px.")
     y: int = Field(0, ge=0, description="Top edge, px.")

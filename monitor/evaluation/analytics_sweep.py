@@ -15,11 +15,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from monitor.analytics.analyze import analyze_frames
 from monitor.analytics.detector import Observation, StageDetector
 from monitor.analytics.features import FeatureExtractor
 from monitor.analytics.result import AnalysisResult
 from monitor.ingest.loader import list_frames
+from monitor.pipeline.batch import analyze_frames
 from monitor.pipeline.process import FrameProcessor
 from monitor.records import EventType, read_events
 from monitor.simulate import FurnaceProfile, SimulationOptions, simulate

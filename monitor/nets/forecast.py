@@ -12,13 +12,13 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
+from monitor.config.overlay import Box
 from monitor.nets import image_metrics
 from monitor.nets.dataset import from_tensor, to_tensor
 from monitor.nets.manifest import (
     InputSpec,
     Manifest,
     ModelError,
-    ViewBox,
 )
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,8 @@ class ForecastOptions(BaseModel):
     dt_scale: float = Field(30.0, gt=0, le=86_400, description="dt is fed to the net as dt_s / dt_scale.")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seeds weights, pair draws and shifts.")
     shift_px: int = Field(4, ge=0, le=64, description="Largest random shift, px, of input and target alike.")
-    view: ViewBox | None = Field(
-        default_factory=lambda: ViewBox(x=320, y=230, width=384, height=384),
+    view: Box | None = Field(
+        default_factory=lambda: Box(x=320, y=230, width=384, height=384),
         description="Square crop of the frame around the sample, before resizing; None = the whole frame.",
     )
 
@@ -80,7 +80,7 @@ class ForecastOptions(BaseModel):
         return out
 
 
-def forecast_spec(options: ForecastOptions, blank: tuple[ViewBox, ...] = ()) -> InputSpec:
+def forecast_spec(options: ForecastOptions, blank: tuple[Box, ...] = ()) -> InputSpec:
     return InputSpec(width=options.size, height=options.size, view=options.view, blank=blank)
 
 
@@ -98,7 +98,7 @@ def dt_scale_of(manifest: Manifest) -> float:
     return float(value)
 
 
-def input_box(box: ViewBox, spec: InputSpec, frame_wh: tuple[int, int] | None = None) -> ViewBox:
+def input_box(box: Box, spec: InputSpec, frame_wh: tuple[int, int] | None = None) -> Box:
     """A frame-pixel box mapped into the network's input (view crop, then resize), clipped to it;
     `frame_wh` (the frame's width, height) is needed only when the model sees the whole frame."""
     if spec.view is not None:
@@ -113,7 +113,7 @@ def input_box(box: ViewBox, spec: InputSpec, frame_wh: tuple[int, int] | None = 
     y1 = min(spec.height, round((box.y + box.height - vy) * sy))
     if x1 - x0 < 1 or y1 - y0 < 1:
         raise ModelError(f"box {box} lies outside the model's view {spec.view}")
-    return ViewBox(x=x0, y=y0, width=x1 - x0, height=y1 - y0)
+    return Box(x=x0, y=y0, width=x1 - x0, height=y1 - y0)
 
 
 def forecast_pairs(times: np.ndarray, indices: np.ndarray, dt: float) -> np.ndarray:
@@ -160,7 +160,7 @@ def evaluate_forecast(
     pairs: Mapping[int, np.ndarray],
     *,
     spec: InputSpec,
-    roi: ViewBox,
+    roi: Box,
     dt_scale: float,
     device: torch.device,
 ) -> tuple[dict[str, float], dict[str, float]]:
@@ -181,7 +181,7 @@ def evaluate_forecast(
     return metrics, baselines
 
 
-def _scores(guess: np.ndarray, truth: np.ndarray, roi: ViewBox) -> tuple[float, float, float]:
+def _scores(guess: np.ndarray, truth: np.ndarray, roi: Box) -> tuple[float, float, float]:
     return (
         min(image_metrics.psnr(guess, truth, roi), PSNR_CAP_DB),
         image_metrics.ssim(guess, truth, roi),

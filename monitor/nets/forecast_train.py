@@ -12,7 +12,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from monitor.nets.dataset import LabelledRun, load_inputs, to_tensor
+from monitor.config.overlay import Box
+from monitor.nets.dataset import to_tensor
 from monitor.nets.forecast import (
     ForecastOptions,
     evaluate_forecast,
@@ -22,6 +23,7 @@ from monitor.nets.forecast import (
     input_box,
     predict_frames,
 )
+from monitor.nets.labels import LabelledRun, load_inputs
 from monitor.nets.manifest import (
     Architecture,
     InputSpec,
@@ -29,7 +31,6 @@ from monitor.nets.manifest import (
     ModelError,
     Split,
     TrainingRun,
-    ViewBox,
     current_versions,
 )
 from monitor.nets.pix2pix import PatchDiscriminator, UNetGenerator
@@ -44,8 +45,8 @@ def train_forecast(
     options: ForecastOptions,
     *,
     split: Split,
-    blank: tuple[ViewBox, ...],
-    sample_roi: ViewBox,
+    blank: tuple[Box, ...],
+    sample_roi: Box,
     device: torch.device,
     progress: bool = True,
 ) -> TrainedModel:

@@ -6,12 +6,12 @@ import math
 import cv2
 import numpy as np
 
-from monitor.nets.manifest import ViewBox
+from monitor.config.overlay import Box
 
 PEAK = 255.0  # 8-bit images
 
 
-def crop(image: np.ndarray, box: ViewBox | None) -> np.ndarray:
+def crop(image: np.ndarray, box: Box | None) -> np.ndarray:
     """The region of an H x W (x C) image; None = the whole image. A box reaching outside is an error."""
     if box is None:
         return image
@@ -21,13 +21,13 @@ def crop(image: np.ndarray, box: ViewBox | None) -> np.ndarray:
     return image[box.y : box.y + box.height, box.x : box.x + box.width]
 
 
-def _pair(a: np.ndarray, b: np.ndarray, box: ViewBox | None) -> tuple[np.ndarray, np.ndarray]:
+def _pair(a: np.ndarray, b: np.ndarray, box: Box | None) -> tuple[np.ndarray, np.ndarray]:
     if a.shape != b.shape or a.dtype != np.uint8 or b.dtype != np.uint8:
         raise ValueError(f"need two uint8 images of one shape, got {a.dtype}{a.shape} and {b.dtype}{b.shape}")
     return np.ascontiguousarray(crop(a, box)), np.ascontiguousarray(crop(b, box))
 
 
-def psnr(a: np.ndarray, b: np.ndarray, box: ViewBox | None = None) -> float:
+def psnr(a: np.ndarray, b: np.ndarray, box: Box | None = None) -> float:
     """Peak signal-to-noise ratio in dB; math.inf for identical regions (OpenCV would say 361.2)."""
     a, b = _pair(a, b, box)
     if np.array_equal(a, b):
@@ -35,7 +35,7 @@ def psnr(a: np.ndarray, b: np.ndarray, box: ViewBox | None = None) -> float:
     return float(cv2.PSNR(a, b, PEAK))
 
 
-def ssim(a: np.ndarray, b: np.ndarray, box: ViewBox | None = None) -> float:
+def ssim(a: np.ndarray, b: np.ndarray, box: Box | None = None) -> float:
     """Structural similarity (Gaussian 11x11 window), the mean over the colour channels; 1 = identical."""
     a, b = _pair(a, b, box)
     channels = 1 if a.ndim == 2 else a.shape[2]
@@ -43,7 +43,7 @@ def ssim(a: np.ndarray, b: np.ndarray, box: ViewBox | None = None) -> float:
     return float(np.mean(per_channel[:channels]))
 
 
-def mean_abs_error(a: np.ndarray, b: np.ndarray, box: ViewBox | None = None) -> float:
+def mean_abs_error(a: np.ndarray, b: np.ndarray, box: Box | None = None) -> float:
     """Mean absolute difference in grey levels (0..255)."""
     a, b = _pair(a, b, box)
     return float(cv2.absdiff(a, b).mean())

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from monitor.config.overlay import Box
 from monitor.overlay.models import ModelError  # one error type for every model the service loads
 
 # 2: InputSpec.level (per-frame brightness normalisation) and the overlay blanked in black under it.
@@ -29,23 +30,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ViewBox(_Strict):
-    """A pixel rectangle of the camera frame: left, top, width, height."""
-
-    x: int = Field(ge=0)
-    y: int = Field(ge=0)
-    width: int = Field(gt=0)
-    height: int = Field(gt=0)
-
-
 class InputSpec(_Strict):
     """How a camera frame becomes the network's input; inference must do exactly the same."""
 
     width: int = Field(gt=0)
     height: int = Field(gt=0)
     colour: Literal["RGB"] = "RGB"
-    view: ViewBox | None = None  # crop of the frame before resizing; None = the whole frame
-    blank: tuple[ViewBox, ...] = ()  # frame regions painted over first (the burned-in overlay)
+    view: Box | None = None  # crop of the frame before resizing; None = the whole frame
+    blank: tuple[Box, ...] = ()  # frame regions painted over first (the burned-in overlay)
     level: Level = "absolute"
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)  # per channel, on 0..1 values
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)

@@ -8,8 +8,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from monitor.config.overlay import Box
 from monitor.nets.augment import Augmentation, add_sensor_noise
-from monitor.nets.dataset import channel_stats, load_inputs, normalise_frames, to_unit
+from monitor.nets.dataset import normalise_frames, to_unit
+from monitor.nets.labels import channel_stats, load_inputs
 from monitor.nets.manifest import (
     Architecture,
     InputSpec,
@@ -18,7 +20,6 @@ from monitor.nets.manifest import (
     Split,
     TargetScale,
     TrainingRun,
-    ViewBox,
     current_versions,
 )
 from monitor.nets.recipe import UNSET_SHA256, EpochLog, TrainedModel, seed_everything
@@ -79,7 +80,7 @@ def train_regressor(
     split: Split,
     options: RegressorOptions,
     *,
-    blank: tuple[ViewBox, ...],
+    blank: tuple[Box, ...],
     device: torch.device,
     progress: bool = True,
 ) -> TrainedModel:

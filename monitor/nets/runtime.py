@@ -18,7 +18,7 @@ from monitor.nets.dataset import from_tensor, prepare, to_tensor
 from monitor.nets.engine import Backend, Engine, build_engine
 from monitor.nets.forecast import dt_scale_of, forecast_input, input_box
 from monitor.nets.lifecycle import load_model, select_device
-from monitor.nets.manifest import InputSpec, Manifest, ModelError, ViewBox
+from monitor.nets.manifest import InputSpec, Manifest, ModelError
 from monitor.nets.regressor import decode_outputs
 from monitor.overlay.models import cache_dir
 from monitor.records import Forecast, Prediction
@@ -93,7 +93,7 @@ class ModelStage:
         if self.forecaster is None:
             return
         box = self._configured_roi or box
-        roi = input_box(ViewBox(x=box.x, y=box.y, width=box.width, height=box.height), self.forecaster.spec)
+        roi = input_box(Box(x=box.x, y=box.y, width=box.width, height=box.height), self.forecaster.spec)
         self._region = slice(roi.y, roi.y + roi.height), slice(roi.x, roi.x + roi.width)
 
     def predict(

@@ -9,7 +9,7 @@ import numpy as np
 from monitor.nets.manifest import Split
 
 if TYPE_CHECKING:
-    from monitor.nets.dataset import LabelledRun
+    from monitor.nets.labels import LabelledRun
 
 
 @dataclass(frozen=True, slots=True)

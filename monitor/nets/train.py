@@ -15,11 +15,11 @@ from monitor.analytics.locate import LOCK_FRAMES, describe, locate_sample
 from monitor.config import MonitorConfig
 from monitor.config.overlay import Box
 from monitor.ingest.loader import list_frames
-from monitor.nets.dataset import LabelledRun, label_run, load_labels, save_labels
 from monitor.nets.forecast import ForecastOptions
 from monitor.nets.forecast_train import train_forecast
+from monitor.nets.labels import LabelledRun, label_run, load_labels, save_labels
 from monitor.nets.lifecycle import save_model, select_device
-from monitor.nets.manifest import Manifest, ModelError, ViewBox
+from monitor.nets.manifest import Manifest, ModelError
 from monitor.nets.recipe import TrainedModel
 from monitor.nets.regressor import RegressorOptions
 from monitor.nets.regressor_train import train_regressor
@@ -161,9 +161,9 @@ def train_models(
     if split.heldout_frames == 0:
         raise ModelError("no held-out frames: give --heldout runs or longer runs than one time block")
     box = config.overlay.box
-    blank = (ViewBox(x=box.x, y=box.y, width=box.width, height=box.height),)
+    blank = (Box(x=box.x, y=box.y, width=box.width, height=box.height),)
     roi = config.analytics.sample_roi or _located_box(runs[0], config)
-    sample_roi = ViewBox(x=roi.x, y=roi.y, width=roi.width, height=roi.height)
+    sample_roi = Box(x=roi.x, y=roi.y, width=roi.width, height=roi.height)
     torch_device = select_device(device)
     saved = []
     for name in plan.models:

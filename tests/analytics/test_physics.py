@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from monitor.analytics.analyze import analyze_table
 from monitor.analytics.detector import Observation, StageDetector
 from monitor.config.overlay import PlausibilityConfig
+from monitor.pipeline.batch import analyze_table
 from monitor.records import EventType
 from tests.conftest import SHARED_DATA
 

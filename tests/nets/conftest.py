@@ -5,7 +5,7 @@ import csv
 import numpy as np
 import pytest
 
-from monitor.nets.dataset import LabelledRun
+from monitor.nets.labels import LabelledRun
 from monitor.records import Stage
 from monitor.simulate import SimulatedRun
 

@@ -6,8 +6,9 @@ import pytest
 import torch
 from pydantic import ValidationError
 
+from monitor.config.overlay import Box
 from monitor.nets import forecast_train
-from monitor.nets.dataset import LabelledRun, load_inputs, to_tensor
+from monitor.nets.dataset import to_tensor
 from monitor.nets.forecast import (
     ForecastOptions,
     dt_scale_of,
@@ -18,13 +19,14 @@ from monitor.nets.forecast import (
     input_box,
 )
 from monitor.nets.forecast_train import train_forecast
+from monitor.nets.labels import LabelledRun, load_inputs
 from monitor.nets.lifecycle import load_model, save_model
-from monitor.nets.manifest import InputSpec, Manifest, ModelError, ViewBox
+from monitor.nets.manifest import InputSpec, Manifest, ModelError
 from monitor.nets.recipe import TrainedModel
 from monitor.nets.split import BlockSplit, split_runs
 
-OVERLAY = (ViewBox(x=0, y=0, width=101, height=55),)
-SAMPLE = ViewBox(x=370, y=345, width=285, height=155)
+OVERLAY = (Box(x=0, y=0, width=101, height=55),)
+SAMPLE = Box(x=370, y=345, width=285, height=155)
 CPU = torch.device("cpu")
 TINY = {"size": 64, "ngf": 8, "ndf": 8, "batch_size": 4, "lr": 2e-3}  # lr: visible learning in seconds
 
@@ -113,11 +115,11 @@ def test_forecast_input_adds_the_scaled_dt_channel() -> None:
 
 def test_sample_box_maps_into_the_model_input() -> None:
     spec = forecast_spec(ForecastOptions())  # 384 px view at (320, 230) -> 256 px
-    assert input_box(SAMPLE, spec) == ViewBox(x=33, y=77, width=190, height=103)
+    assert input_box(SAMPLE, spec) == Box(x=33, y=77, width=190, height=103)
     whole = InputSpec(width=256, height=256)
-    assert input_box(SAMPLE, whole, (1024, 768)) == ViewBox(x=92, y=115, width=72, height=52)
+    assert input_box(SAMPLE, whole, (1024, 768)) == Box(x=92, y=115, width=72, height=52)
     with pytest.raises(ModelError):
-        input_box(ViewBox(x=0, y=0, width=50, height=50), spec)  # the overlay: outside the view
+        input_box(Box(x=0, y=0, width=50, height=50), spec)  # the overlay: outside the view
 
 
 def test_pairs_are_dt_apart_and_stay_on_their_side() -> None:

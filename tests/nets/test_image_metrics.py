@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
+from monitor.config.overlay import Box
 from monitor.nets import image_metrics
-from monitor.nets.manifest import ViewBox
 
 
 @pytest.fixture
@@ -54,8 +54,8 @@ def test_ssim_penalises_blur_more_than_a_small_brightness_shift(picture: np.ndar
 def test_only_the_region_counts(picture: np.ndarray) -> None:
     damaged = picture.copy()
     damaged[:, :64] = 0  # the left half only
-    right = ViewBox(x=64, y=10, width=64, height=50)
-    left = ViewBox(x=0, y=10, width=64, height=50)
+    right = Box(x=64, y=10, width=64, height=50)
+    left = Box(x=0, y=10, width=64, height=50)
     assert image_metrics.psnr(picture, damaged, right) == math.inf
     assert image_metrics.ssim(picture, damaged, right) == pytest.approx(1.0)
     assert image_metrics.psnr(picture, damaged, left) < 20
@@ -65,11 +65,11 @@ def test_only_the_region_counts(picture: np.ndarray) -> None:
 @pytest.mark.parametrize(
     "b, box",
     [
-        (np.zeros((96, 128, 3), np.uint8), ViewBox(x=100, y=0, width=40, height=10)),  # outside
+        (np.zeros((96, 128, 3), np.uint8), Box(x=100, y=0, width=40, height=10)),  # outside
         (np.zeros((96, 120, 3), np.uint8), None),  # another shape
         (np.zeros((96, 128, 3), np.float32), None),  # not 8-bit
     ],
 )
-def test_bad_inputs_are_refused(picture: np.ndarray, b: np.ndarray, box: ViewBox | None) -> None:
+def test_bad_inputs_are_refused(picture: np.ndarray, b: np.ndarray, box: Box | None) -> None:
     with pytest.raises(ValueError):
         image_metrics.psnr(picture, b, box)

@@ -9,7 +9,7 @@ import pytest
 
 from monitor.config import parse_config
 from monitor.nets import train
-from monitor.nets.dataset import LabelledRun, load_labels, save_labels
+from monitor.nets.labels import LabelledRun, load_labels, save_labels
 from monitor.records import Stage
 
 

@@ -9,14 +9,16 @@ import pytest
 import torch
 
 from monitor.config import parse_config
+from monitor.config.overlay import Box
 from monitor.ingest.loader import load_frame
 from monitor.nets.augment import apply_camera_gain
-from monitor.nets.dataset import channel_stats, from_tensor, load_inputs, prepare, to_tensor
-from monitor.nets.manifest import InputSpec, ViewBox, read_manifest, write_manifest
+from monitor.nets.dataset import from_tensor, prepare, to_tensor
+from monitor.nets.labels import channel_stats, load_inputs
+from monitor.nets.manifest import InputSpec, read_manifest, write_manifest
 from monitor.nets.resnet_heads import ResNetHeads
 from monitor.nets.runtime import build_model_stage
 
-OVERLAY = ViewBox(x=0, y=0, width=40, height=20)
+OVERLAY = Box(x=0, y=0, width=40, height=20)
 
 
 def _furnace(h: int = 96, w: int = 128, seed: int = 0) -> np.ndarray:

@@ -8,9 +8,10 @@ import pytest
 import torch
 from pydantic import ValidationError
 
+from monitor.config.overlay import Box
 from monitor.nets import regressor_train
-from monitor.nets.dataset import LabelledRun, load_inputs
-from monitor.nets.manifest import InputSpec, Manifest, ModelError, Split, TargetScale, ViewBox
+from monitor.nets.labels import LabelledRun, load_inputs
+from monitor.nets.manifest import InputSpec, Manifest, ModelError, Split, TargetScale
 from monitor.nets.recipe import TrainedModel
 from monitor.nets.regressor import (
     RegressorOptions,
@@ -22,7 +23,7 @@ from monitor.nets.regressor import (
 from monitor.nets.regressor_train import train_regressor
 from monitor.nets.split import BlockSplit, RunSplit
 
-BLANK = (ViewBox(x=0, y=0, width=101, height=55),)
+BLANK = (Box(x=0, y=0, width=101, height=55),)
 TINY = {"width": 64, "height": 48, "batch_size": 16, "jpeg_probability": 0.5, "head_steps": 300}
 KEYS = {"mae_t1_c", "rmse_t1_c", "mae_progress_pct", "rmse_progress_pct", "n_t1", "n_progress"}
 CPU = torch.device("cpu")

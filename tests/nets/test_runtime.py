@@ -105,7 +105,7 @@ def test_manifests_hold_the_training_record(tiny_models: Path, reference_run) ->
 def test_analyze_batches_the_models_without_changing_the_results(
     tiny_models: Path, reference_run, tmp_path: Path
 ) -> None:
-    from monitor.analytics.analyze import analyze_frames
+    from monitor.pipeline.batch import analyze_frames
     from monitor.pipeline.process import build_processor
 
     config = parse_config({"models": {"enabled": True, "dir": str(tiny_models), "backend": "torch"}}, env={})

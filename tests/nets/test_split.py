@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from monitor.nets.dataset import LabelledRun
+from monitor.nets.labels import LabelledRun
 from monitor.nets.split import BlockSplit, split_runs
 from monitor.records import Stage
 

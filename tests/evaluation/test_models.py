@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.nets.evaluate import format_score, score_predictions
+from monitor.evaluation.models import format_score, score_predictions
 from monitor.records import Forecast, Prediction
 
 
@@ -58,7 +58,7 @@ def test_a_model_without_one_output_scores_only_the_other(tmp_path: Path) -> Non
 
 def test_runs_of_the_same_name_keep_their_own_scores() -> None:
     """Two programmes' `reference` runs must not overwrite each other's score."""
-    from monitor.nets.evaluate import run_names
+    from monitor.evaluation.models import run_names
 
     folders = [Path("/s/auto/reference"), Path("/s/fixed/reference"), Path("/s/auto/hot")]
     assert run_names(folders) == ["auto/reference", "fixed/reference", "auto/hot"]

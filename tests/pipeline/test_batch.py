@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.analytics.analyze import analyze_frames
 from monitor.analytics.outputs import FEATURE_COLUMNS, write_outputs
 from monitor.analytics.result import AnalysisResult
 from monitor.cli import main
 from monitor.config import parse_config
 from monitor.ingest.loader import list_frames
+from monitor.pipeline.batch import analyze_frames
 from monitor.pipeline.process import build_processor
 from monitor.records import EventType, read_events
 from monitor.simulate import SimulatedRun

@@ -113,8 +113,8 @@ def evaluate_runs(
 ) -> dict[str, ModelScore]:
     """Each simulated run through the pipeline with the models on, scored against its truth.csv; keyed by
     the folder's name, or by as much of its path as tells two runs of the same name apart."""
-    from monitor.analytics.analyze import analyze_frames
     from monitor.ingest.loader import list_frames
+    from monitor.pipeline.batch import analyze_frames
 
     missing = [str(f) for f in folders if not (f / TRUTH_FILE).is_file()]
     if missing:
