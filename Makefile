@@ -26,6 +26,7 @@ test: setup lint
 lint: setup
 	$(BIN)/ruff check monitor tests docs
 	$(BIN)/ruff format --check monitor tests docs
+	$(BIN)/mypy monitor
 
 format: setup
 	$(BIN)/ruff check --fix monitor tests docs

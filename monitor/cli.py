@@ -3,7 +3,9 @@
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -131,7 +133,7 @@ def cmd_evaluate_ocr(args: argparse.Namespace) -> int:
     from monitor.overlay.factory import build_reader
 
     config = _reader_config(args)
-    builders = {
+    builders: dict[str, Callable[..., Any]] = {
         "furnace-monitor": build_reader,
         "naive (detection + recognition every frame)": build_naive_reader,
     }
@@ -147,13 +149,13 @@ def cmd_evaluate_ocr(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         reader = build(config.overlay, config.ocr)
-        results = sweep.run_sweep(args.variants, reader, frames=args.seconds or 300, classes=classes,
-                                  progress=not args.quiet)  # fmt: skip
-        print(sweep.format_sweep(results))
+        swept = sweep.run_sweep(args.variants, reader, frames=args.seconds or 300, classes=classes,
+                                       progress=not args.quiet)  # fmt: skip
+        print(sweep.format_sweep(swept))
         if args.confusions:
-            print(sweep.format_confusions(results))
+            print(sweep.format_confusions(swept))
         if args.json:
-            args.json.write_text(json.dumps(sweep.sweep_json(results), indent=2) + "\n", encoding="utf-8")
+            args.json.write_text(json.dumps(sweep.sweep_json(swept), indent=2) + "\n", encoding="utf-8")
         return 0
     if args.frames is None or args.truth is None:
         print("error: give FRAMES and --truth, or --variants DIR", file=sys.stderr)
@@ -200,9 +202,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     else:
         print("error: give FRAMES or --features CSV", file=sys.stderr)
         return 2
-    paths = write_outputs(args.output, result, report=not args.no_report)
+    written = write_outputs(args.output, result, report=not args.no_report)
     print(describe_analysis(result))
-    print("\nwritten: " + ", ".join(str(p) for p in paths.values()))
+    print("\nwritten: " + ", ".join(str(p) for p in written.values()))
     return 0
 
 

@@ -82,7 +82,7 @@ def measure_engines(models_dir: Path, frame: Path, horizon_s: float = 10.0) -> d
         figures = {}
         for name, build in engines_for(folder, task, sample).items():
             engine = build()
-            figures[name] = time_calls(lambda engine=engine, sample=sample: engine(sample))
+            figures[name] = time_calls(lambda engine=engine, sample=sample: engine(sample))  # type: ignore[misc]
             log.info("%s on %s: %.1f ms", task, name, figures[name]["median_ms"])
         spec = manifest.input
         found[task] = {

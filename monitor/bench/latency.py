@@ -230,7 +230,7 @@ def _with_broker(
 def figures(frames: list[Arrival], written: dict[str, float], *, measured: list[str]) -> dict[str, Any]:
     """Latency percentiles of the measured frames, and where the time goes: the daemon's own stage times
     (`stage_ms`) and the rest of the way (watcher, queue, sinks, broker) as OTHER."""
-    docs = {}
+    docs: dict[str, tuple[float, dict[str, Any]]] = {}
     for arrival in frames:
         doc = json.loads(arrival.payload)
         docs.setdefault(doc["file"], (arrival.at, doc))  # the first copy: a duplicate comes later

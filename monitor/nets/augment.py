@@ -93,12 +93,12 @@ class Augmentation:
         # Draw every random number whatever is switched on, so one setting does not reshuffle the others.
         offsets = rng.integers(-self.shift_px, self.shift_px + 1, size=(n, 2))
         recode = rng.random(n) < self.jpeg_probability
-        qualities = rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1, size=n)
+        qualities = np.asarray(rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1, size=n))
         factors = self.gain_factors(n, rng)
         # The gain acts in the camera, before its JPEG encoder; the shift is geometry and commutes with it.
         out = apply_camera_gain(images, factors) if self.changes_gain else images.copy()
         if self.shift_px > 0:
             out = shift_images(out, offsets)
-        for i in np.flatnonzero(recode):
+        for i in np.flatnonzero(recode).tolist():
             out[i] = jpeg_reencode(out[i], int(qualities[i]))
         return out

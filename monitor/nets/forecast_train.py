@@ -63,7 +63,9 @@ def train_forecast(
     params |= {"dt_gate": True, "detail_filter": True}
     gen = UNetGenerator(**params).to(device)  # type: ignore[arg-type]
     disc = PatchDiscriminator(in_channels=7, ndf=options.ndf).to(device)
-    opts = [torch.optim.Adam(n.parameters(), lr=options.lr, betas=options.betas) for n in (gen, disc)]
+    opts: list[torch.optim.Optimizer] = [
+        torch.optim.Adam(n.parameters(), lr=options.lr, betas=options.betas) for n in (gen, disc)
+    ]
     sources = np.unique(np.concatenate([p[:, 0] for p in train_pairs.values()])).size  # one pair each
     schedule = _linear_decay(options.epochs * math.ceil(sources / options.batch_size), options.decay)
     schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, schedule) for opt in opts]

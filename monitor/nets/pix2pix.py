@@ -134,7 +134,8 @@ class UNetGenerator(nn.Module):
         last = self.model.up[-1]
         assert isinstance(last, nn.ConvTranspose2d)
         nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
+        if last.bias is not None:
+            nn.init.zeros_(last.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         frame = x[:, : self.out_channels]

@@ -49,7 +49,8 @@ def _standardise(frames: Frames, targets: tuple[TargetScale, ...]) -> torch.Tens
 
 def _load_frames(parts: list[RunSplit], spec: InputSpec, progress: bool) -> tuple[Frames, Frames]:
     """Each needed frame decoded and resized once; a run's training and held-out frames from one pass."""
-    train, heldout = [], []
+    train: list[Frames] = []
+    heldout: list[Frames] = []
     for part in parts:
         wanted = np.union1d(part.train, part.heldout).astype(int)
         if wanted.size == 0:
@@ -105,11 +106,11 @@ def train_regressor(
         "colour_bins": options.colour_bins,
         "hidden": options.hidden,
     }
-    net = ResNetHeads(**params)
+    net = ResNetHeads(**params)  # type: ignore[arg-type]  # the manifest keeps them as a plain dict
     if options.init_file is not None:
         net.load_trunk(options.init_file)
     memory = torch.channels_last if options.channels_last else torch.contiguous_format
-    net = net.to(device=device, memory_format=memory)
+    net = net.to(device=device, memory_format=memory)  # type: ignore[call-overload]  # torch stubs lack it
     augment = Augmentation(
         shift_px=options.shift_px,
         jpeg_probability=options.jpeg_probability,
@@ -145,7 +146,8 @@ def train_regressor(
             scheduler.step()
             losses.append(float(loss.detach()))
         train_loss = float(np.mean(losses))
-        heldout_loss, extra = None, ()
+        heldout_loss: float | None = None
+        extra: tuple[tuple[str, float], ...] = ()
         if len(watched.images):
             heldout_loss, metrics = _heldout_loss(net, spec, targets, watched, options, device)
             extra = tuple((f"heldout_{k}", v) for k, v in metrics.items() if k.startswith("mae_"))

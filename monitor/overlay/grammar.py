@@ -136,7 +136,7 @@ def parse_temperature(text: str) -> Parsed:
         tail_drops = (0, 1)
     # After a colon nothing of the wire glyph is left to drop.
     keep_lead = separated or (label and len(digits) <= 4 and not digits.startswith("0"))
-    lead_drops = (0,) if keep_lead else (0, 1, 2)
+    lead_drops: tuple[int, ...] = (0,) if keep_lead else (0, 1, 2)
     if lead_drops == (0,) and not separated and len(digits) == 4 and digits.startswith("4"):
         # '1#4998℃': 丝 read as '4' (the reference run, ~1 frame in 10 while 1# is below 1000 degC); 4998
         # is out of range, so 998 is the reading, and it must still pass the rate and trend checks.

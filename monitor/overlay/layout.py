@@ -93,12 +93,12 @@ def misfit(reads: list[TextRead], expected_time: int | None, min_confidence: flo
     right, and re-detecting there only wasted detections and paused the one a moved overlay needed."""
     time = parse_time(reads[0].text)
     on_time = expected_time is not None and expected_time in time.candidates
-    count = not time.candidates or (expected_time is not None and not on_time)
+    count = int(not time.candidates or (expected_time is not None and not on_time))
     for number, read in ((1, reads[1]), (2, reads[2])):
         parsed = parse_temperature(read.text)
-        count += not parsed.candidates or parsed.label not in (None, number)
+        count += int(not parsed.candidates or parsed.label not in (None, number))
     count += sum(read.confidence < min_confidence for read in reads[1 if on_time else 0 :])
-    return int(count)
+    return count
 
 
 class LayoutKeeper:

@@ -83,8 +83,9 @@ class OverlayReader:
 
     def fresh(self) -> "OverlayReader":
         """A reader with a run state of its own that shares this one's models (loaded once, stateless)."""
-        parts = {"recognizer": self.recognizer, "detector": self.detector, "second": self.second}
-        return OverlayReader(overlay=self.overlay, ocr=self.ocr, widths=self._widths.widths, **parts)
+        r = self
+        return OverlayReader(overlay=r.overlay, ocr=r.ocr, recognizer=r.recognizer, detector=r.detector,
+                             second=r.second, widths=r._widths.widths)  # fmt: skip
 
     def new_run(self) -> None:
         self._layouts.new_run()
@@ -124,7 +125,7 @@ class OverlayReader:
         fields = [
             _Field(0, crops[0], lambda p: self._time.evaluate(p.candidates, index, name_time), []),
             *(
-                _Field(i, crops[i], lambda p, c=check: c.evaluate(p.candidates, time_s), [])
+                _Field(i, crops[i], lambda p, c=check: c.evaluate(p.candidates, time_s), [])  # type: ignore[misc]
                 for i, check in zip((1, 2), self._temps, strict=True)
             ),
         ]

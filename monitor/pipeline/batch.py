@@ -101,7 +101,12 @@ def analyze_table(features_csv: Path, temperatures_csv: Path | None, *, run: str
     lo, hi = plausibility.t_min_c, plausibility.t_max_c
     detector = StageDetector(confirm_frames=confirm_frames)
     camera = CameraTracker()
-    times, files, features, t1s, t2s, flags = [], [], [], [], [], []
+    times: list[float] = []
+    files: list[str] = []
+    features: list[Features | None] = []
+    t1s: list[float | None] = []
+    t2s: list[float | None] = []
+    flags: list[list[str]] = []
     previous: tuple[float, float, float] | None = None
     t1_max = -math.inf
     for row in rows:
@@ -122,7 +127,7 @@ def analyze_table(features_csv: Path, temperatures_csv: Path | None, *, run: str
             t1_max = max(t1_max, values[0])
         # No pixels here: the camera is judged on the channels' joint jump while 1# falls.
         cooling = values[0] is not None and values[0] < t1_max - 5.0
-        noise = robust_std(np.diff([f.mean for f in features[-NOISE_FRAMES:]]), short=0.0)
+        noise = robust_std(np.diff([f.mean for f in features[-NOISE_FRAMES:] if f is not None]), short=0.0)
         step = NO_STEP if previous is None else table_step(previous, bgr, cooling=cooling, noise=noise)
         state = camera.observe(sum(bgr) / 3, step)
         previous = bgr
@@ -141,7 +146,7 @@ def analyze_table(features_csv: Path, temperatures_csv: Path | None, *, run: str
     for i, frame_flags in enumerate(flags):
         frame_flags.extend(camera.flags(i))
     return summarise(run=run, times=times, files=files, features=features, t1=t1s, t2=t2s, detector=detector,
-                     flags=flags)  # type: ignore[arg-type]  # fmt: skip
+                     flags=flags)  # fmt: skip
 
 
 def summarise(
