@@ -268,6 +268,16 @@ def cmd_evaluate_analytics(args: argparse.Namespace) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
+def cmd_evaluate_restarts(args: argparse.Namespace) -> int:
+    from monitor.evaluation.restarts import format_trials, restart_trials
+    from monitor.pipeline.process import processor_factory
+
+    processors = processor_factory(load_config(args.config))
+    trials = restart_trials(args.runs, processors, args.work, kills=args.kills, seed=args.seed)
+    print(format_trials(trials))
+    return 0 if all(t.passed for t in trials) else 1
+
+
 def _with_models(config, folder: Path):  # -> MonitorConfig
     """The config with the model stage on, for whichever trained models `folder` holds."""
     from monitor.nets.manifest import MANIFEST_NAME
@@ -443,6 +453,16 @@ def build_parser() -> argparse.ArgumentParser:
     ea.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
     ea.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ea.set_defaults(func=cmd_evaluate_analytics)
+
+    rs = sub.add_parser(
+        "evaluate-restarts", help="kill the daemon at random frames of recorded runs; compare with no kill"
+    )
+    rs.add_argument("runs", type=Path, nargs="+", metavar="RUN", help="run folders")
+    rs.add_argument("--work", type=Path, required=True, help="working folder (checkpoints, outboxes)")
+    rs.add_argument("--kills", type=int, default=2, help="kills per run (default 2)")
+    rs.add_argument("--seed", type=int, default=0, help="seed of the kill frames")
+    rs.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
+    rs.set_defaults(func=cmd_evaluate_restarts)
 
     rn = sub.add_parser("run", help="the daemon: watch the frames folder, publish to MQTT / InfluxDB / store")
     rn.add_argument("-c", "--config", type=Path, required=True, help="config file")
