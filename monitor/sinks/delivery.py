@@ -7,12 +7,12 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 
-from tenacity import Retrying, retry_if_exception_type, stop_when_event_set, wait_exponential_jitter
+from tenacity import RetryCallState
 
 from monitor.records import FrameResult
 from monitor.sinks.base import RunContext, Sink, SinkHealth
 from monitor.sinks.outbox import Item, Outbox
-from monitor.sinks.writer import SinkWriter
+from monitor.sinks.writer import SinkWriter, backoff
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +68,7 @@ class Delivery:
     def _put(self, items: dict[str, list[Item]]) -> bool:
         # A disk that cannot take the items holds the pipeline here (back-pressure up to the watcher)
         # rather than let a frame be checkpointed that is on disk nowhere.
-        retrying = Retrying(
-            retry=retry_if_exception_type((sqlite3.Error, OSError)),
-            wait=wait_exponential_jitter(multiplier=0.5, max=30.0, jitter=0.5),
-            stop=stop_when_event_set(self._halt),
-            sleep=self._sleep,
-            before_sleep=self._cannot_store,
-            reraise=True,
-        )
+        retrying = backoff((sqlite3.Error, OSError), self._halt, 0.5, 30.0, self._cannot_store)
         try:
             for attempt in retrying:
                 with attempt:
@@ -91,7 +84,7 @@ class Delivery:
                 writer.wake()
         return True
 
-    def _cannot_store(self, state: object) -> None:
+    def _cannot_store(self, state: RetryCallState) -> None:
         outcome = getattr(state, "outcome", None)
         error = str(outcome.exception()) if outcome is not None else "unknown error"
         if self._outbox_error is None:
@@ -108,6 +101,3 @@ class Delivery:
         if self._outbox_error is not None:
             checks.append(("outbox", SinkHealth(False, f"cannot store: {self._outbox_error}")))
         return checks
-
-    def _sleep(self, seconds: float) -> None:
-        self._halt.wait(seconds)  # a stop ends the wait

@@ -10,6 +10,7 @@ items. A writer thread that dies anyway is seen by `ensure_running` and started 
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tenacity import (
@@ -34,6 +35,21 @@ class WriterStats:
     dropped: int  # frames dropped because the outbox was full, since it was made
     queued: int  # waiting in the outbox
     restarts: int  # times the writer thread had died and was started again
+
+
+def backoff(
+    errors: type[BaseException] | tuple[type[BaseException], ...], halt: threading.Event, initial_s: float,
+    max_s: float, on_failure: Callable[[RetryCallState], None],
+) -> Retrying:  # fmt: skip
+    """Retry on `errors` for ever, exponentially with jitter up to `max_s`; `halt` ends it (and its sleep)."""
+    return Retrying(
+        retry=retry_if_exception_type(errors),
+        wait=wait_exponential_jitter(multiplier=initial_s, max=max_s, jitter=initial_s),
+        stop=stop_when_event_set(halt),
+        sleep=halt.wait,  # type: ignore[arg-type]  # returns a bool tenacity ignores
+        before_sleep=on_failure,
+        reraise=True,
+    )
 
 
 class SinkWriter:
@@ -136,16 +152,7 @@ class SinkWriter:
             self._deliver(batch)
 
     def _deliver(self, batch: list[Queued]) -> None:
-        retrying = Retrying(
-            retry=retry_if_exception_type(Retry),
-            wait=wait_exponential_jitter(
-                multiplier=self.retry_initial_s, max=self.retry_max_s, jitter=self.retry_initial_s
-            ),
-            stop=stop_when_event_set(self._halt),
-            sleep=self._sleep,
-            before_sleep=self._failed_once,
-            reraise=True,
-        )
+        retrying = backoff(Retry, self._halt, self.retry_initial_s, self.retry_max_s, self._failed_once)
         try:
             for attempt in retrying:
                 with attempt:
@@ -191,6 +198,3 @@ class SinkWriter:
         wait = state.next_action.sleep if state.next_action is not None else 0.0
         if first:  # once per outage; the recovery is logged too
             log.warning("%s: cannot write (%s); retrying, next in %.1f s", self.name, error, wait)
-
-    def _sleep(self, seconds: float) -> None:
-        self._halt.wait(seconds)  # a stop ends the wait
