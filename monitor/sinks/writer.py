@@ -166,11 +166,11 @@ class SinkWriter:
             return
         except Reject as e:
             self.failed += 1
-            self.outbox.dead_letter(self.name, batch, e.answer or str(e))
-            self._refused = f"{e}: {e.answer}" if e.answer else str(e)
             if (e.answer or str(e)) not in self._answers:  # the same refusal again is not news
                 self._answers.add(e.answer or str(e))
                 log.error("%s: %s; answer: %s (kept as dead letters)", self.name, e, e.answer or "none")
+            self._refused = f"{e}: {e.answer}" if e.answer else str(e)
+            self.outbox.dead_letter(self.name, batch, e.answer or str(e))
             return
         except Exception as e:  # a bug: keep the items, say so loudly, try again slowly
             self.failed += 1
