@@ -7,6 +7,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 
 class Stage(StrEnum):
     """What the sample is doing, in the order a run goes through it."""
@@ -192,6 +194,19 @@ class Prediction:
     t1_image_c: float | None  # 1# temperature estimated from the picture alone
     progress_pct: float | None  # crystallization progress, the reference paper's i/N in %
     forecast: Forecast | None
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A decoded frame: where it came from, its position in the run and its pixels (BGR)."""
+
+    path: Path
+    index: int  # 0-based position in the run
+    image: np.ndarray
+
+    @property
+    def name(self) -> str:
+        return self.path.name
 
 
 @dataclass(frozen=True, slots=True)

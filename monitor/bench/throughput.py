@@ -9,12 +9,11 @@ from typing import Any
 
 from monitor.bench.stats import percentiles, stage_means
 from monitor.config import MonitorConfig, parse_config
-from monitor.ingest.loader import Frame
 from monitor.overlay.digitize import digitize
 from monitor.overlay.factory import build_reader
 from monitor.pipeline.batch import analyze_frames
 from monitor.pipeline.process import FrameProcessor, build_processor
-from monitor.records import FrameResult
+from monitor.records import Frame, FrameResult
 
 log = logging.getLogger(__name__)
 

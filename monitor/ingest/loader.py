@@ -3,7 +3,6 @@
 import re
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -11,6 +10,7 @@ import numpy as np
 
 from monitor.ingest.formats import FORMAT_NAMES, FRAME_SUFFIXES, HEAD_BYTES, bytes_reader, format_of
 from monitor.ingest.formats import significant_bits as declared_bits
+from monitor.records import Frame
 
 
 class FrameError(Exception):
@@ -19,19 +19,6 @@ class FrameError(Exception):
 
 class NoFramesError(Exception):
     """A run folder without a single usable frame: no frame files, or none that decodes."""
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """A decoded frame: where it came from, its position in the run and its pixels (BGR)."""
-
-    path: Path
-    index: int  # 0-based position in the run
-    image: np.ndarray
-
-    @property
-    def name(self) -> str:
-        return self.path.name
 
 
 def time_from_name(name: str) -> int | None:

@@ -17,9 +17,9 @@ from monitor.analytics.locate import LOCK_FRAMES, SampleFinding
 from monitor.analytics.result import AnalysisResult, RunSummary
 from monitor.analytics.stats import robust_std
 from monitor.config.overlay import PlausibilityConfig
-from monitor.ingest.loader import Frame, FrameError, load_frames
+from monitor.ingest.loader import FrameError, load_frames
 from monitor.pipeline.process import FrameProcessor
-from monitor.records import EventType, Features, FrameResult, StageEvent
+from monitor.records import EventType, Features, Frame, FrameResult, StageEvent
 from monitor.stages import paper_progress, stage_at
 
 # Frames the models see at once: CPU inference per frame is cheaper in a batch, and 16 decoded frames

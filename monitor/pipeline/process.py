@@ -14,10 +14,10 @@ from monitor.analytics.health import ThermocoupleHealthMonitor
 from monitor.analytics.locate import LocationCheck, SampleLocation, SampleLocator, configured
 from monitor.config import MonitorConfig
 from monitor.config.overlay import Box
-from monitor.ingest.loader import Frame, time_from_name
+from monitor.ingest.loader import time_from_name
 from monitor.overlay.digitize import FrameReader
 from monitor.overlay.factory import build_reader
-from monitor.records import EventType, FrameResult, Prediction, Stage
+from monitor.records import EventType, Frame, FrameResult, Prediction, Stage
 
 log = logging.getLogger(__name__)
 

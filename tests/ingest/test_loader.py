@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from monitor.ingest.loader import Frame, FrameError, decode_frame, list_frames, load_frame, time_from_name
+from monitor.ingest.loader import FrameError, decode_frame, list_frames, load_frame, time_from_name
+from monitor.records import Frame
 
 
 def _image(width: int, height: int) -> np.ndarray:
