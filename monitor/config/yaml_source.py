@@ -77,8 +77,9 @@ def read_yaml(path: Path) -> Any:
         line = raw[: exc.start].count(b"\n") + 1
         message = f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save the file as UTF-8"
         raise ConfigError(source, [FieldError("<file>", message)]) from None
-    loader = _BoundedLoader(text)
+    loader = None
     try:
+        loader = _BoundedLoader(text)  # the reader checks every character here
         node = loader.get_single_node()
         if node is None:
             return None
@@ -99,4 +100,5 @@ def read_yaml(path: Path) -> Any:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else type(exc).__name__
         raise ConfigError(source, [FieldError("<yaml>", f"not valid YAML: {reason}")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
