@@ -21,8 +21,9 @@ def _topic_prefix(value: str) -> str:
         raise ValueError(f"{what} ({char!r}) is not allowed in an MQTT topic")
     if value.startswith("$"):
         raise ValueError("topics starting with '$' are reserved by the broker")
-    if value.startswith("/") or value.endswith("/") or "//" in value:
-        raise ValueError("no empty topic level: no leading, trailing or double '/'")
+    body = value.removesuffix("/")  # one trailing '/' is tolerated: the MQTT sink strips it
+    if not body or body.startswith("/") or body.endswith("/") or "//" in body:
+        raise ValueError("no empty topic level: no leading or double '/'")
     if value != value.strip():
         raise ValueError("no leading or trailing spaces")
     if len(value.encode("utf-8")) > MAX_TOPIC_BYTES:

@@ -196,7 +196,8 @@ def test_a_broker_host_with_credentials_is_refused(
         ("mqtt.base_topic", "plant/+", "a wildcard ('+')"),
         ("mqtt.base_topic", "$SYS/furnace", "reserved by the broker"),
         ("mqtt.base_topic", "plant//furnace", "no empty topic level"),
-        ("mqtt.base_topic", "plant/", "no empty topic level"),
+        ("mqtt.base_topic", "/plant", "no empty topic level"),
+        ("mqtt.homeassistant.prefix", "/", "no empty topic level"),
         ("mqtt.base_topic", "plant\\x00", "a control character"),
         ("mqtt.homeassistant.prefix", "home\\tassistant", "a control character"),
         ("rig", "rig/1", "should match pattern"),
@@ -222,9 +223,10 @@ def test_topic_fields_refuse_what_mqtt_forbids(
 
 def test_good_topics_still_pass(tmp_path: Path) -> None:
     config = tmp_path / "ok.yaml"
-    config.write_text('mqtt:\n  base_topic: "plant 2/furnaces"\n  homeassistant: {prefix: ha}\n', "utf-8")
+    config.write_text('mqtt:\n  base_topic: "plant 2/furnaces"\n  homeassistant: {prefix: ha/}\n', "utf-8")
     loaded = load_config(config, env={})
     assert loaded.mqtt.base_topic == "plant 2/furnaces"
+    assert loaded.mqtt.homeassistant.prefix == "ha/"  # one trailing '/': the sink strips it
 
 
 def test_every_refusal_is_one_config_error_a_caller_can_catch(tmp_path: Path) -> None:
