@@ -241,7 +241,8 @@ def test_unit_filters_system_calls_but_lets_onednn_jit() -> None:
     filters = _unit()["Service"]["SystemCallFilter"]
     assert filters[0] == "@system-service"
     assert _service("ProtectProc") == "invisible"
-    assert _service("ProcSubset") == "pid"
+    # ProcSubset=pid hides /proc/cpuinfo: torch's kernels fall back from AVX2/AVX512 to DEFAULT (see the unit)
+    assert "ProcSubset" not in _unit()["Service"]
     # oneDNN JIT-compiles kernels into W+X pages: MemoryDenyWriteExecute=yes would kill the first inference.
     assert _service("MemoryDenyWriteExecute") == "no"
 
