@@ -62,3 +62,21 @@ def _lock(folder: Path) -> int:
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
     return fd
+
+
+def running_holder(folders: list[Path]) -> str | None:
+    """The pid of another daemon holding the lock of any of `folders`, else None. Creates nothing."""
+    for folder in folders:
+        try:
+            fd = os.open(folder / LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            if holder != str(os.getpid()):  # `run` itself holds it while it checks its port
+                return holder
+        finally:
+            os.close(fd)  # also drops the shared lock just taken
+    return None

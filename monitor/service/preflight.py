@@ -2,6 +2,7 @@
 config names can be written (or read), the HTTP port is free, the model folders are there. Each check is one
 record with what was found and what to fix; nothing is created or changed."""
 
+import errno
 import os
 import socket
 import tempfile
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from monitor.config import MonitorConfig, StartupError
 from monitor.nets.manifest import MANIFEST_NAME
+from monitor.service.lock import running_holder, state_folders
 
 # The folders `train` writes under models.dir, named like the ModelsConfig switches (and nets.runtime's
 # REGRESSOR_DIR / FORECAST_DIR, which import torch; tests/faults checks they agree).
@@ -111,7 +113,10 @@ def port_check(config: MonitorConfig) -> list[Check]:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(infos[0][4])
     except OSError as exc:
-        reason = "in use by another program" if exc.errno == 98 else (exc.strerror or str(exc))
+        holder = running_holder(state_folders(config)) if exc.errno == errno.EADDRINUSE else None
+        if holder:  # checking the config of the service that runs: its own port
+            return [Check("http port", True, f"{where} in use by the running furnace-monitor (pid {holder})")]
+        reason = "in use by another program" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
         fix = f"stop what listens there (ss -ltnp 'sport = :{http.port}') or change http.port"
         return [Check("http port", False, f"{where} {reason}", fix)]
     return [Check("http port", True, f"{where} free")]

@@ -233,3 +233,29 @@ def test_a_missing_or_hostile_config_is_exit_2_for_every_command(tmp_path: Path,
     latin.write_bytes(b"rig: r\xe9\n")
     assert main(["digitize", str(tmp_path), "-o", str(tmp_path / "t.csv"), "-c", str(latin), "-q"]) == 2
     assert "not UTF-8 text" in one_error_line(capsys.readouterr().err)
+
+
+def test_check_config_beside_the_running_service_names_it_as_the_port_holder(tmp_path: Path, capsys) -> None:
+    """Fed: check-config on the config of a service that runs (it holds the state lock and the port).
+    Seen: the port check is OK and names the running pid, not "in use by another program"."""
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        config = write_config(tmp_path, http=f"{{host: 127.0.0.1, port: {port}}}")
+        hold = (
+            "import sys, time; from pathlib import Path; from monitor.service.lock import StateLock;"
+            "StateLock([Path(sys.argv[1])]).acquire(); print('held', flush=True); time.sleep(120)"
+        )
+        holder = subprocess.Popen(
+            [sys.executable, "-c", hold, str(tmp_path / "state" / "ckpt")],
+            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+        )  # fmt: skip
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+            assert main(["check-config", "-c", str(config)]) == 0
+        finally:
+            holder.kill()
+            holder.wait(timeout=30)
+    lines = capsys.readouterr().out.splitlines()
+    assert (
+        f"OK   http port: 127.0.0.1:{port} in use by the running furnace-monitor (pid {holder.pid})" in lines
+    )
