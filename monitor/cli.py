@@ -606,7 +606,7 @@ def build_parser() -> argparse.ArgumentParser:
     ea.set_defaults(func=cmd_evaluate_analytics)
 
     rs = _command(
-        sub, "evaluate-restarts", "prove a killed service resumes with nothing lost or duplicated",
+        sub, "evaluate-restarts", "kill the service at random frames: does it resume to the same results?",
         "Runs the service on recorded runs, kills it at random frames, restarts it, and compares what was\n"
         "published with an uninterrupted run. Exit 1 if any trial differs.",
         "  furnace-monitor evaluate-restarts runs/sim1 runs/sim2 --work work/restarts --kills 3",
@@ -628,7 +628,10 @@ def build_parser() -> argparse.ArgumentParser:
         "  furnace-monitor run -c /etc/furnace-monitor/monitor.yaml\n"
         "  systemctl start furnace-monitor                       the same, under systemd",
     )  # fmt: skip
-    rn.add_argument("-c", "--config", type=Path, required=True, metavar="YAML", help="your config file")
+    rn.add_argument(
+        "-c", "--config", type=Path, required=True, metavar="YAML",
+        help="your config file (start from config/monitor.yaml; check it with check-config)",
+    )  # fmt: skip
     rn.set_defaults(func=cmd_run)
 
     demo = _command(
