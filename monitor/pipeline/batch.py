@@ -47,7 +47,7 @@ def analyze_frames(
     for path, frame in zip(paths, frames, strict=True):
         if isinstance(frame, FrameError):
             flush()  # the failed frame takes the stage the frames before it reached
-            results.append(processor.failed(len(results), path.name, str(frame)))
+            results.append(processor.failed(len(results), path.name, str(frame), kind=frame.kind))
         else:
             pending.append(frame)
             if len(pending) >= batch:
