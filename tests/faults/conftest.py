@@ -1,0 +1,3 @@
+"""The fault-injection suite's daemon rig (tests/faults/harness.py)."""
+
+from tests.faults.harness import processors, rig_factory  # noqa: F401
