@@ -147,6 +147,9 @@ class Checkpoint:
             data = path.read_bytes()
         except FileNotFoundError:
             return self._adopt_legacy(run)
+        except OSError as exc:  # not a folder, no permission: the daemon says so when it marks
+            log.error("checkpoint %s cannot be read (%s): run %s starts afresh", path, exc.strerror, run)
+            return []
         whole = data.rfind(b"\n") + 1
         if whole < len(data):
             # a line torn by a crash is not a mark: drop it, so that frame simply comes again
@@ -163,6 +166,8 @@ class Checkpoint:
         become this key's log, so an upgrade does not process finished runs again."""
         name = run.split("@", 1)[0]
         legacy = self.dir / f"{quote(name, safe='')}.json"
+        if not self.dir.is_dir():
+            return []
         try:
             files = json.loads(legacy.read_text(encoding="utf-8"))["files"]
             if not isinstance(files, list) or not all(isinstance(f, str) and "\n" not in f for f in files):

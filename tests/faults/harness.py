@@ -110,8 +110,8 @@ def rig_factory(
     caplog.set_level(logging.INFO)
     started: list[Daemon] = []
 
-    def make(data: dict[str, Any] | None = None) -> Rig:
-        config = parse_config(data or config_data(tmp_path), env={})
+    def make(data: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Rig:
+        config = parse_config(data or config_data(tmp_path), env=env or {})
         Path(config.ingest.watch_dir).mkdir(parents=True, exist_ok=True)
         outbox = Outbox(config.outbox.path, max_items=config.outbox.max_items)
         daemon = Daemon(
