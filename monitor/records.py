@@ -111,10 +111,8 @@ class FlagKind(StrEnum):
     GLINT = "glint"
 
 
-FRAME_UNUSABLE = frozenset(
-    {FlagKind.UNREADABLE, FlagKind.EMPTY, FlagKind.TOO_LARGE, FlagKind.OUTSIDE_FOLDER, FlagKind.SIZE_CHANGED,
-     FlagKind.STRAY}
-)  # fmt: skip
+FRAME_UNUSABLE = frozenset((FlagKind.UNREADABLE, FlagKind.EMPTY, FlagKind.TOO_LARGE, FlagKind.OUTSIDE_FOLDER,
+                            FlagKind.SIZE_CHANGED, FlagKind.STRAY))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +125,7 @@ class Flag:
     detail: str = ""
 
     @classmethod
-    def frame(cls, kind: FlagKind, detail: str) -> "Flag":
+    def frame(cls, kind: FlagKind, detail: str) -> "Flag":  # a flag of the whole frame
         return cls(kind, "frame", detail)
 
     @property
@@ -287,6 +285,11 @@ class FrameResult:
         if self.features is not None and self.features.exposure_step:
             flags.append(Flag(FlagKind.EXPOSURE_STEP))
         return flags
+
+    @property
+    def flagged(self) -> bool:
+        """Something is wrong with the frame or a field (the camera's exposure step is news, not a fault)."""
+        return any(f.kind is not FlagKind.EXPOSURE_STEP for f in self.flags)
 
     @property
     def t1_c(self) -> float | None:

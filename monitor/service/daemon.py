@@ -116,7 +116,7 @@ class Daemon:
             self.metrics.stage_seconds.labels("pipeline").observe(result.latency_ms / 1000.0)
             for stage, ms in result.stage_ms:
                 self.metrics.stage_seconds.labels(stage).observe(ms / 1000.0)
-            if result.flags:
+            if result.flagged:
                 self.metrics.frames_flagged.inc()
         for event in result.events:
             self.metrics.events.labels(str(event.type)).inc()

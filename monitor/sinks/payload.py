@@ -4,7 +4,7 @@ One place, so every sink says the same thing."""
 from dataclasses import asdict
 from typing import Any
 
-from monitor.records import FlagKind, FrameResult, Prediction, StageEvent
+from monitor.records import FrameResult, Prediction, StageEvent
 from monitor.sinks.base import RunContext
 
 
@@ -88,7 +88,7 @@ def frame_fields(result: FrameResult) -> dict[str, float | int]:
         "t2_c": result.t2_c,
         "crystal_fraction": result.crystal_fraction,
         "latency_ms": result.latency_ms,
-        "flagged": int(any(f.kind is not FlagKind.EXPOSURE_STEP for f in result.flags)),
+        "flagged": int(result.flagged),
     }
     if result.features is not None:
         f = result.features
