@@ -41,6 +41,7 @@ class Daemon:
         self._stalled = False
         self._failures_in_row = 0  # frames unusable or failing in processing since the last good one
         self._checkpoint_error: str | None = None  # why the last mark could not be written, until one is
+        self._tick_error: str | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -80,7 +81,12 @@ class Daemon:
             try:
                 arrival = self._queue.get(timeout=0.2)
             except queue.Empty:
-                self.tick()
+                try:
+                    self.tick()
+                except Exception as exc:  # the pipeline thread must outlive its idle round (issue 15)
+                    if repr(exc) != self._tick_error:  # once per distinct error, not every 0.2 s
+                        log.exception("idle round failed; carrying on")
+                    self._tick_error = repr(exc)
                 continue
             self.metrics.queue_depth.set(self._queue.qsize())
             try:
@@ -197,7 +203,10 @@ class Daemon:
             return
         self._stalled = stalled
         limit = self.config.ingest.stall_timeout_s
-        detail = f"no frame for more than {limit:g} s" if stalled else "frames arriving"
+        detail = (
+            f"no frame for more than {limit:g} s" if stalled
+            else "no run in progress" if self.watcher.stalled() else "frames arriving"
+        )  # fmt: skip
         (log.warning if stalled else log.info)("feed %s", detail)
         self.delivery.publish_feed(stalled=stalled, detail=detail)
 
