@@ -105,10 +105,8 @@ class Checkpoint:
             return True
 
     def _restore(self) -> None:
-        """Make the folder again and write every known run's log back from memory (lock held)."""
-        log.warning(
-            "checkpoint folder %s was deleted: made again, the marks written back from memory", self.dir
-        )
+        """Make the folder again and write every known run's log back from memory (lock held); OSError if
+        it cannot (the daemon reports that, once)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         logs = {run: "".join(f + "\n" for f in s.files) for run, s in self._runs.items() if s.files}
         for run, text in {**self._retired, **logs}.items():
@@ -120,6 +118,9 @@ class Checkpoint:
             if state.log is not None:
                 state.log.close()
                 state.log = self.path(run).open("a", encoding="utf-8")
+        log.warning(
+            "checkpoint folder %s was deleted: made again, the marks written back from memory", self.dir
+        )
 
     def close(self) -> None:
         with self._lock:
