@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.sinks.outbox import Item, Outbox
 from tests.faults.harness import Rig, config_data
 from tests.services import wait_until
 
@@ -62,3 +63,20 @@ def test_a_state_folder_deleted_mid_run_is_made_again_and_a_restart_sends_nothin
 def _run_id(rig: Rig) -> str:
     (run_id,) = rig.daemon.sessions
     return run_id
+
+
+def test_an_outbox_deleted_with_items_waiting_is_made_again_with_them(tmp_path: Path, caplog) -> None:
+    """Fed: the outbox file (and its WAL) deleted while a sink's items wait in it (a broker down). Seen: a
+    log line, and every waiting item in the new file, there for a restart too; none lost."""
+    path = tmp_path / "state" / "outbox.sqlite"
+    outbox = Outbox(path)
+    outbox.put({"mqtt": [Item(f"frame {i}") for i in range(3)]})
+    for leftover in path.parent.glob("outbox.sqlite*"):
+        leftover.unlink()
+    outbox.put({"mqtt": [Item("frame 3")]})
+    assert any("was deleted: made again with the 3 items waiting" in r.getMessage() for r in caplog.records)
+    assert outbox.queued("mqtt") == 4
+    outbox.close()
+    again = Outbox(path)
+    assert [q.payload for q in again.peek("mqtt", 10)] == [f"frame {i}" for i in range(4)]
+    again.close()
