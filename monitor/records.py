@@ -1,4 +1,4 @@
-"""Typed records shared between stages: stages, stage events and the events.json format."""
+"""Typed records shared between stages: stages, stage events and the events.json format, frame flags."""
 
 import json
 import math
@@ -91,6 +91,51 @@ def read_events(path: Path) -> list[StageEvent]:
     return [StageEvent.from_json(e) for e in doc["events"]]
 
 
+class FlagKind(StrEnum):
+    """What is wrong with, or worth knowing about, a frame: the closed vocabulary of frame flags. Consumers
+    test a flag's kind, never its text (the text is for people and keeps the earlier format)."""
+
+    # the frame could not be used at all (its text reads "frame: <detail>")
+    UNREADABLE = "unreadable"  # not an image, truncated, cannot be read or decoded
+    EMPTY = "empty"  # an empty file, still empty after the settle time
+    TOO_LARGE = "too_large"  # its header declares more pixels than ingest.max_pixels: never decoded
+    OUTSIDE_FOLDER = "outside_folder"  # a link leading out of the watched folder: never read
+    SIZE_CHANGED = "size_changed"  # another size than the run's first frame (or the configured size)
+    STRAY = "stray"  # far ahead of the run, and later frames came with earlier times: another run's frame
+    # an overlay field ("<field>: <detail>")
+    FIELD_REJECTED = "field_rejected"  # not accepted: the value is left out
+    FIELD_WARNING = "field_warning"  # accepted, but worth a look
+    OUT_OF_RANGE = "out_of_range"  # a table's temperature outside the plausible range: left out
+    # the camera (the kind is the text)
+    EXPOSURE_STEP = "exposure_step"
+    GLINT = "glint"
+
+
+FRAME_UNUSABLE = frozenset((FlagKind.UNREADABLE, FlagKind.EMPTY, FlagKind.TOO_LARGE, FlagKind.OUTSIDE_FOLDER,
+                            FlagKind.SIZE_CHANGED, FlagKind.STRAY))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """One flag of a frame: its kind, the field it is about ("frame", "t1", "1# Temperature"; "" for the
+    camera's) and a detail for people. str() is the text features.csv, the store and MQTT carry."""
+
+    kind: FlagKind
+    field: str = ""
+    detail: str = ""
+
+    @classmethod
+    def frame(cls, kind: FlagKind, detail: str) -> "Flag":  # a flag of the whole frame
+        return cls(kind, "frame", detail)
+
+    @property
+    def frame_unusable(self) -> bool:
+        return self.kind in FRAME_UNUSABLE
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.detail}" if self.field else str(self.kind)
+
+
 @dataclass(frozen=True, slots=True)
 class FieldRead:
     """One overlay field as read: the raw text, the accepted value (None when flagged) and why not."""
@@ -119,11 +164,13 @@ class OverlayReading:
         return {"time": self.time, "t1": self.t1, "t2": self.t2}
 
     @property
-    def flags(self) -> list[str]:
-        """One 'field: reason' per field that was not accepted or is worth a look."""
+    def flags(self) -> list[Flag]:
+        """One flag per field that was not accepted or is worth a look."""
         return [
-            f"{name}: {f.error or f.warning}" for name, f in self.fields().items() if f.error or f.warning
-        ]
+            Flag(FlagKind.FIELD_REJECTED, name, f.error) if f.error
+            else Flag(FlagKind.FIELD_WARNING, name, f.warning or "")
+            for name, f in self.fields().items() if f.error or f.warning
+        ]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +264,7 @@ class FrameResult:
     file: str
     time_s: float  # the time read from the overlay, else the file name's second, else the index
     reading: OverlayReading | None  # None when the frame could not be decoded
-    frame_error: str | None
+    frame_error: str | None  # why the frame could not be used (its flag's detail)
     features: Features | None
     stage: Stage  # as far as confirmed when this frame was processed
     events: tuple[StageEvent, ...]  # events confirmed at this frame (they may date a few frames back)
@@ -226,6 +273,23 @@ class FrameResult:
     stage_ms: tuple[tuple[str, float], ...] = ()  # (stage, milliseconds) of this frame's processing
     prediction: Prediction | None = None  # the learned models' outputs, when they run
     thermocouples: tuple[ThermocoupleHealth, ...] = ()  # 1# and 2# over the last frames (online health)
+    frame_error_kind: FlagKind = FlagKind.UNREADABLE  # what kind of problem frame_error is
+
+    @property
+    def flags(self) -> list[Flag]:
+        """What is wrong with, or worth knowing about, the frame: why it could not be used, else the
+        overlay's flags and the camera's exposure step (as known when the frame was processed)."""
+        if self.frame_error:
+            return [Flag.frame(self.frame_error_kind, self.frame_error)]
+        flags = list(self.reading.flags) if self.reading else []
+        if self.features is not None and self.features.exposure_step:
+            flags.append(Flag(FlagKind.EXPOSURE_STEP))
+        return flags
+
+    @property
+    def flagged(self) -> bool:
+        """Something is wrong with the frame or a field (the camera's exposure step is news, not a fault)."""
+        return any(f.kind is not FlagKind.EXPOSURE_STEP for f in self.flags)
 
     @property
     def t1_c(self) -> float | None:

@@ -1,6 +1,7 @@
 """A short text account of an analysed run: its stages, events, kinetics and thermocouples."""
 
 from monitor.analytics.result import AnalysisResult
+from monitor.records import FlagKind
 
 
 def _num(value: float | None, unit: str, digits: int = 0) -> str:
@@ -19,8 +20,8 @@ def describe_analysis(result: AnalysisResult) -> str:
         for e in result.events
     ]
     lines += [f"{m.type!s:<24} not found: {m.reason}" for m in result.missed]
-    steps = sum("exposure_step" in f for f in result.flags)
-    glints = sum("glint" in f for f in result.flags)
+    steps = sum(any(f.kind is FlagKind.EXPOSURE_STEP for f in flags) for flags in result.flags)
+    glints = sum(any(f.kind is FlagKind.GLINT for f in flags) for flags in result.flags)
     lines += [
         "",
         f"camera: {steps} frames of exposure steps, {glints} of glints (flagged in features.csv)",

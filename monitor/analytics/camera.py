@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from monitor.analytics.stats import robust_std
+from monitor.records import Flag, FlagKind
 
 # A glint lasts at most this many frames (the real run's lasts 3: 355-357 s).
 GLINT_FRAMES = 4
@@ -246,10 +247,10 @@ class CameraTracker:
                 return True
         return False
 
-    def flags(self, index: int) -> tuple[str, ...]:
-        """Hindsight: 'exposure_step' or 'glint' for frame `index` (0-based), else nothing."""
+    def flags(self, index: int) -> tuple[Flag, ...]:
+        """Hindsight: a glint or an exposure step flag for frame `index` (0-based), else nothing."""
         if index in self._glint:
-            return ("glint",)
+            return (Flag(FlagKind.GLINT),)
         if index in self._exposure:
-            return ("exposure_step",)
+            return (Flag(FlagKind.EXPOSURE_STEP),)
         return ()

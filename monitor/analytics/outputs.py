@@ -55,7 +55,7 @@ def write_features(path: Path, result: AnalysisResult) -> None:
                         result.progress_pct[i],
                     ]
                 ]
-                + ["; ".join(result.flags[i]) if result.flags else ""]
+                + ["; ".join(map(str, result.flags[i])) if result.flags else ""]
                 + (_model_cells(result.predictions[i]) if with_models else [])
             )
 

@@ -6,6 +6,7 @@ from monitor.analytics.locate import SampleFinding
 from monitor.records import (
     AvramiFit,
     Features,
+    Flag,
     MissedEvent,
     Prediction,
     Stage,
@@ -42,7 +43,7 @@ class AnalysisResult:
     health: list[ThermocoupleHealth]
     correlation: dict[str, dict[str, float | None]]  # Pearson r between "1#", "2#", "mean", "probe_sum"
     summary: RunSummary
-    flags: list[list[str]] = field(default_factory=list)  # per frame: OCR / frame problems
+    flags: list[list[Flag]] = field(default_factory=list)  # per frame: OCR / frame / camera flags
     predictions: list[Prediction | None] = field(default_factory=list)  # per frame, when models ran
     missed: list[MissedEvent] = field(default_factory=list)  # events not found, with the reason
     sample: SampleFinding | None = None  # where the sample was found (frames only, not a table of means)

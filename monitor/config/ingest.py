@@ -35,6 +35,26 @@ class IngestConfig(Section):
         "it from its checkpoint (its processed frames are replayed, so the result is the same).",
     )
     queue_size: int = Field(64, ge=1, le=100_000, description="Frames waiting for processing, at most.")
+    max_pixels: int = Field(
+        4096 * 4096,
+        ge=64 * 64,
+        le=400_000_000,
+        description="A frame whose header declares more pixels is flagged 'too large' without being decoded "
+        "(a decompression bomb). Default: a 16 MP camera.",
+    )
+    stray_gap_s: float = Field(
+        60.0,
+        gt=0,
+        le=86_400,
+        description="A frame named this far ahead of its run's last frame waits a moment: if earlier frames "
+        "keep coming meanwhile, it is flagged as a stray from another run instead of processed.",
+    )
+    failures_not_ready: int = Field(
+        5,
+        ge=1,
+        le=10_000,
+        description="Frames failing in a row (unusable or a processing error) = not ready.",
+    )
     checkpoint_dir: Path = Field(
         Path("/var/lib/furnace-monitor/checkpoints"),
         description="Per-run checkpoints, so a restart resumes where it stopped.",

@@ -11,6 +11,13 @@ from monitor.config.base import Section
 class StoreConfig(Section):
     enabled: bool = Field(True, description="Keep runs, frames and events in a local SQLite file.")
     path: Path = Field(Path("/var/lib/furnace-monitor/furnace.sqlite"), description="The SQLite file.")
+    retention_days: float | None = Field(
+        None,
+        gt=0,
+        le=36_500,
+        description="Runs whose last frame is older than this are deleted from the store (checked on start "
+        "and hourly); null = keep everything.",
+    )
 
 
 class OutboxConfig(Section):

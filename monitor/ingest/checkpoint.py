@@ -8,6 +8,11 @@ A mark appends one line and fsyncs it: O(1) per frame, so a ten-hour run costs w
 per frame (the earlier whole-file rewrite wrote ~15 GB over such a run). A crash mid-append leaves at most
 a torn last line without its newline; it is ignored, so that frame is simply delivered again.
 Logs written as `<run name>.json` by earlier versions are taken over by the run's first key that asks.
+
+A checkpoint folder deleted under a running daemon would otherwise take marks into deleted files, and the
+next start would deliver every finished run again. Each mark checks that its log is still the file at its
+path (one stat), and `verify` (the daemon's idle round) checks the folder: when a log is gone, the folder is
+made again and every run known in memory (retired ones included, kept as one string each) is written back.
 """
 
 import json
@@ -37,6 +42,7 @@ class Checkpoint:
     def __init__(self, dir: Path) -> None:
         self.dir = Path(dir)
         self._runs: dict[str, _RunState] = {}
+        self._retired: dict[str, str] = {}  # run -> its marks, a name a line: to restore a deleted folder
         self._lock = threading.Lock()
 
     def done(self, run: str, file: str | Path) -> bool:
@@ -54,6 +60,8 @@ class Checkpoint:
             if name in state.names:
                 return
             # On disk first: if the write fails, memory must not claim a mark the disk does not have.
+            if state.log is not None and not _same_file(state.log, self.path(run)):
+                self._restore()
             if state.log is None:
                 self.dir.mkdir(parents=True, exist_ok=True)
                 state.log = self.path(run).open("a", encoding="utf-8")
@@ -80,6 +88,39 @@ class Checkpoint:
             state = self._runs.pop(run, None)
             if state is not None and state.log is not None:
                 state.log.close()
+            if state is not None and state.files:
+                self._retired[run] = "".join(f + "\n" for f in state.files)
+
+    def verify(self) -> bool:
+        """Restore the folder if it (or a log open in it) was deleted; True if it had to. OSError if it
+        cannot be made again."""
+        with self._lock:
+            known = any(s.files for s in self._runs.values()) or self._retired
+            lost = any(
+                s.log is not None and not _same_file(s.log, self.path(r)) for r, s in self._runs.items()
+            )
+            if not (lost or (known and not self.dir.is_dir())):
+                return False
+            self._restore()
+            return True
+
+    def _restore(self) -> None:
+        """Make the folder again and write every known run's log back from memory (lock held); OSError if
+        it cannot (the daemon reports that, once)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        logs = {run: "".join(f + "\n" for f in s.files) for run, s in self._runs.items() if s.files}
+        for run, text in {**self._retired, **logs}.items():
+            path = self.path(run)
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+        for run, state in self._runs.items():
+            if state.log is not None:
+                state.log.close()
+                state.log = self.path(run).open("a", encoding="utf-8")
+        log.warning(
+            "checkpoint folder %s was deleted: made again, the marks written back from memory", self.dir
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -107,6 +148,9 @@ class Checkpoint:
             data = path.read_bytes()
         except FileNotFoundError:
             return self._adopt_legacy(run)
+        except OSError as exc:  # not a folder, no permission: the daemon says so when it marks
+            log.error("checkpoint %s cannot be read (%s): run %s starts afresh", path, exc.strerror, run)
+            return []
         whole = data.rfind(b"\n") + 1
         if whole < len(data):
             # a line torn by a crash is not a mark: drop it, so that frame simply comes again
@@ -123,6 +167,8 @@ class Checkpoint:
         become this key's log, so an upgrade does not process finished runs again."""
         name = run.split("@", 1)[0]
         legacy = self.dir / f"{quote(name, safe='')}.json"
+        if not self.dir.is_dir():
+            return []
         try:
             files = json.loads(legacy.read_text(encoding="utf-8"))["files"]
             if not isinstance(files, list) or not all(isinstance(f, str) and "\n" not in f for f in files):
@@ -139,3 +185,13 @@ class Checkpoint:
         legacy.replace(legacy.with_name(legacy.name + ".migrated"))
         log.info("checkpoint %s taken over as %s (%d frames)", legacy.name, self.path(run).name, len(files))
         return list(dict.fromkeys(files))
+
+
+def _same_file(handle: IO[str], path: Path) -> bool:
+    """The open log is still the file at its path (not deleted, not replaced)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(handle.fileno())
+    return (opened.st_dev, opened.st_ino) == (st.st_dev, st.st_ino)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.ingest.formats import file_is_whole
-from monitor.ingest.loader import list_frames
+from monitor.ingest.loader import inside, list_frames
 
 _FIRST_LOOK = 5  # frames looked at for the first whole one: a run whose first 5 are all broken is rare
 
@@ -34,6 +34,7 @@ class FrameArrival:
 
     key: RunKey
     path: Path
+    stray: bool = False  # far ahead of the run while earlier frames kept coming: another run's frame
 
     @property
     def run(self) -> str:
@@ -75,6 +76,8 @@ class RunKeys:
             except OSError:
                 return None
             for first in frames:
+                if not inside(first, folder):  # a link out of the folder is never read
+                    continue
                 signature = _signature(first)
                 if signature is None or signature[1] == 0 or not file_is_whole(first):
                     continue

@@ -10,11 +10,22 @@ import numpy as np
 
 from monitor.ingest.formats import FORMAT_NAMES, FRAME_SUFFIXES, HEAD_BYTES, bytes_reader, format_of
 from monitor.ingest.formats import significant_bits as declared_bits
-from monitor.records import Frame
+from monitor.ingest.header import HeaderTooLarge, declared_size
+from monitor.records import FlagKind, Frame
+
+# Pixels a frame may declare, at most, unless the caller says otherwise (ingest.max_pixels): a 16 MP camera,
+# above the simulator's largest frame. A header declaring more is refused before decoding: a 4 MB JPEG can
+# declare 16000x16000, 768 MB once decoded.
+MAX_PIXELS = 4096 * 4096
 
 
 class FrameError(Exception):
-    """A frame file that cannot be used: empty, truncated, not an image, wrong size."""
+    """A frame file that cannot be used: empty, truncated, not an image, too large, wrong size, a link out
+    of its folder. The message names the file and says why; it never quotes the file's contents."""
+
+    def __init__(self, message: str, kind: FlagKind = FlagKind.UNREADABLE) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class NoFramesError(Exception):
@@ -63,27 +74,47 @@ def usable_frames(folder: Path, *, size: tuple[int, int] | None = None) -> list[
     raise NoFramesError(f"{folder}: none of the {len(paths)} frame files decodes (first: {first_error})")
 
 
-def decode_frame(data: bytes, *, name: str, size: tuple[int, int] | None = None) -> np.ndarray:
+def decode_frame(
+    data: bytes, *, name: str, size: tuple[int, int] | None = None, max_pixels: int = MAX_PIXELS
+) -> np.ndarray:
     """Decode frame bytes (JPEG, PNG, BMP or TIFF; 8 or 16 bits, grey, colour or with alpha) to 8-bit BGR;
-    `size` = expected (width, height) or None for any."""
+    `size` = expected (width, height) or None for any. The header's size is checked against `size` and
+    `max_pixels` before a byte is decoded."""
     if not data:
-        raise FrameError(f"{name}: empty file")
+        raise FrameError(f"{name}: empty file", FlagKind.EMPTY)
     fmt = format_of(data[:HEAD_BYTES])
-    if fmt is None:
-        raise FrameError(f"{name}: not a {FORMAT_NAMES} image (starts with {data[:HEAD_BYTES]!r})")
+    if fmt is None:  # the bytes are not quoted: a link or a stray file may hold anything, secrets included
+        raise FrameError(f"{name}: not a {FORMAT_NAMES} image")
     missing = fmt.missing(bytes_reader(data), len(data))
     if missing is not None:
         raise FrameError(f"{name}: {missing}")
+    try:
+        declared = declared_size(data)
+    except HeaderTooLarge:
+        raise FrameError(
+            f"{name}: too large: more than {max_pixels} pixels declared", FlagKind.TOO_LARGE
+        ) from None
+    if declared is not None:
+        _check_size(declared, name=name, size=size, max_pixels=max_pixels)
     # ANYDEPTH keeps 16-bit samples for the scaling below (plain IMREAD_COLOR would shift them by 8 blindly)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if image is None:
         raise FrameError(f"{name}: the image data could not be decoded")
     image = _to_bgr8(image, data, name=name)
-    if size is not None and (image.shape[1], image.shape[0]) != size:
-        raise FrameError(
-            f"{name}: wrong size {image.shape[1]}x{image.shape[0]}, expected {size[0]}x{size[1]}"
-        )
+    _check_size((image.shape[1], image.shape[0]), name=name, size=size, max_pixels=max_pixels)
     return image
+
+
+def _check_size(got: tuple[int, int], *, name: str, size: tuple[int, int] | None, max_pixels: int) -> None:
+    width, height = got
+    if width * height > max_pixels:
+        raise FrameError(
+            f"{name}: too large: {width}x{height} declared, more than {max_pixels} pixels", FlagKind.TOO_LARGE
+        )
+    if size is not None and got != size:
+        raise FrameError(
+            f"{name}: wrong size {width}x{height}, expected {size[0]}x{size[1]}", FlagKind.SIZE_CHANGED
+        )
 
 
 def _to_bgr8(image: np.ndarray, data: bytes, *, name: str) -> np.ndarray:
@@ -106,13 +137,29 @@ def _to_bgr8(image: np.ndarray, data: bytes, *, name: str) -> np.ndarray:
     return image
 
 
-def load_frame(path: Path, index: int, *, size: tuple[int, int] | None = None) -> Frame:
-    """Read and decode a frame file; FrameError says what is wrong with it."""
+def load_frame(
+    path: Path, index: int, *, size: tuple[int, int] | None = None, max_pixels: int = MAX_PIXELS,
+    within: Path | None = None,
+) -> Frame:  # fmt: skip
+    """Read and decode a frame file; FrameError says what is wrong with it. With `within`, a file that is
+    (or lies behind) a link leading out of that folder is refused unread."""
+    if within is not None and not inside(path, within):
+        raise FrameError(f"{path.name}: a link out of the watched folder; not read", FlagKind.OUTSIDE_FOLDER)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise FrameError(f"{path.name}: cannot read ({exc.strerror})") from exc
-    return Frame(path=path, index=index, image=decode_frame(data, name=path.name, size=size))
+    return Frame(
+        path=path, index=index, image=decode_frame(data, name=path.name, size=size, max_pixels=max_pixels)
+    )
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """True if `path`, links followed, stays inside `folder` (links followed too)."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a link loop
+        return False
 
 
 def load_frames(

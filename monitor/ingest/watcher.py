@@ -33,35 +33,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 from watchdog import events as ev
-from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserver
 
 from monitor.config.ingest import IngestConfig
 from monitor.ingest.checkpoint import Checkpoint
 from monitor.ingest.formats import FRAME_SUFFIXES, file_is_whole
 from monitor.ingest.identity import FrameArrival, RunKey, RunKeys
-from monitor.ingest.loader import frame_order, list_frames
-from monitor.ingest.pending import Candidate
+from monitor.ingest.loader import frame_order, inside, list_frames
+from monitor.ingest.observe import FolderObserver
+from monitor.ingest.pending import Candidate, RunOrder
 
 log = logging.getLogger(__name__)
 
-_EVENTS: list[type[ev.FileSystemEvent]] = [
-    *(ev.FileCreatedEvent, ev.FileModifiedEvent, ev.FileClosedEvent, ev.FileMovedEvent, ev.FileDeletedEvent),
-    *(ev.DirCreatedEvent, ev.DirMovedEvent, ev.DirDeletedEvent),
-]
 _RESCAN_S = 30.0  # full rescan period: a safety net for events the kernel dropped (inotify queue overflow)
 _IDLE_WAIT_S = 0.5  # queue wait when nothing is pending; stop() wakes the thread sooner
-
-
-class _Enqueue(ev.FileSystemEventHandler):
-    """Runs in the observer thread: only queue the event, so a slow consumer never drops one."""
-
-    def __init__(self, events: queue.SimpleQueue[ev.FileSystemEvent | None]) -> None:
-        self._events = events
-
-    def dispatch(self, event: ev.FileSystemEvent) -> None:
-        self._events.put(event)
 
 
 class FrameWatcher:
@@ -87,9 +71,10 @@ class FrameWatcher:
         self._events: queue.SimpleQueue[ev.FileSystemEvent | None] = queue.SimpleQueue()
         self._pending: dict[Path, Candidate] = {}
         self._delivered: defaultdict[str, set[str]] = defaultdict(set)
-        self._last_key: dict[str, tuple[int, int, str]] = {}
+        self._order = RunOrder(config.stray_gap_s)
+        self._empty: dict[Path, str] = {}  # empty files handed over (to be flagged) -> their run id
         self._stop = threading.Event()
-        self._observer: BaseObserver | None = None
+        self._observer: FolderObserver | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -98,11 +83,8 @@ class FrameWatcher:
             raise RuntimeError("FrameWatcher.start() called twice")
         if not self._root.is_dir():
             raise FileNotFoundError(f"watch folder {self._root} does not exist")
-        c = self._config
-        observer = PollingObserver(timeout=c.poll_interval_s) if c.polling else Observer()
-        observer.schedule(_Enqueue(self._events), str(self._root), recursive=True, event_filter=_EVENTS)
-        observer.start()  # watches exist when this returns, so nothing written after the scan is missed
-        self._observer = observer
+        self._observer = FolderObserver(self._root, self._config, self._events)
+        self._observer.start()
         self._thread = threading.Thread(target=self._run, name="frame-watcher", daemon=True)
         self._thread.start()
 
@@ -111,12 +93,15 @@ class FrameWatcher:
         self._stop.set()
         self._events.put(None)  # wake the delivery thread
         if self._observer is not None:
-            self._observer.stop()
-            self._observer.join(timeout)
+            self._observer.stop(timeout)
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 log.warning("frame watcher: on_frame still blocked after %.1f s at stop", timeout)
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
 
     @property
     def running(self) -> bool:
@@ -133,6 +118,8 @@ class FrameWatcher:
         next_scan, live = time.monotonic(), False  # the first scan is the catch-up
         while not self._stop.is_set():
             try:
+                if self._observer is not None and self._observer.check():
+                    self._scan(self._root, live=True)
                 if time.monotonic() >= next_scan:
                     self._scan(self._root, live=live)
                     next_scan, live = time.monotonic() + _RESCAN_S, True
@@ -196,11 +183,14 @@ class FrameWatcher:
         run = self._run_of(path)
         if run is None or not self._is_frame(path.name):
             return
+        if path in self._empty and _size(path):  # an empty file flagged earlier has been filled: a frame now
+            self._delivered[self._empty.pop(path)].discard(path.name)
         if self._taken(run, path):
             return
         cand = self._pending.get(path)
         if cand is None:
             cand = self._pending[path] = Candidate(run, path, frame_order(path.name), live)
+            cand.seen_after = self._order.latest(run)
         cand.complete = cand.complete or complete
         cand.live = cand.live or live
 
@@ -227,6 +217,9 @@ class FrameWatcher:
         """Decide which pending files are complete now."""
         for path, cand in list(self._pending.items()):
             if cand.ready_at is not None:
+                continue
+            if path.is_symlink() and not inside(path, self._root):
+                cand.ready_at = now  # handed over unread: the loader flags it without opening the target
                 continue
             try:
                 st = path.stat()
@@ -269,6 +262,8 @@ class FrameWatcher:
                     for h in holding:
                         h.overtaken = True
                     holding.clear()
+                if self._order.far_ahead(cand) and now - cand.ready_at < self.hold_s:
+                    break  # far ahead of its run: wait a moment, do earlier frames keep coming?
                 self._hand_over(cand)
 
     def _hand_over(self, cand: Candidate) -> None:
@@ -281,14 +276,21 @@ class FrameWatcher:
         )
         if self._taken(cand.run, cand.path, key):
             return
-        last = self._last_key.get(key.id)
-        if last is not None and cand.order < last:
+        stray = self._order.stray(cand, self._pending.values())
+        if not stray and self._order.late(key.id, cand):
             log.warning("frame watcher: %s/%s arrived late, after later frames", cand.run, cand.path.name)
-        else:
-            self._last_key[key.id] = cand.order
         self._delivered[key.id].add(cand.path.name)
+        if not _size(cand.path):
+            self._empty[cand.path] = key.id
         try:
-            self._on_frame(FrameArrival(key, cand.path))
+            self._on_frame(FrameArrival(key, cand.path, stray=stray))
         except Exception:
             # one bad hand-over must not end the feed; the frame stays unmarked, so a restart retries it
             log.exception("frame watcher: on_frame failed for %s", cand.path)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -47,7 +47,7 @@ def label_run(folder: Path, processor: FrameProcessor, *, progress: bool = True)
     result = analyze_frames(paths, processor, run=folder.name, progress=progress)
     t1 = np.array(
         [
-            math.nan if v is None or any(f.startswith(("t1:", "frame:")) for f in flags) else v
+            math.nan if v is None or any(f.frame_unusable or f.field == "t1" for f in flags) else v
             for v, flags in zip(result.t1, result.flags, strict=True)
         ],
         dtype=float,

@@ -43,7 +43,7 @@ class DigitizedRow:
     def flags(self) -> list[str]:
         if self.frame_error:
             return [f"frame: {self.frame_error}"]
-        return self.reading.flags if self.reading else []
+        return [str(f) for f in self.reading.flags] if self.reading else []
 
 
 def digitize(

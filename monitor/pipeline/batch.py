@@ -19,7 +19,7 @@ from monitor.analytics.stats import robust_std
 from monitor.config.overlay import PlausibilityConfig
 from monitor.ingest.loader import FrameError, load_frames
 from monitor.pipeline.process import FrameProcessor
-from monitor.records import EventType, Features, Frame, FrameResult, StageEvent
+from monitor.records import EventType, Features, Flag, FlagKind, Frame, FrameResult, StageEvent
 from monitor.stages import paper_progress, stage_at
 
 # Frames the models see at once: CPU inference per frame is cheaper in a batch, and 16 decoded frames
@@ -47,7 +47,7 @@ def analyze_frames(
     for path, frame in zip(paths, frames, strict=True):
         if isinstance(frame, FrameError):
             flush()  # the failed frame takes the stage the frames before it reached
-            results.append(processor.failed(len(results), path.name, str(frame)))
+            results.append(processor.failed(len(results), path.name, str(frame), kind=frame.kind))
         else:
             pending.append(frame)
             if len(pending) >= batch:
@@ -57,11 +57,11 @@ def analyze_frames(
     camera = processor.features.camera
     decoded = [r for r in results if not r.frame_error]
     camera_flags = {id(r): camera.flags(k) for k, r in enumerate(decoded)}
+    # the camera's flags in hindsight replace the live exposure step the result carries
     flags = [
-        [f"frame: {r.frame_error}"] if r.frame_error else [*(r.reading.flags if r.reading else []),
-                                                           *camera_flags[id(r)]]
+        [*(f for f in r.flags if f.kind is not FlagKind.EXPOSURE_STEP), *camera_flags.get(id(r), ())]
         for r in results
-    ]  # fmt: skip
+    ]
     summary = summarise(
         run=run,
         times=[r.time_s for r in results],
@@ -106,7 +106,7 @@ def analyze_table(features_csv: Path, temperatures_csv: Path | None, *, run: str
     features: list[Features | None] = []
     t1s: list[float | None] = []
     t2s: list[float | None] = []
-    flags: list[list[str]] = []
+    flags: list[list[Flag]] = []
     previous: tuple[float, float, float] | None = None
     t1_max = -math.inf
     for row in rows:
@@ -115,12 +115,12 @@ def analyze_table(features_csv: Path, temperatures_csv: Path | None, *, run: str
         # Out-of-range values are misreads (9518 for 951) and are dropped; jumps are kept: with no second
         # read to tell a misread from a real jump, judging them is the thermocouple health check's job.
         values: list[float | None] = []
-        frame_flags = []
+        frame_flags: list[Flag] = []
         for column in ("1# Temperature", "2# Temperature"):
             raw = temps.get(t, {}).get(column, "")
             value = float(raw) if raw else None
             if value is not None and not lo <= value <= hi:
-                frame_flags.append(f"{column}: {raw} outside {lo:g}..{hi:g} degC")
+                frame_flags.append(Flag(FlagKind.OUT_OF_RANGE, column, f"{raw} outside {lo:g}..{hi:g} degC"))
                 value = None
             values.append(value)
         if values[0] is not None:
@@ -151,7 +151,7 @@ def analyze_table(features_csv: Path, temperatures_csv: Path | None, *, run: str
 
 def summarise(
     *, run: str, times: list[float], files: list[str], features: list[Features | None],
-    t1: list[float | None], t2: list[float | None], detector: StageDetector, flags: list[list[str]],
+    t1: list[float | None], t2: list[float | None], detector: StageDetector, flags: list[list[Flag]],
 ) -> AnalysisResult:  # fmt: skip
     events = detector.events
     at = {e.type: e.time_s for e in events}

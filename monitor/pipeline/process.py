@@ -17,7 +17,7 @@ from monitor.config.overlay import Box
 from monitor.ingest.loader import time_from_name
 from monitor.overlay.digitize import FrameReader
 from monitor.overlay.factory import build_reader
-from monitor.records import EventType, Frame, FrameResult, Prediction, Stage
+from monitor.records import EventType, FlagKind, Frame, FrameResult, Prediction, Stage
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +145,10 @@ class FrameProcessor:
             stage_ms=(("ocr", (read_at - started) * 1000.0), ("analytics", (analysed_at - read_at) * 1000.0)),
         )
 
-    def failed(self, index: int, name: str, error: str) -> FrameResult:
-        """The result for a frame that could not be decoded: flagged, and the run goes on."""
+    def failed(
+        self, index: int, name: str, error: str, *, kind: FlagKind = FlagKind.UNREADABLE
+    ) -> FrameResult:
+        """The result for a frame that could not be used: flagged (`kind`), and the run goes on."""
         return FrameResult(
             index=index,
             file=name,
@@ -158,6 +160,7 @@ class FrameProcessor:
             events=(),
             crystal_fraction=None,
             latency_ms=0.0,
+            frame_error_kind=kind,
         )
 
 

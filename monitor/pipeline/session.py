@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from monitor.ingest.identity import RunKey
-from monitor.ingest.loader import FrameError, list_frames, load_frame, time_from_name
+from monitor.ingest.loader import MAX_PIXELS, FrameError, list_frames, load_frame, time_from_name
 from monitor.pipeline.process import FrameProcessor
-from monitor.records import FrameResult
+from monitor.records import FlagKind, Frame, FrameResult, Stage
 from monitor.sinks.base import RunContext
 
 log = logging.getLogger(__name__)
@@ -40,20 +40,21 @@ class RunSession:
     key: RunKey
     context: RunContext
     processor: FrameProcessor
-    size: tuple[int, int] | None = None  # the frame size the config demands, if any
+    size: tuple[int, int] | None = None  # the frame size the config demands, else the run's first frame's
+    max_pixels: int = MAX_PIXELS  # a frame declaring more is flagged without being decoded
     frames: int = 0  # frames through the pipeline so far, replayed ones included: the next frame's index
     last_active: float = field(default_factory=time.monotonic)
 
     @classmethod
     def open(
         cls, key: RunKey, folder: Path, *, rig: str, processor: FrameProcessor,
-        done: Sequence[str] = (), size: tuple[int, int] | None = None,
+        done: Sequence[str] = (), size: tuple[int, int] | None = None, max_pixels: int = MAX_PIXELS,
     ) -> "RunSession":  # fmt: skip
         """A session for a run, brought up to date with the frames `done` (checkpointed, in order)."""
         context = RunContext(
             rig=rig, run=key.name, run_id=key.id, started_at=run_started_at(folder), folder=folder
         )
-        session = cls(key=key, context=context, processor=processor, size=size)
+        session = cls(key=key, context=context, processor=processor, size=size, max_pixels=max_pixels)
         if done:
             started = time.perf_counter()
             session.replay(done)
@@ -71,23 +72,44 @@ class RunSession:
         for name in names:
             index = self._next()
             try:
-                frame = load_frame(self.context.folder / name, index, size=self.size)
+                frame = self._load(self.context.folder / name, index)
             except FrameError:
                 continue  # it failed the same way when it was live: no state changed then either
             self.processor.replay(frame)
 
-    def process(self, path: Path) -> FrameResult:
-        """One new frame of the run; a frame that cannot be decoded gives a flagged result."""
+    def process(self, path: Path, *, stray: bool = False) -> FrameResult:
+        """One new frame of the run; a frame that cannot be used (or a stray from another run, as the
+        watcher found) gives a flagged result and leaves the run's state as it was."""
         index = self._next()
         decode_started = time.perf_counter()
         try:
-            frame = load_frame(path, index, size=self.size)
+            if stray:
+                raise FrameError(
+                    f"{path.name}: a stray from another run (later frames came with earlier times); "
+                    "not processed", FlagKind.STRAY,
+                )  # fmt: skip
+            frame = self._load(path, index)
         except FrameError as exc:
             log.warning("%s", exc)
-            return self.processor.failed(index, path.name, str(exc))
+            return self.processor.failed(index, path.name, str(exc), kind=exc.kind)
         decode_ms = (time.perf_counter() - decode_started) * 1000.0
         result = self.processor.process(frame, run=self.key.name)
         return replace(result, stage_ms=(("decode", decode_ms), *result.stage_ms))
+
+    def _load(self, path: Path, index: int) -> Frame:
+        """Decode a frame of this run: from the run's folder only, of the run's size (the configured one,
+        else its first frame's, so a frame of another size is flagged at once)."""
+        frame = load_frame(
+            path, index, size=self.size, max_pixels=self.max_pixels, within=self.context.folder
+        )
+        if self.size is None:
+            self.size = (frame.image.shape[1], frame.image.shape[0])
+        return frame
+
+    @property
+    def finished(self) -> bool:
+        """The run reached its end (solid): no more frames are expected."""
+        return self.processor.detector.stage is Stage.SOLID
 
     def idle_for(self, now: float) -> float:
         return now - self.last_active

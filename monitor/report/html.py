@@ -131,7 +131,7 @@ def _flags_section(result: AnalysisResult) -> str:
             str(i),
             fmt_value(result.times[i]) if i < len(result.times) else DASH,
             result.files[i] if i < len(result.files) else DASH,
-            "; ".join(flags),
+            "; ".join(map(str, flags)),
         ]
         for i, flags in flagged[:MAX_FLAGGED_LISTED]
     ]

@@ -83,12 +83,15 @@ class Outbox:
         # counted once here and tracked afterwards: COUNT(*) walks the table
         rows = self._db.execute("SELECT sink, COUNT(*) FROM items GROUP BY sink").fetchall()
         self._counts: dict[str, int] = {str(sink): int(n) for sink, n in rows}
+        self._file = _identity(path)
 
     def put(self, items: Mapping[str, Sequence[Item]]) -> None:
         """Every sink's items of one frame, in one transaction: on disk when this returns."""
         rows = [(sink, i.payload, int(i.droppable)) for sink, batch in items.items() for i in batch]
         if not rows:
             return
+        with self._lock:
+            self._restore_if_deleted()
         with self._lock, self._transaction():
             self._db.executemany("INSERT INTO items (sink, payload, droppable) VALUES (?, ?, ?)", rows)
             for sink, batch in items.items():
@@ -144,6 +147,25 @@ class Outbox:
         with self._lock:
             self._db.close()
 
+    def _restore_if_deleted(self) -> None:
+        """SQLite keeps writing to a file deleted under it (its items would be on disk nowhere): the open
+        connection copies everything it still holds to a new file at the path, which takes over."""
+        if _identity(self.path) == self._file:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # fails if another file took the path meanwhile: put() then reports "cannot store" and retries
+        self._db.execute("VACUUM INTO ?", (str(self.path),))
+        self._db.close()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._file = _identity(self.path)
+        log.warning(
+            "outbox %s was deleted: made again with the %d items waiting",
+            self.path,
+            sum(self._counts.values()),
+        )
+
     # --- inside the lock and a transaction ----------------------------------------------------------
 
     @contextlib.contextmanager
@@ -198,3 +220,11 @@ class Outbox:
     def _bump(self, sink: str, name: str, n: int) -> None:
         if n:
             self._db.execute(_BUMP, (sink, name, n))
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)

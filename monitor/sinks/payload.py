@@ -33,7 +33,7 @@ def frame_document(context: RunContext, result: FrameResult) -> dict[str, Any]:
         "textured_share": None if f is None else round(f.textured_share, 4),
         "level": None if f is None or f.level != f.level else round(f.level, 3),
         "gain": None if f is None else round(f.gain, 4),
-        "flags": frame_flags(result),
+        "flags": [str(f) for f in result.flags],
         "thermocouples": {
             h.name: {"score": round(h.score, 3), "reliable": h.reliable, "reasons": list(h.reasons)}
             for h in result.thermocouples
@@ -42,17 +42,6 @@ def frame_document(context: RunContext, result: FrameResult) -> dict[str, Any]:
         "stage_ms": {stage: round(ms, 2) for stage, ms in result.stage_ms},
         **prediction_document(result.prediction),
     }
-
-
-def frame_flags(result: FrameResult) -> list[str]:
-    """What is wrong with, or worth knowing about, a frame: a decoding error, the overlay's flags, and the
-    camera's exposure step (known when the frame was processed)."""
-    if result.frame_error:
-        return [f"frame: {result.frame_error}"]
-    flags = list(result.reading.flags) if result.reading else []
-    if result.features is not None and result.features.exposure_step:
-        flags.append("exposure_step")
-    return flags
 
 
 def prediction_document(prediction: Prediction | None) -> dict[str, Any]:
@@ -99,7 +88,7 @@ def frame_fields(result: FrameResult) -> dict[str, float | int]:
         "t2_c": result.t2_c,
         "crystal_fraction": result.crystal_fraction,
         "latency_ms": result.latency_ms,
-        "flagged": int(bool(result.frame_error or (result.reading and result.reading.flags))),
+        "flagged": int(result.flagged),
     }
     if result.features is not None:
         f = result.features

@@ -11,6 +11,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
@@ -22,8 +23,11 @@ from monitor.records import FieldRead, FrameResult, OverlayReading
 from monitor.sinks.base import Retry, RunContext, Sink
 from monitor.sinks.outbox import Item
 from monitor.sinks.payload import event_document, frame_document
+from monitor.sinks.retention import prune_runs
 
 log = logging.getLogger(__name__)
+
+_PRUNE_EVERY_S = 3600.0  # retention is checked on open and then at most this often
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -180,10 +184,16 @@ class StoreSink(Sink):
         self.path = config.path
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._file: tuple[int, int] | None = None  # (device, inode) of the file the connection writes
+        self._pruned_at = -_PRUNE_EVERY_S
 
     def open(self) -> None:
         if self._db is not None:
             return
+        self._db = self._connect()
+        self._prune()
+
+    def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
@@ -194,7 +204,33 @@ class StoreSink(Sink):
         for column, kind in _ADDED_COLUMNS.items():
             if column not in present:
                 db.execute(f"ALTER TABLE frames ADD COLUMN {column} {kind}")
-        self._db = db
+        self._file = _identity(self.path)
+        return db
+
+    def _reopen_if_deleted(self) -> None:
+        """SQLite keeps writing to a file deleted under it, and everything written is lost with the last
+        handle: a file gone (or replaced) is noticed at the next batch and made again (lock held)."""
+        if self._db is None or _identity(self.path) == self._file:
+            return
+        log.warning("store %s was deleted: made again; it holds what comes from now on", self.path)
+        self._db.close()
+        self._db = None
+        self._db = self._connect()
+
+    def prune(self, now: float | None = None) -> int:
+        """Delete the runs older than `retention_days` (by their last frame's time); the count deleted."""
+        with self._lock:
+            return self._prune(now)
+
+    def _prune(self, now: float | None = None) -> int:
+        days = self.config.retention_days
+        if days is None or self._db is None:
+            return 0
+        self._pruned_at = time.monotonic()
+        deleted = prune_runs(self._db, older_than=(time.time() if now is None else now) - days * 86_400.0)
+        if deleted:
+            log.info("store: %d runs older than %g days deleted", deleted, days)
+        return deleted
 
     def encode(self, context: RunContext, result: FrameResult) -> list[Item]:
         doc = frame_document(context, result)
@@ -216,10 +252,13 @@ class StoreSink(Sink):
         """All the batch's frames in one transaction; a database that cannot be written now is retried."""
         docs = [json.loads(p) for p in payloads]
         with self._lock:
-            db = self._db
-            if db is None:
+            if self._db is None:
                 raise Retry("store not open")
             try:
+                self._reopen_if_deleted()
+                if time.monotonic() - self._pruned_at > _PRUNE_EVERY_S:
+                    self._prune()
+                db = self._db
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     for doc in docs:
@@ -230,8 +269,9 @@ class StoreSink(Sink):
                 except BaseException:
                     db.execute("ROLLBACK")
                     raise
-            except sqlite3.OperationalError as e:  # locked, disk full, read-only, I/O error: may pass
-                raise Retry(f"store {self.path}: {e}") from e
+            except (sqlite3.OperationalError, OSError) as e:  # locked, disk full, read-only, I/O: may pass
+                # the reason is shown on /healthz: no path in it (the log line of the writer has the sink)
+                raise Retry(f"cannot write: {e}") from e
 
     def close(self) -> None:
         with self._lock:
@@ -247,3 +287,11 @@ class StoreSink(Sink):
 
     def export_table(self, run: str, out_path: Path) -> int:
         return export_table(self.path, run, out_path)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)

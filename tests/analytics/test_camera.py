@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from monitor.analytics.camera import NO_STEP, CameraTracker, measure_step, table_step
+from monitor.records import Flag, FlagKind
 
 
 def scene(rng: np.random.Generator, shape=(96, 128)) -> np.ndarray:
@@ -71,7 +72,7 @@ def run_through_steps(
 def test_steps_are_found_and_compensated_to_within_two_percent_of_the_level() -> None:
     levels, truths, tracker = run_through_steps(scene(np.random.default_rng(3)))
     assert [i for i in range(60) if tracker.flags(i)] == [15, 30, 45]
-    assert all(tracker.flags(i) == ("exposure_step",) for i in (15, 30, 45))
+    assert all(tracker.flags(i) == (Flag(FlagKind.EXPOSURE_STEP),) for i in (15, 30, 45))
     # Online a step is known the frame after it (it may still be ramping); from then on, for ten frames,
     # the level moves as the scene does, not as the gain.
     for s in (15, 30, 45):
@@ -116,7 +117,7 @@ def test_a_glint_is_recognised_when_it_comes_back_and_costs_no_gain() -> None:
     for i, m in enumerate(means):
         step = NO_STEP if i == 0 else table_step(bgr[i - 1], bgr[i], cooling=True, noise=0.2)
         states.append(tracker.observe(m, step))
-    assert [tracker.flags(i) for i in (4, 5, 6)] == [("glint",)] * 3
+    assert [tracker.flags(i) for i in (4, 5, 6)] == [(Flag(FlagKind.GLINT),)] * 3
     assert not any(tracker.flags(i) for i in (0, 1, 2, 3, 7, 8, 9))
     assert states[-1].gain == pytest.approx(1.0)
 

@@ -10,7 +10,7 @@ import pytest
 from monitor.analytics.detector import Observation, StageDetector
 from monitor.config.overlay import PlausibilityConfig
 from monitor.pipeline.batch import analyze_table
-from monitor.records import EventType
+from monitor.records import EventType, FlagKind
 from tests.conftest import SHARED_DATA
 
 HOLD_FROM, COOL_FROM = 222, 321  # 1# reaches 1500 degC, then cools at 2 degC/s
@@ -160,15 +160,15 @@ def test_the_real_run() -> None:
     }
     assert events[EventType.FULLY_MOLTEN].t1_c == 1326
     assert result.summary.cooling_start_s == 321  # the last second at 1500 degC
-    flagged = {t: f for t, f in zip(result.times, result.flags, strict=True)}
-    assert all("glint" in flagged[t] for t in (355, 356, 357))
-    steps = [t for t, f in flagged.items() if "exposure_step" in f]
+    flagged = {t: {x.kind for x in f} for t, f in zip(result.times, result.flags, strict=True)}
+    assert all(FlagKind.GLINT in flagged[t] for t in (355, 356, 357))
+    steps = [t for t, f in flagged.items() if FlagKind.EXPOSURE_STEP in f]
     # Every upward jump after 400 s (the mean had fallen to 54-72 each time) is flagged, nothing before.
     for t in (410, 446, 469, 499, 510, 541, 544, 629):
         assert t in steps
     assert min(steps) >= 400
     assert [h.name for h in result.health if not h.reliable] == ["2#"]
-    misreads = [f for f in result.flags if any("outside" in x for x in f)]
+    misreads = [f for f in result.flags if any(x.kind is FlagKind.OUT_OF_RANGE for x in f)]
     assert len(misreads) == 3  # 9518, 8818, 8218: 1# misreads outside 0..1800
     missed = {m.type: m.reason for m in result.missed}
     assert set(missed) == {EventType.CRYSTALLIZATION_START, EventType.CRYSTALLIZATION_END}

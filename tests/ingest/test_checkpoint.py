@@ -1,6 +1,7 @@
 """Per-run checkpoints: what is marked is done, survives a restart and a torn write, costs O(1) a mark."""
 
 import json
+import shutil
 import threading
 from pathlib import Path
 
@@ -110,3 +111,22 @@ def test_marks_from_several_threads_are_all_kept(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert len(Checkpoint(tmp_path).processed("run-1")) == 80
+
+
+def test_a_deleted_checkpoint_folder_is_made_again_with_every_known_run(tmp_path: Path) -> None:
+    """The folder deleted under a running daemon: the next mark (or `verify`) writes back every run it knows,
+    the retired ones included, so a restart does not deliver finished runs again."""
+    folder = tmp_path / "cp"
+    cp = Checkpoint(folder)
+    cp.mark("done@1", "0001.jpg")
+    cp.mark("done@1", "0002.jpg")
+    cp.forget("done@1")  # a finished run, retired from memory
+    cp.mark("live@2", "0001.jpg")
+    shutil.rmtree(folder)
+    assert cp.verify() is True and cp.verify() is False
+    shutil.rmtree(folder)
+    cp.mark("live@2", "0002.jpg")  # noticed by the mark itself
+    cp.close()
+    again = Checkpoint(folder)
+    assert again.processed("done@1") == ["0001.jpg", "0002.jpg"]
+    assert again.processed("live@2") == ["0001.jpg", "0002.jpg"]

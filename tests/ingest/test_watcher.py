@@ -277,16 +277,18 @@ def test_a_writer_pausing_mid_file_is_not_handed_over_early(
     assert rec.items == [("frames", _name(1), True)]
 
 
-def test_an_empty_file_is_not_a_frame_yet(watch: Path, tmp_path: Path) -> None:
+def test_an_empty_file_goes_after_the_settle_time_and_again_once_filled(watch: Path, tmp_path: Path) -> None:
     rec = Recorder()
     with watching(_config(watch), Checkpoint(tmp_path / "cp"), rec):
-        (watch / _name(1)).touch()  # created and closed, but empty
-        time.sleep(SETTLE_S + 0.4)
-        assert rec.items == []
-        write_frame(watch / _name(1), _jpeg(1), slow=True)  # filled later, in place
+        (
+            watch / _name(1)
+        ).touch()  # created and closed, but empty: handed over to be flagged, not kept silent
         rec.wait_for(1)
+        assert rec.items == [("frames", _name(1), False)]
+        write_frame(watch / _name(1), _jpeg(1), slow=True)  # filled later, in place: now a frame
+        rec.wait_for(2)
         time.sleep(QUIET_S)
-    assert rec.items == [("frames", _name(1), True)]
+    assert rec.items == [("frames", _name(1), False), ("frames", _name(1), True)]
 
 
 def test_a_truncated_file_is_handed_over_in_the_end(

@@ -40,7 +40,7 @@ def test_bad_frames_become_flagged_rows(damaged_run: Path, onnx_reader: OverlayR
     assert flags == {
         "0113.jpg": ["frame: 0113.jpg: empty file"],
         "0114.jpg": [flags["0114.jpg"][0]],
-        "0115.jpg": ["frame: 0115.jpg: not a JPEG, PNG, BMP or TIFF image (starts with b'not a pi')"],
+        "0115.jpg": ["frame: 0115.jpg: not a JPEG, PNG, BMP or TIFF image"],
         "0116.jpg": ["frame: 0116.jpg: wrong size 100x100, expected 320x240"],
     }
     assert flags["0114.jpg"][0].startswith("frame: 0114.jpg: truncated JPEG")

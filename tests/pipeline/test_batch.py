@@ -13,7 +13,7 @@ from monitor.config import parse_config
 from monitor.ingest.loader import list_frames
 from monitor.pipeline.batch import analyze_frames
 from monitor.pipeline.process import build_processor
-from monitor.records import EventType, read_events
+from monitor.records import EventType, Flag, FlagKind, read_events
 from monitor.simulate import SimulatedRun
 from tests.conftest import SHARED_DATA
 
@@ -103,5 +103,6 @@ def test_camera_flags_land_on_their_frames_past_a_broken_one(
     broken.write_bytes(paths[5].read_bytes()[:2000])
     paths[5] = broken
     result = analyze_frames(paths, build_processor(parse_config({}, env={})), run="r", progress=False)
-    flagged = {f for f, flags in zip(result.files, result.flags, strict=True) if "exposure_step" in flags}
+    step = Flag(FlagKind.EXPOSURE_STEP)
+    flagged = {f for f, flags in zip(result.files, result.flags, strict=True) if step in flags}
     assert flagged and flagged <= stepped
