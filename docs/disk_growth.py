@@ -2,7 +2,7 @@
 checkpoints. A real daemon (store sink; MQTT too when --mqtt HOST:PORT names a broker) takes 1000 simulated
 320x240 frames in two runs of 500, then the state folder's files are summed up.
 
-    PYTHONPATH=. .venv/bin/python docs/_notes/disk_growth.py [--frames 1000] [--mqtt 127.0.0.1:1883]
+    PYTHONPATH=. .venv/bin/python docs/disk_growth.py [--frames 1000] [--mqtt 127.0.0.1:1883]
 """
 
 import argparse
