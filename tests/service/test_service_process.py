@@ -13,8 +13,8 @@ import yaml
 from monitor.ingest.checkpoint import Checkpoint
 from monitor.simulate import SimulatedRun
 from tests.service.test_daemon import Subscriber, drop_frames_into, run_key_of
-from tests.services import wait_until
-from tests.sinks.conftest import Mosquitto, free_port
+from tests.services import free_port, wait_until
+from tests.sinks.conftest import Mosquitto
 
 
 def start_daemon(config: Path, log: Path) -> subprocess.Popen:
