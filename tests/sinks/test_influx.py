@@ -269,3 +269,27 @@ def test_v2_against_a_1x_server_fails_loudly(
     health = sink.health()
     assert not health.ok and "refused" in health.detail and sink.stats().written == 0
     sink.stop()
+
+
+def test_a_batch_over_the_servers_body_limit_is_sent_in_halves(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="monitor.sinks.writer")
+    frames = make_run(12)
+    points = [frame_point(CONTEXT, f) for f in frames]
+    limit = len("\n".join(points[:6]).encode())  # a batch of 10 is refused with 413, 5 go through
+    with InfluxServer(tmp_path / "influxd", max_body_bytes=limit) as server:
+        server.create_database("furnace")
+        sink = influx_sink(v1_config(server, "furnace"), tmp_path)
+        for frame in frames:
+            sink.publish(CONTEXT, frame)
+        sink.start()
+        wait_until(lambda: sink.stats().queued == 0, "the outbox to empty")
+        assert server.count("furnace_frame", "furnace") == 12
+        assert server.count("furnace_event", "furnace") == 1
+        stats = sink.stats()
+        assert stats.written == 13 and stats.failed >= 1 and stats.rejected == 0 and sink.health().ok
+        too_large = [r.message for r in caplog.records if "too large" in r.message]
+        assert too_large and all("HTTP 413" in m for m in too_large)
+        assert too_large[0].startswith("influx: a batch of 10 was too large")
+        sink.stop()
