@@ -238,7 +238,7 @@ def test_v2_writes_through_influxdb_client(monkeypatch: pytest.MonkeyPatch, tmp_
 
     monkeypatch.setattr(influxdb_client, "InfluxDBClient", FakeClient)
     config = InfluxConfig(
-        enabled=True, url="http://db.example:8086", org="lab", bucket="furnace", token="s3cret",
+        enabled=True, api="v2", url="http://db.example:8086", org="lab", bucket="furnace", token="s3cret",
         batch_size=50, flush_interval_s=0.1,
     )  # fmt: skip
     sink = influx_sink(config, tmp_path).start()
@@ -260,7 +260,7 @@ def test_v2_against_a_1x_server_fails_loudly(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="monitor.sinks.writer")
     config = InfluxConfig(
-        enabled=True, url=influx.url, org="lab", bucket="furnace", token="t", flush_interval_s=0.1
+        enabled=True, api="v2", url=influx.url, org="lab", bucket="furnace", token="t", flush_interval_s=0.1
     )
     sink = influx_sink(config, tmp_path).start()
     sink.publish(CONTEXT, make_frame(0, 540.0))
