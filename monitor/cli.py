@@ -334,7 +334,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     write_document(args.output, doc)
     print(format_table(doc))
     print(f"\nwritten: {args.output}")
-    return 0 if doc["delivery"]["ok"] else 1
+    return 0 if doc.delivery.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
