@@ -279,7 +279,7 @@ def cmd_evaluate_restarts(args: argparse.Namespace) -> int:
 
 
 def _with_models(config, folder: Path):  # -> MonitorConfig
-    """The config with the model stage on, for whichever trained models `folder` holds."""
+    """The config with the model step on, for whichever trained models `folder` holds."""
     from monitor.nets.manifest import MANIFEST_NAME
     from monitor.nets.runtime import FORECAST_DIR, REGRESSOR_DIR
 

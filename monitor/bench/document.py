@@ -3,6 +3,8 @@ of their own and hand back plain JSON-like results; they are checked into these 
 is built, and a field that goes missing, changes type or appears unannounced fails there, not in a reader.
 
 The fields are declared in the order of the file, so a document read and written again is the same text.
+Keys with "stage" in them (`latency_stages`, `full_pipeline_stages_ms`, `stages_ms`) mean pipeline steps;
+they keep their names so the published schema-1 documents still load.
 """
 
 import json

@@ -90,10 +90,10 @@ def format_table(doc: BenchDocument) -> str:
         f"end to end, file renamed -> MQTT frame received ({doc.rate_fps:g} frames/s, models on):",
         f"  p50 {lat.p50:.1f} ms  p95 {lat.p95:.1f} ms  p99 {lat.p99:.1f} ms   "
         f"(p50 <= 150: {_mark(t['latency_p50_ms'])}, p99 <= 300: {_mark(t['latency_p99_ms'])})",
-        f"  {'stage':<24}{'mean ms':>9}{'share':>8}",
+        f"  {'step':<24}{'mean ms':>9}{'share':>8}",
     ]
-    for stage, s in doc.latency_stages.items():
-        lines.append(f"  {stage:<24}{s.mean_ms:>9.1f}{s.share_pct:>7.1f}%")
+    for step, s in doc.latency_stages.items():
+        lines.append(f"  {step:<24}{s.mean_ms:>9.1f}{s.share_pct:>7.1f}%")
     ours, naive = doc.throughput_fps, doc.naive
     lines += [
         f"throughput, frames/s          {'ours':>8}{'naive':>8}{'ratio':>8}",

@@ -87,7 +87,7 @@ class RunSession:
             return self.processor.failed(index, path.name, str(exc))
         decode_ms = (time.perf_counter() - decode_started) * 1000.0
         result = self.processor.process(frame, run=self.key.name)
-        return replace(result, stage_ms=(("decode", decode_ms), *result.stage_ms))
+        return replace(result, step_ms=(("decode", decode_ms), *result.step_ms))
 
     def idle_for(self, now: float) -> float:
         return now - self.last_active

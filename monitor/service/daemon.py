@@ -97,9 +97,9 @@ class Daemon:
             self.metrics.frames_failed.inc()
         else:
             self.metrics.frames_processed.inc()
-            self.metrics.stage_seconds.labels("pipeline").observe(result.latency_ms / 1000.0)
-            for stage, ms in result.stage_ms:
-                self.metrics.stage_seconds.labels(stage).observe(ms / 1000.0)
+            self.metrics.step_seconds.labels("pipeline").observe(result.latency_ms / 1000.0)
+            for step, ms in result.step_ms:
+                self.metrics.step_seconds.labels(step).observe(ms / 1000.0)
             if result.reading is not None and result.reading.flags:
                 self.metrics.frames_flagged.inc()
         for event in result.events:
@@ -110,7 +110,7 @@ class Daemon:
         for writer in self.delivery.writers:
             self.metrics.buffered.labels(writer.name).set(self.delivery.outbox.queued(writer.name))
             self.metrics.write_failures.labels(writer.name).set(writer.failed)
-        self.metrics.stage_seconds.labels("publish").observe(time.perf_counter() - started)
+        self.metrics.step_seconds.labels("publish").observe(time.perf_counter() - started)
         if stored:  # durable in the outbox: a crash from here on loses nothing
             self.checkpoint.mark(arrival.key.id, arrival.path.name)
         return result

@@ -153,8 +153,8 @@ def test_frames_in_folder_come_out_everywhere(
     assert health == {"alive": True, "ready": True, "reasons": []}
     assert "furnace_frames_processed_total 562.0" in metrics
     assert 'furnace_events_total{type="crystallization_start"} 1.0' in metrics
-    for stage in ("ocr", "analytics", "pipeline", "publish"):
-        assert f'furnace_stage_seconds_count{{stage="{stage}"}} 562.0' in metrics
+    for step in ("ocr", "analytics", "pipeline", "publish"):
+        assert f'furnace_step_seconds_count{{step="{step}"}} 562.0' in metrics
 
 
 def test_the_daemon_with_models_publishes_their_outputs_everywhere(
@@ -192,7 +192,7 @@ def test_the_daemon_with_models_publishes_their_outputs_everywhere(
         stored = db.execute("SELECT t1_image_c, progress_pct, forecast_mean, forecast_change FROM frames")
         values = stored.fetchall()
     assert len(values) == len(frames) and all(None not in v for v in values)
-    assert f'furnace_stage_seconds_count{{stage="models"}} {len(frames)}.0' in metrics
+    assert f'furnace_step_seconds_count{{step="models"}} {len(frames)}.0' in metrics
 
 
 def test_a_stalled_feed_is_reported_on_mqtt_and_in_health(
