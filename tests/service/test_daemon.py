@@ -168,7 +168,7 @@ def test_the_daemon_with_models_publishes_their_outputs_everywhere(
     frames = sorted(reference_run.out.glob("*.jpg"))[420:470]  # 530..579 s: crystallization starts
     try:
         drop_frames_into(frames, tmp_path / "frames" / "run1")
-        wait_until(lambda: len(subscriber.on("frame")) >= len(frames))
+        wait_until(lambda: len(subscriber.on("frame")) >= len(frames), "the frames on MQTT", timeout=180)
         wait_until(lambda: influx.count("furnace_frame", "furnace") >= len(frames), timeout=60)
         metrics = daemon.metrics.render().decode()
     finally:
