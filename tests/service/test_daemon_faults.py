@@ -126,7 +126,9 @@ def test_a_sink_with_a_bug_holds_up_only_itself(
     try:
         drop_frames_into(frames[:5], tmp_path / "frames" / "run1")
         wait_until(lambda: len(subscriber.on("frame")) == 5, "the frames on MQTT", timeout=120)
-        wait_until(lambda: stored_files(config.store.path) == names[:5], "the frames in the store")
+        wait_until(
+            lambda: stored_files(config.store.path) == names[:5], "the frames in the store", timeout=60
+        )
         wait_until(lambda: not daemon.health().ready, "the bug in the health")
         (reason,) = daemon.health().reasons
         assert reason.startswith("flaky: failing on a bug: KeyError: 'topic'") and "5 waiting" in reason
@@ -138,8 +140,10 @@ def test_a_sink_with_a_bug_holds_up_only_itself(
         wait_until(lambda: flaky.received == names[:5], "the waiting items, after the restart")
 
         drop_frames_into(frames[5:], tmp_path / "frames" / "run1")
-        wait_until(lambda: flaky.received == names, "the later frames")
-        wait_until(lambda: len(subscriber.on("frame")) == 10 and stored_files(config.store.path) == names)
+        wait_until(lambda: flaky.received == names, "the later frames", timeout=120)
+        wait_until(
+            lambda: len(subscriber.on("frame")) == 10 and stored_files(config.store.path) == names, timeout=60
+        )
         health, stats = daemon.health(), writer.stats()
     finally:
         daemon.stop()
