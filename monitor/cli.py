@@ -305,7 +305,7 @@ def cmd_evaluate_restarts(args: argparse.Namespace) -> int:
 
 
 def _with_models(config, folder: Path):  # -> MonitorConfig
-    """The config with the model stage on, for whichever trained models `folder` holds."""
+    """The config with the model step on, for whichever trained models `folder` holds."""
     from monitor.nets.manifest import MANIFEST_NAME
     from monitor.nets.runtime import FORECAST_DIR, REGRESSOR_DIR
 
@@ -360,7 +360,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     write_document(args.output, doc)
     print(format_table(doc))
     print(f"\nwritten: {args.output}")
-    return 0 if doc["delivery"]["ok"] else 1
+    return 0 if doc.delivery.ok else 1
 
 
 DESCRIPTION = """\

@@ -270,7 +270,7 @@ class FrameResult:
     events: tuple[StageEvent, ...]  # events confirmed at this frame (they may date a few frames back)
     crystal_fraction: float | None  # online image measure of the crystallized area, 0..1
     latency_ms: float
-    stage_ms: tuple[tuple[str, float], ...] = ()  # (stage, milliseconds) of this frame's processing
+    step_ms: tuple[tuple[str, float], ...] = ()  # (pipeline step, milliseconds) of this frame's processing
     prediction: Prediction | None = None  # the learned models' outputs, when they run
     thermocouples: tuple[ThermocoupleHealth, ...] = ()  # 1# and 2# over the last frames (online health)
     frame_error_kind: FlagKind = FlagKind.UNREADABLE  # what kind of problem frame_error is

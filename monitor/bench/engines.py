@@ -42,7 +42,7 @@ def time_calls(call: Callable[[], object], *, warmup: int = 3, repeats: int = 20
 
 
 def model_input(manifest: Manifest, image: np.ndarray, horizon_s: float) -> np.ndarray:
-    """What the model stage feeds the engine for one frame (batch 1)."""
+    """What the model step feeds the engine for one frame (batch 1)."""
     x = to_tensor(prepare(image, manifest.input)[None], manifest.input)
     if manifest.task == "forecast":
         x = forecast_input(x, horizon_s, dt_scale_of(manifest))

@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 import yaml
 
 from monitor.bench.machine import cpu_seconds, peak_rss_mb, rss_mb
-from monitor.bench.stats import OTHER, percentiles, shares, stage_means, with_remainder
+from monitor.bench.stats import OTHER, percentiles, shares, step_means, with_remainder
 from monitor.bench.workload import Workload
 from monitor.service.local_broker import LocalBroker
 
@@ -228,8 +228,8 @@ def _with_broker(
 
 
 def figures(frames: list[Arrival], written: dict[str, float], *, measured: list[str]) -> dict[str, Any]:
-    """Latency percentiles of the measured frames, and where the time goes: the daemon's own stage times
-    (`stage_ms`) and the rest of the way (watcher, queue, sinks, broker) as OTHER."""
+    """Latency percentiles of the measured frames, and where the time goes: the daemon's own step times
+    (`step_ms`) and the rest of the way (watcher, queue, sinks, broker) as OTHER."""
     docs: dict[str, tuple[float, dict[str, Any]]] = {}
     for arrival in frames:
         doc = json.loads(arrival.payload)
@@ -240,11 +240,11 @@ def figures(frames: list[Arrival], written: dict[str, float], *, measured: list[
             at, doc = docs[name]
             total = (at - written[name]) * 1000.0
             e2e.append(total)
-            parts.append(with_remainder(doc.get("stage_ms") or {}, total))
+            parts.append(with_remainder(doc.get("step_ms") or {}, total))
     warm = [round((docs[n][0] - written[n]) * 1000.0, 1) for n in written if n not in measured and n in docs]
     if not e2e:
         raise DaemonError("no measured frame arrived")
-    means = stage_means(parts)
+    means = step_means(parts)
     means = {**{k: v for k, v in means.items() if k != OTHER}, OTHER: means.get(OTHER, 0.0)}
     summary = percentiles(e2e)
     return {

@@ -18,7 +18,7 @@ import torch
 import torchvision
 
 from monitor.analytics.features import FeatureExtractor
-from monitor.bench.stats import percentiles, stage_means
+from monitor.bench.stats import percentiles, step_means
 from monitor.config import parse_config
 from monitor.evaluation.naive_ocr import build_naive_reader
 from monitor.ingest.loader import load_frame
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 FORECAST_SIZE, FORECAST_NGF, FORECAST_DEPTH = 256, 64, 8
 DEFAULT_REGRESSOR = InputSpec(width=320, height=240)  # the regressor recipe's default input
-HORIZON_S, DT_SCALE = 10.0, 30.0  # the model stage's default horizon, the forecast recipe's dt scale
+HORIZON_S, DT_SCALE = 10.0, 30.0  # the model step's default horizon, the forecast recipe's dt scale
 
 
 def input_specs(models_dir: Path) -> tuple[InputSpec, InputSpec]:
@@ -103,7 +103,7 @@ class NaivePipeline:
             decoded = _since(started)
             result = self.processor.process(frame, run="naive")
             nets = self.models.predict(frame.image)
-            frames.append({"decode": decoded, **dict(result.stage_ms), **nets, "total": _since(started)})
+            frames.append({"decode": decoded, **dict(result.step_ms), **nets, "total": _since(started)})
         return frames
 
 
@@ -116,7 +116,7 @@ def measure_naive(warmup: list[Path], measured: list[Path], models_dir: Path) ->
     frames = pipeline.run(measured)
     fps = len(measured) / (time.perf_counter() - started)
     log.info("naive pipeline: %.2f frames/s", fps)
-    stages = stage_means({k: v for k, v in f.items() if k != "total"} for f in frames)
+    stages = step_means({k: v for k, v in f.items() if k != "total"} for f in frames)
     nets = ("resnet_temperature", "resnet_progress", "pix2pix")
     m = pipeline.models
     return {

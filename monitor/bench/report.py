@@ -1,8 +1,9 @@
-"""The bench's JSON document (targets checked, ratios derived) and its short table for the terminal."""
+"""The bench's document (targets checked, ratios derived) and its short table for the terminal."""
 
-import json
 from pathlib import Path
 from typing import Any
+
+from monitor.bench.document import BenchDocument, Target
 
 TARGETS = {  # the issue's targets on the project's 2-core machine
     "latency_p50_ms": 150.0,
@@ -46,7 +47,8 @@ def targets(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def build_document(
     *, header: dict[str, Any], latency: dict[str, Any], pipeline: dict[str, Any], naive: dict[str, Any],
     engines: dict[str, Any],
-) -> dict[str, Any]:  # fmt: skip
+) -> BenchDocument:  # fmt: skip
+    """The phases' results, checked into the typed document."""
     rates = ratios(pipeline, naive)
     doc: dict[str, Any] = {
         **header,
@@ -65,54 +67,55 @@ def build_document(
         "engines": engines,
     }
     doc["targets"] = targets(doc)
-    return doc
+    return BenchDocument.model_validate(doc)
 
 
-def write_document(path: Path, doc: dict[str, Any]) -> None:
+def write_document(path: Path, doc: BenchDocument) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(doc.to_json(), encoding="utf-8")
     tmp.replace(path)
 
 
-def _mark(target: dict[str, Any]) -> str:
-    return "ok" if target["met"] else "MISSED"
+def _mark(target: Target) -> str:
+    return "ok" if target.met else "MISSED"
 
 
-def format_table(doc: dict[str, Any]) -> str:
-    m, t, lat = doc["machine"], doc["targets"], doc["latency_ms"]
-    gpu = "a GPU" if m["gpu"] else "no GPU"
+def format_table(doc: BenchDocument) -> str:
+    m, t, lat = doc.machine, doc.targets, doc.latency_ms
+    gpu = "a GPU" if m.gpu else "no GPU"
     lines = [
-        f"furnace-monitor bench: {doc['frames']} frames (+{doc['warmup_frames']} warm-up), synthetic run; "
-        f"{m['cores']} cores {m['cpu_model']}, {gpu}, load {doc['load_average']['before'][0]:.2f}",
-        f"end to end, file renamed -> MQTT frame received ({doc['rate_fps']:g} frames/s, models on):",
-        f"  p50 {lat['p50']:.1f} ms  p95 {lat['p95']:.1f} ms  p99 {lat['p99']:.1f} ms   "
+        f"furnace-monitor bench: {doc.frames} frames (+{doc.warmup_frames} warm-up), synthetic run; "
+        f"{m.cores} cores {m.cpu_model}, {gpu}, load {doc.load_average.before[0]:.2f}",
+        f"end to end, file renamed -> MQTT frame received ({doc.rate_fps:g} frames/s, models on):",
+        f"  p50 {lat.p50:.1f} ms  p95 {lat.p95:.1f} ms  p99 {lat.p99:.1f} ms   "
         f"(p50 <= 150: {_mark(t['latency_p50_ms'])}, p99 <= 300: {_mark(t['latency_p99_ms'])})",
-        f"  {'stage':<24}{'mean ms':>9}{'share':>8}",
+        f"  {'step':<24}{'mean ms':>9}{'share':>8}",
     ]
-    for stage, s in doc["latency_stages"].items():
-        lines.append(f"  {stage:<24}{s['mean_ms']:>9.1f}{s['share_pct']:>7.1f}%")
-    ours, naive = doc["throughput_fps"], doc["naive"]
+    for step, s in doc.latency_stages.items():
+        lines.append(f"  {step:<24}{s.mean_ms:>9.1f}{s.share_pct:>7.1f}%")
+    ours, naive = doc.throughput_fps, doc.naive
     lines += [
         f"throughput, frames/s          {'ours':>8}{'naive':>8}{'ratio':>8}",
-        f"  digitize                    {ours['digitize']:>8.1f}",
-        f"  analyze (no models)         {ours['analyze']:>8.1f}",
-        f"  full pipeline               {ours['full_pipeline']:>8.1f}{naive['throughput_fps']:>8.2f}"
-        f"{doc['speedup_vs_naive']:>7.1f}x  (>= 3x: {_mark(t['speedup_vs_naive'])})",
-        f"peak RSS of the daemon, all models loaded: {doc['peak_rss_mb']:.0f} MB "
-        f"(<= 2500: {_mark(t['peak_rss_mb'])}); naive process {naive.get('process_peak_rss_mb') or 0:.0f} MB",
+        f"  digitize                    {ours.digitize:>8.1f}",
+        f"  analyze (no models)         {ours.analyze:>8.1f}",
+        f"  full pipeline               {ours.full_pipeline:>8.1f}{naive.throughput_fps:>8.2f}"
+        f"{doc.speedup_vs_naive or 0:>7.1f}x  (>= 3x: {_mark(t['speedup_vs_naive'])})",
+        f"peak RSS of the daemon, all models loaded: {doc.peak_rss_mb or 0:.0f} MB "
+        f"(<= 2500: {_mark(t['peak_rss_mb'])}); naive process {naive.process_peak_rss_mb or 0:.0f} MB",
     ]
-    d = doc["delivery"]
-    state = "every file once, in order" if d["ok"] else (
-        f"LOST {len(d['lost'])}, duplicates {d['duplicates']}, in order: {d['in_order']}"
+    d = doc.delivery
+    state = "every file once, in order" if d.ok else (
+        f"LOST {len(d.lost)}, duplicates {d.duplicates}, in order: {d.in_order}"
     )  # fmt: skip
-    lines.append(f"delivery: {d['received']}/{d['written']} frame messages, {state}")
-    engines = doc["engines"]["models"]
-    if engines:
+    lines.append(f"delivery: {d.received}/{d.written} frame messages, {state}")
+    if doc.engines.models:
         names = ("torch", "torch+channels_last", "onnx")
         lines.append(f"engines, batch 1, median ms  {''.join(f'{n:>21}' for n in names)}   fastest")
-        for task, e in engines.items():
-            cells = "".join(f"{e[n]['median_ms']:>21.1f}" for n in names)
-            lines.append(f"  {task:<26}{cells}   {e['fastest']}")
-        lines.append(f"  models.backend auto = {doc['engines']['default_backend']}")
+        for task, e in doc.engines.models.items():
+            cells = "".join(
+                f"{timing.median_ms:>21.1f}" for timing in (e.torch, e.torch_channels_last, e.onnx)
+            )
+            lines.append(f"  {task:<26}{cells}   {e.fastest}")
+        lines.append(f"  models.backend auto = {doc.engines.default_backend}")
     return "\n".join(lines)

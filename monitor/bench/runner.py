@@ -11,8 +11,8 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from monitor.bench.document import BenchDocument
 from monitor.bench.engines import measure_engines
 from monitor.bench.isolate import run_isolated
 from monitor.bench.latency import measure_latency
@@ -50,7 +50,7 @@ def ensure_models(models_dir: Path, work: Path) -> None:
         train_demo_models(models_dir, work)
 
 
-def run_bench(options: BenchOptions, *, command: list[str] | None = None) -> dict[str, Any]:
+def run_bench(options: BenchOptions, *, command: list[str] | None = None) -> BenchDocument:
     if options.work is not None:
         options.work.mkdir(parents=True, exist_ok=True)
         return _run(options, options.work, command)
@@ -61,7 +61,7 @@ def run_bench(options: BenchOptions, *, command: list[str] | None = None) -> dic
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _run(options: BenchOptions, work: Path, command: list[str] | None) -> dict[str, Any]:
+def _run(options: BenchOptions, work: Path, command: list[str] | None) -> BenchDocument:
     started = datetime.now(UTC)
     load_before = load_average()
     models = options.models_dir.resolve()

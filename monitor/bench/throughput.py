@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from monitor.bench.stats import percentiles, stage_means
+from monitor.bench.stats import percentiles, step_means
 from monitor.config import MonitorConfig, parse_config
 from monitor.overlay.digitize import digitize
 from monitor.overlay.factory import build_reader
@@ -19,17 +19,20 @@ log = logging.getLogger(__name__)
 
 
 def bench_config(models_dir: Path | None) -> MonitorConfig:
-    """The default configuration, with the model stage on for `models_dir` (None = off)."""
+    """The default configuration, with the model step on for `models_dir` (None = off)."""
     models = {"enabled": False} if models_dir is None else {"enabled": True, "dir": str(models_dir)}
     return parse_config({"models": models}, env={})
 
 
 class RecordingProcessor(FrameProcessor):
-    """The same pipeline, remembering each frame's stage times (the result carries them anyway)."""
+    """The same pipeline, remembering each frame's step times (the result carries them anyway)."""
 
     def __init__(self, base: FrameProcessor) -> None:
         super().__init__(
-            reader=base.reader, features=base.features, confirm_frames=base.confirm_frames, models=base.models
+            reader=base.reader,
+            features=base.features,
+            confirm_frames=base.confirm_frames,
+            model_step=base.model_step,
         )
         self.timings: list[FrameResult] = []
 
@@ -50,7 +53,7 @@ def timed(warmup: list[Path], measured: list[Path], run: Callable[[list[Path]], 
 
 
 def measure_pipeline(warmup: list[Path], measured: list[Path], models_dir: Path) -> dict[str, Any]:
-    """frames/s of digitize, analyze and the full pipeline, and the full pipeline's per-frame stage times."""
+    """frames/s of digitize, analyze and the full pipeline, and the full pipeline's per-frame step times."""
     plain, full = bench_config(None), bench_config(models_dir)
     o = plain.overlay
     size = (o.frame_width, o.frame_height) if o.frame_width and o.frame_height else None
@@ -69,16 +72,16 @@ def measure_pipeline(warmup: list[Path], measured: list[Path], models_dir: Path)
     fps_full = timed(warmup, measured, analyze(pipeline))
     log.info("full pipeline: %.1f frames/s", fps_full)
     results = pipeline.timings[len(warmup) :]
-    stages = stage_means(dict(r.stage_ms) for r in results)
-    models = pipeline.models
+    steps = step_means(dict(r.step_ms) for r in results)
+    models = pipeline.model_step
     return {
         "throughput_fps": {
             "digitize": round(fps_digitize, 2),
             "analyze": round(fps_analyze, 2),
             "full_pipeline": round(fps_full, 2),
         },
-        # decode runs ahead in its own thread here (load_frames), overlapping the other stages
-        "full_pipeline_stages_ms": {k: round(v, 2) for k, v in stages.items()},
+        # decode runs ahead in its own thread here (load_frames), overlapping the other steps
+        "full_pipeline_stages_ms": {k: round(v, 2) for k, v in steps.items()},
         "full_pipeline_frame_ms": percentiles([r.latency_ms for r in results]),
         "engines": None
         if models is None

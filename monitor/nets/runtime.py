@@ -1,4 +1,4 @@
-"""The model stage of the pipeline: frames in, Predictions out (1# from the picture, progress, forecast)."""
+"""The model step of the pipeline: frames in, Predictions out (1# from the picture, progress, forecast)."""
 
 import logging
 import time
@@ -61,7 +61,7 @@ def load_for_inference(
     return LoadedModel(engine=engine, manifest=manifest)
 
 
-class ModelStage:
+class ModelStep:
     """Runs whichever models are loaded on a batch of decoded BGR frames."""
 
     def __init__(
@@ -74,7 +74,7 @@ class ModelStage:
         forecast_images: Path | None = None,
     ) -> None:
         if regressor is None and forecaster is None:
-            raise ModelError("the model stage needs at least one model")
+            raise ModelError("the model step needs at least one model")
         self.regressor = regressor
         self.forecaster = forecaster
         self.horizon_s = horizon_s
@@ -157,8 +157,8 @@ class ModelStage:
         return str(path)
 
 
-def build_model_stage(models: ModelsConfig, analytics: AnalyticsConfig) -> ModelStage | None:
-    """The models a config enables, loaded; None when the model stage is off."""
+def build_model_step(models: ModelsConfig, analytics: AnalyticsConfig) -> ModelStep | None:
+    """The models a config enables, loaded; None when the model step is off."""
     if not models.enabled:
         return None
     started = time.perf_counter()
@@ -168,12 +168,12 @@ def build_model_stage(models: ModelsConfig, analytics: AnalyticsConfig) -> Model
             models.dir / sub, task=task, device=models.device, backend=models.backend, threads=models.threads
         )
 
-    stage = ModelStage(
+    step = ModelStep(
         regressor=load(REGRESSOR_DIR, "temperature_progress") if models.temperature_progress else None,
         forecaster=load(FORECAST_DIR, "forecast") if models.forecast else None,
         horizon_s=models.forecast_horizon_s,
         sample_roi=analytics.sample_roi,
         forecast_images=models.forecast_images,
     )
-    log.info("model stage ready in %.1f s", time.perf_counter() - started)
-    return stage
+    log.info("model step ready in %.1f s", time.perf_counter() - started)
+    return step

@@ -73,7 +73,7 @@ def analyze_frames(
         flags=flags,
     )
     summary = replace(summary, sample=sample_finding(paths, processor))
-    if processor.models is None:
+    if processor.model_step is None:
         return summary
     return replace(summary, predictions=[r.prediction for r in results])
 

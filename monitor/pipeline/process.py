@@ -22,7 +22,7 @@ from monitor.records import EventType, FlagKind, Frame, FrameResult, Prediction,
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # torch is imported only when the models are enabled
-    from monitor.nets.runtime import ModelStage
+    from monitor.nets.runtime import ModelStep
 
 
 class FrameProcessor:
@@ -34,12 +34,12 @@ class FrameProcessor:
         reader: FrameReader,
         features: FeatureExtractor,
         confirm_frames: int = 3,
-        models: "ModelStage | None" = None,
+        model_step: "ModelStep | None" = None,
         overlay_box: Box | None = None,
     ) -> None:
         self.reader = reader
         self.features = features
-        self.models = models
+        self.model_step = model_step
         self.confirm_frames = confirm_frames
         self.overlay_box = overlay_box  # left out when locating the sample
         self.new_run()
@@ -75,7 +75,7 @@ class FrameProcessor:
         """Consecutive frames in order: OCR and analytics frame by frame (they carry the run's state), then
         the models on the whole batch at once, their time shared out evenly."""
         results = [self._read_and_analyse(frame) for frame in frames]
-        if self.models is None or not frames:
+        if self.model_step is None or not frames:
             return results
         started = time.perf_counter()
         predictions = self._predict(frames, run=run)
@@ -85,7 +85,7 @@ class FrameProcessor:
                 r,
                 prediction=p,
                 latency_ms=r.latency_ms + share_ms,
-                stage_ms=(*r.stage_ms, ("models", share_ms)),
+                step_ms=(*r.step_ms, ("models", share_ms)),
             )
             for r, p in zip(results, predictions, strict=True)
         ]
@@ -96,15 +96,16 @@ class FrameProcessor:
         self._read_and_analyse(frame)
 
     def _predict(self, frames: Sequence[Frame], *, run: str) -> list[Prediction | None]:
-        """The model stage on a batch; a model failure costs the predictions, never the frames' readings."""
-        assert self.models is not None
+        """The model step on a batch; a model failure costs the predictions, never the frames' readings."""
+        assert self.model_step is not None
         try:
             if self.locator is not None and self.locator.location is not None:
                 # the forecast's numbers are taken in this run's sample box (ModelError if outside its view)
-                self.models.set_sample_box(self.locator.location.box)
-            return list(self.models.predict([f.image for f in frames], names=[(run, f.name) for f in frames]))
+                self.model_step.set_sample_box(self.locator.location.box)
+            names = [(run, f.name) for f in frames]
+            return list(self.model_step.predict([f.image for f in frames], names=names))
         except Exception:
-            log.exception("%s: model stage failed", ", ".join(f.name for f in frames))
+            log.exception("%s: model step failed", ", ".join(f.name for f in frames))
             return [None] * len(frames)
 
     def _read_and_analyse(self, frame: Frame) -> FrameResult:
@@ -142,7 +143,7 @@ class FrameProcessor:
             crystal_fraction=self._fraction.value(features.textured_share),
             latency_ms=(analysed_at - started) * 1000.0,
             thermocouples=tuple(self._thermocouples.current()),
-            stage_ms=(("ocr", (read_at - started) * 1000.0), ("analytics", (analysed_at - read_at) * 1000.0)),
+            step_ms=(("ocr", (read_at - started) * 1000.0), ("analytics", (analysed_at - read_at) * 1000.0)),
         )
 
     def failed(
@@ -173,18 +174,18 @@ def frame_time(read: int | None, name: str, index: int) -> float:
 
 
 def build_processor(config: MonitorConfig) -> FrameProcessor:
-    """The pipeline a config asks for; the model stage only when `models.enabled`."""
+    """The pipeline a config asks for; the model step only when `models.enabled`."""
     return processor_factory(config)()
 
 
 def processor_factory(config: MonitorConfig) -> Callable[[], FrameProcessor]:
     """Fresh pipelines for one run each, sharing what is costly and keeps no run state: the OCR engines and
     the models are loaded once, here."""
-    models = None
+    model_step = None
     if config.models.enabled:
-        from monitor.nets.runtime import build_model_stage
+        from monitor.nets.runtime import build_model_step
 
-        models = build_model_stage(config.models, config.analytics)
+        model_step = build_model_step(config.models, config.analytics)
     engines = build_reader(config.overlay, config.ocr)
 
     def fresh() -> FrameProcessor:
@@ -192,7 +193,7 @@ def processor_factory(config: MonitorConfig) -> Callable[[], FrameProcessor]:
             reader=engines.fresh(),
             features=FeatureExtractor(config.analytics),
             confirm_frames=config.analytics.confirm_frames,
-            models=models,
+            model_step=model_step,
             overlay_box=config.overlay.box,
         )
 

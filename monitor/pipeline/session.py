@@ -94,7 +94,7 @@ class RunSession:
             return self.processor.failed(index, path.name, str(exc), kind=exc.kind)
         decode_ms = (time.perf_counter() - decode_started) * 1000.0
         result = self.processor.process(frame, run=self.key.name)
-        return replace(result, stage_ms=(("decode", decode_ms), *result.stage_ms))
+        return replace(result, step_ms=(("decode", decode_ms), *result.step_ms))
 
     def _load(self, path: Path, index: int) -> Frame:
         """Decode a frame of this run: from the run's folder only, of the run's size (the configured one,

@@ -119,9 +119,9 @@ class Daemon:
         else:
             self._failures_in_row = 0
             self.metrics.frames_processed.inc()
-            self.metrics.stage_seconds.labels("pipeline").observe(result.latency_ms / 1000.0)
-            for stage, ms in result.stage_ms:
-                self.metrics.stage_seconds.labels(stage).observe(ms / 1000.0)
+            self.metrics.step_seconds.labels("pipeline").observe(result.latency_ms / 1000.0)
+            for step, ms in result.step_ms:
+                self.metrics.step_seconds.labels(step).observe(ms / 1000.0)
             if result.flagged:
                 self.metrics.frames_flagged.inc()
         for event in result.events:
@@ -132,7 +132,7 @@ class Daemon:
         for writer in self.delivery.writers:
             self.metrics.buffered.labels(writer.name).set(self.delivery.outbox.queued(writer.name))
             self.metrics.write_failures.labels(writer.name).set(writer.failed)
-        self.metrics.stage_seconds.labels("publish").observe(time.perf_counter() - started)
+        self.metrics.step_seconds.labels("publish").observe(time.perf_counter() - started)
         # Durable in the outbox: a crash from here on loses nothing. An empty file is not marked: a camera
         # that creates first and writes later fills it, and then it comes again (watcher) as a frame.
         if stored and result.frame_error_kind is not FlagKind.EMPTY:

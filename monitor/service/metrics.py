@@ -14,10 +14,10 @@ class Metrics:
         self.frames_flagged = Counter(
             "furnace_frames_flagged", "Frames with a flagged overlay field", registry=r
         )
-        self.stage_seconds = Histogram(
-            "furnace_stage_seconds",
-            "Time per pipeline stage",
-            ["stage"],
+        self.step_seconds = Histogram(
+            "furnace_step_seconds",
+            "Time per pipeline step (decode, ocr, analytics, models; pipeline = all of them; publish)",
+            ["step"],
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )

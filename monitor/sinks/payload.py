@@ -39,7 +39,7 @@ def frame_document(context: RunContext, result: FrameResult) -> dict[str, Any]:
             for h in result.thermocouples
         },
         "latency_ms": round(result.latency_ms, 2),
-        "stage_ms": {stage: round(ms, 2) for stage, ms in result.stage_ms},
+        "step_ms": {step: round(ms, 2) for step, ms in result.step_ms},
         **prediction_document(result.prediction),
     }
 

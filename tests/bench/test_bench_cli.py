@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from monitor.bench.document import BenchDocument
 from monitor.bench.stats import OTHER
 from monitor.cli import main
 from tests.sinks.conftest import MOSQUITTO, require_binary
@@ -28,7 +29,9 @@ def bench(tiny_models: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[
     with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(printed):
         mp.setenv("XDG_CACHE_HOME", str(tmp / "cache"))  # the ONNX exports stay in the test's folder
         assert main(args) == 0
-    return json.loads(out.read_text(encoding="utf-8")), printed.getvalue()
+    text = out.read_text(encoding="utf-8")
+    assert BenchDocument.from_json(text).to_json() == text  # the file is the typed document
+    return json.loads(text), printed.getvalue()
 
 
 def test_the_issue_keys_are_there(bench: tuple[dict[str, Any], str]) -> None:

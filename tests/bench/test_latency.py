@@ -35,8 +35,8 @@ def test_delivery_says_what_went_wrong(
     assert d["written"] == 3 and d["received"] == len(received)
 
 
-def _arrival(file: str, at: float, stage_ms: dict[str, float]) -> Arrival:
-    return Arrival("frame", json.dumps({"file": file, "stage_ms": stage_ms}).encode(), at)
+def _arrival(file: str, at: float, step_ms: dict[str, float]) -> Arrival:
+    return Arrival("frame", json.dumps({"file": file, "step_ms": step_ms}).encode(), at)
 
 
 def test_figures_match_by_file_and_leave_the_warmup_out() -> None:

@@ -1,8 +1,14 @@
-"""Targets are judged in the right direction; ratios say > 1 when ours is better."""
+"""Targets are judged in the right direction; ratios say > 1 when ours is better; the document is typed
+and the published one still loads."""
+
+import json
 
 import pytest
+from pydantic import ValidationError
 
+from monitor.bench.document import BenchDocument
 from monitor.bench.report import ratios, targets
+from tests.conftest import REPO
 
 
 def _doc(p50: float, p99: float, speedup: float | None, rss: float | None) -> dict:
@@ -45,3 +51,21 @@ def test_ratios_are_ours_over_naive_for_rates_and_naive_over_ours_for_times() ->
         "ocr_ms": 5.0,
         "models_ms": 10.0,
     }
+
+
+def test_the_published_document_loads_and_is_written_back_the_same() -> None:
+    text = (REPO / "docs" / "results" / "bench.json").read_text(encoding="utf-8")
+    doc = BenchDocument.from_json(text)
+    assert doc.to_json() == text  # the format is unchanged, byte for byte
+    assert doc.schema_version == 1 and doc.latency_ms.p50 <= doc.latency_ms.p99
+    assert doc.engines.models["forecast"].torch_channels_last.median_ms > 0
+
+
+def test_a_document_that_drifts_is_refused() -> None:
+    data = json.loads((REPO / "docs" / "results" / "bench.json").read_text(encoding="utf-8"))
+    data["delivery"]["resent"] = 0  # a key no reader knows
+    with pytest.raises(ValidationError, match=r"delivery\.resent"):
+        BenchDocument.model_validate(data)
+    del data["delivery"]["resent"], data["latency_ms"]["p99"]
+    with pytest.raises(ValidationError, match=r"latency_ms\.p99"):
+        BenchDocument.model_validate(data)

@@ -1,8 +1,8 @@
-"""Percentiles, stage means and the remainder that makes the parts add up."""
+"""Percentiles, step means and the remainder that makes the parts add up."""
 
 import pytest
 
-from monitor.bench.stats import OTHER, percentiles, shares, stage_means, with_remainder
+from monitor.bench.stats import OTHER, percentiles, shares, step_means, with_remainder
 
 
 def test_percentiles_are_ordered_and_bounded() -> None:
@@ -16,14 +16,14 @@ def test_percentiles_refuse_no_samples() -> None:
         percentiles([])
 
 
-def test_remainder_makes_the_stages_add_up_to_the_total() -> None:
+def test_remainder_makes_the_steps_add_up_to_the_total() -> None:
     parts = with_remainder({"ocr": 20.0, "models": 30.0}, 80.0)
     assert parts[OTHER] == pytest.approx(30.0) and sum(parts.values()) == pytest.approx(80.0)
 
 
-def test_stage_means_count_a_missing_stage_as_zero() -> None:
-    assert stage_means([{"ocr": 10.0, "models": 4.0}, {"ocr": 20.0}]) == {"ocr": 15.0, "models": 2.0}
-    assert stage_means([]) == {}
+def test_step_means_count_a_missing_step_as_zero() -> None:
+    assert step_means([{"ocr": 10.0, "models": 4.0}, {"ocr": 20.0}]) == {"ocr": 15.0, "models": 2.0}
+    assert step_means([]) == {}
 
 
 def test_shares_are_percent_of_the_total() -> None:

@@ -16,7 +16,7 @@ from monitor.nets.dataset import from_tensor, prepare, to_tensor
 from monitor.nets.labels import channel_stats, load_inputs
 from monitor.nets.manifest import InputSpec, read_manifest, write_manifest
 from monitor.nets.resnet_heads import ResNetHeads
-from monitor.nets.runtime import build_model_stage
+from monitor.nets.runtime import build_model_step
 
 OVERLAY = Box(x=0, y=0, width=40, height=20)
 
@@ -106,7 +106,7 @@ def test_the_level_survives_the_manifest_round_trip(tmp_path: Path, tiny_models:
 
 def test_the_runtime_feeds_the_network_what_training_fed_it(tiny_models: Path, reference_run) -> None:
     config = parse_config({"models": {"enabled": True, "dir": str(tiny_models), "forecast": False}}, env={})
-    stage = build_model_stage(config.models, config.analytics)
+    stage = build_model_step(config.models, config.analytics)
     paths = [reference_run.out / f"{t:04d}.jpg" for t in (150, 450, 620)]
     runtime = stage.regressor.inputs([load_frame(p, i).image for i, p in enumerate(paths)])
     spec = stage.regressor.spec

@@ -1,4 +1,4 @@
-"""The model stage on live frames: both engines, batches, saved forecasts, clear errors."""
+"""The model step on live frames: both engines, batches, saved forecasts, clear errors."""
 
 import json
 from pathlib import Path
@@ -9,14 +9,14 @@ import pytest
 from monitor.config import parse_config
 from monitor.ingest.loader import load_frame
 from monitor.nets.manifest import ModelError
-from monitor.nets.runtime import build_model_stage
+from monitor.nets.runtime import build_model_step
 from monitor.simulate import SimulatedRun
 
 
 def _stage(models: Path, tmp_path: Path, **overrides: object):
     section = {"enabled": True, "dir": str(models), "forecast_images": str(tmp_path / "fc"), **overrides}
     config = parse_config({"models": section}, env={})
-    return build_model_stage(config.models, config.analytics)
+    return build_model_step(config.models, config.analytics)
 
 
 def _frames(run: SimulatedRun, times: list[int]) -> list[np.ndarray]:
@@ -85,7 +85,7 @@ def test_a_swapped_model_folder_is_refused(tiny_models: Path, tmp_path: Path) ->
 
 def test_disabled_models_build_nothing(tiny_models: Path) -> None:
     config = parse_config({"models": {"dir": str(tiny_models)}}, env={})
-    assert build_model_stage(config.models, config.analytics) is None
+    assert build_model_step(config.models, config.analytics) is None
 
 
 def test_manifests_hold_the_training_record(tiny_models: Path, reference_run) -> None:

@@ -2,6 +2,7 @@
 (duplicates carry the same frame id), SIGTERM drains and exits 0 with `offline` retained."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from monitor.ingest.checkpoint import Checkpoint
 from monitor.simulate import SimulatedRun
 from tests.service.test_daemon import Subscriber, drop_frames_into, run_key_of
 from tests.services import wait_until
-from tests.sinks.conftest import Mosquitto, free_port
+from tests.sinks.conftest import Mosquitto
 
 
 def start_daemon(config: Path, log: Path) -> subprocess.Popen:
@@ -25,8 +26,16 @@ def start_daemon(config: Path, log: Path) -> subprocess.Popen:
     )
 
 
+def served_port(log: Path, start: int) -> int | None:
+    """The port the daemon's `start`-th start (1, 2, ...) serves /healthz on, from its log: it binds port 0,
+    so no other process can take the port first."""
+    ports = re.findall(
+        r"health and metrics on http://127\.0\.0\.1:(\d+)/healthz", log.read_text(encoding="utf-8")
+    )
+    return int(ports[start - 1]) if len(ports) >= start else None
+
+
 def test_kill_restart_and_terminate(heating_run: SimulatedRun, mosquitto: Mosquitto, tmp_path: Path) -> None:
-    http_port = free_port()
     config = tmp_path / "monitor.yaml"
     config.write_text(
         yaml.safe_dump(
@@ -37,7 +46,7 @@ def test_kill_restart_and_terminate(heating_run: SimulatedRun, mosquitto: Mosqui
                 "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
                 "store": {"path": str(tmp_path / "store.sqlite")},
                 "outbox": {"path": str(tmp_path / "outbox.sqlite")},
-                "http": {"port": http_port},
+                "http": {"port": 0},
             }
         ),
         encoding="utf-8",
@@ -60,7 +69,8 @@ def test_kill_restart_and_terminate(heating_run: SimulatedRun, mosquitto: Mosqui
         run_id = run_key_of(tmp_path / "frames" / "run1")
         wanted = {f"rig1/{run_id}/{f.name}" for f in frames}
         wait_until(lambda: {json.loads(p)["id"] for p in subscriber.on("frame")} >= wanted, timeout=180)
-        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz") as answer:
+        wait_until(lambda: served_port(log, 2) is not None, "the restarted daemon's health port")
+        with urllib.request.urlopen(f"http://127.0.0.1:{served_port(log, 2)}/healthz") as answer:
             assert json.loads(answer.read())["alive"] is True
         daemon.send_signal(signal.SIGHUP)  # reload: the log level, without a restart
         wait_until(lambda: "reloaded: log level" in log.read_text(encoding="utf-8"), timeout=30)

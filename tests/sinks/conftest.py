@@ -1,7 +1,6 @@
 """Real services for the sink tests: a mosquitto broker on a free loopback port, started per test."""
 
 import os
-import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.services import free_port, start_service, stop_service
+from tests.services import on_free_ports, start_service, stop_service
 from tests.services import require_binary as _require_binary
 
 if TYPE_CHECKING:
@@ -27,7 +26,8 @@ def require_binary(path: Path) -> Path:
 
 
 class Mosquitto:
-    """A mosquitto process on 127.0.0.1:`port`; `restart()` brings it back on the same port."""
+    """A mosquitto process on 127.0.0.1:`port`, on free ports found at the first start; `restart()` brings
+    it back on the same port."""
 
     host = "127.0.0.1"
 
@@ -41,15 +41,15 @@ class Mosquitto:
     ) -> None:
         self.binary = require_binary(MOSQUITTO)
         self.workdir = workdir
-        self.port = free_port()
+        self.port = 0  # chosen by the first start()
         self.log = workdir / "mosquitto.log"
-        lines = [f"listener {self.port} {self.host}", f"persistence {str(persistent).lower()}"]
+        self.lines = [f"persistence {str(persistent).lower()}"]
         if os.geteuid() == 0:
             # As root mosquitto drops to the `mosquitto` user, which cannot read pytest's private tmp dirs.
-            lines.append("user root")
+            self.lines.append("user root")
         if persistent:
             # Sessions and queued messages survive a restart, so a test subscriber misses nothing.
-            lines += [f"persistence_location {workdir}/", "queue_qos0_messages true"]
+            self.lines += [f"persistence_location {workdir}/", "queue_qos0_messages true"]
         if users:
             passwd = require_binary(MOSQUITTO_PASSWD)
             password_file = workdir / "passwd"
@@ -58,37 +58,47 @@ class Mosquitto:
                 subprocess.run(
                     [passwd, *flags, password_file, user, password], check=True, capture_output=True
                 )
-            lines += ["allow_anonymous false", f"password_file {password_file}"]
+            self.lines += ["allow_anonymous false", f"password_file {password_file}"]
         else:
-            lines.append("allow_anonymous true")
+            self.lines.append("allow_anonymous true")
         self.tls_port: int | None = None
         self.ca_file: Path | None = None
+        self.key_file: Path | None = None
         if tls:
             # A second listener with a self-signed certificate for 127.0.0.1; it is its own CA.
-            self.tls_port, self.ca_file, key = free_port(), workdir / "cert.pem", workdir / "key.pem"
+            self.ca_file, self.key_file = workdir / "cert.pem", workdir / "key.pem"
             subprocess.run(
                 [require_binary(OPENSSL), "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                 "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", self.ca_file, "-days", "1",
-                 "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                 "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", self.key_file, "-out", self.ca_file,
+                 "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
                 check=True, capture_output=True,
             )  # fmt: skip
-            lines += [f"listener {self.tls_port} {self.host}", f"certfile {self.ca_file}", f"keyfile {key}"]
         self.conf = workdir / "mosquitto.conf"
-        self.conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 10.0) -> None:
-        self.process = start_service(
-            [str(self.binary), "-c", str(self.conf)], self.log, self._listening, timeout_s=timeout
-        )
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return (self.port,) if self.tls_port is None else (self.port, self.tls_port)
 
-    def _listening(self) -> bool:
-        try:
-            for port in (self.port, self.tls_port or self.port):
-                socket.create_connection((self.host, port), timeout=0.5).close()
-            return True
-        except OSError:
-            return False
+    def start(self, timeout: float = 10.0) -> None:
+        if self.port:  # a restart: same ports, so clients reconnect to it
+            self._start(self.ports, timeout)
+        else:
+            on_free_ports(lambda ports: self._start(ports, timeout), 2 if self.ca_file else 1)
+
+    def _start(self, ports: tuple[int, ...], timeout: float) -> None:
+        listeners = [f"listener {ports[0]} {self.host}"]
+        if self.ca_file is not None:
+            listeners += [
+                f"listener {ports[1]} {self.host}",
+                f"certfile {self.ca_file}",
+                f"keyfile {self.key_file}",
+            ]
+        self.conf.write_text("\n".join([*listeners, *self.lines]) + "\n", encoding="utf-8")
+        command = [str(self.binary), "-c", str(self.conf)]
+        # ready once mosquitto itself listens on the ports: it takes connections from then on
+        self.process = start_service(command, self.log, lambda: True, timeout_s=timeout, ports=ports)
+        self.port, self.tls_port = ports[0], (ports[1] if self.ca_file is not None else None)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tests.services import free_port, require_binary, start_service, stop_service
+from tests.services import on_free_ports, require_binary, start_service, stop_service
 
 INFLUXD = "/usr/bin/influxd"
 
@@ -26,16 +26,15 @@ def require_influxd() -> str:
 class InfluxServer:
     """influxd 1.x with auth off, no reporting, no _internal monitor; use as a context manager."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, max_body_bytes: int = 25_000_000) -> None:
         self.binary = require_influxd()
         self.root = root
-        self.port = free_port()
-        self.rpc_port = free_port()
+        self.max_body_bytes = max_body_bytes  # a larger write body is answered 413
+        self.port = self.rpc_port = 0  # chosen by the first start()
         self.config_path = root / "influxdb.conf"
         self.log_path = root / "influxd.log"
         self._process: subprocess.Popen[bytes] | None = None
         root.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(self._config(), encoding="utf-8")
 
     @property
     def url(self) -> str:
@@ -72,14 +71,23 @@ bind-address = "127.0.0.1:{self.rpc_port}"
   bind-address = "127.0.0.1:{self.port}"
   auth-enabled = false
   log-enabled = false
+  max-body-size = {self.max_body_bytes}
 """
 
     def start(self, timeout_s: float = 30.0) -> None:
         """Start influxd (again: same port, same data) and wait until /ping answers 204."""
         if self.running:
             return
+        if self.port:  # again: the same ports, which clients know
+            self._start((self.port, self.rpc_port), timeout_s)
+        else:
+            on_free_ports(lambda ports: self._start(ports, timeout_s), 2)
+
+    def _start(self, ports: tuple[int, ...], timeout_s: float) -> None:
+        self.port, self.rpc_port = ports
+        self.config_path.write_text(self._config(), encoding="utf-8")
         command = [self.binary, "-config", str(self.config_path)]
-        self._process = start_service(command, self.log_path, self.ping, timeout_s=timeout_s)
+        self._process = start_service(command, self.log_path, self.ping, timeout_s=timeout_s, ports=ports)
 
     def stop(self) -> None:
         if self._process is not None:

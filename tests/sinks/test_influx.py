@@ -238,7 +238,7 @@ def test_v2_writes_through_influxdb_client(monkeypatch: pytest.MonkeyPatch, tmp_
 
     monkeypatch.setattr(influxdb_client, "InfluxDBClient", FakeClient)
     config = InfluxConfig(
-        enabled=True, url="http://db.example:8086", org="lab", bucket="furnace", token="s3cret",
+        enabled=True, api="v2", url="http://db.example:8086", org="lab", bucket="furnace", token="s3cret",
         batch_size=50, flush_interval_s=0.1,
     )  # fmt: skip
     sink = influx_sink(config, tmp_path).start()
@@ -260,7 +260,7 @@ def test_v2_against_a_1x_server_fails_loudly(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="monitor.sinks.writer")
     config = InfluxConfig(
-        enabled=True, url=influx.url, org="lab", bucket="furnace", token="t", flush_interval_s=0.1
+        enabled=True, api="v2", url=influx.url, org="lab", bucket="furnace", token="t", flush_interval_s=0.1
     )
     sink = influx_sink(config, tmp_path).start()
     sink.publish(CONTEXT, make_frame(0, 540.0))
@@ -269,3 +269,27 @@ def test_v2_against_a_1x_server_fails_loudly(
     health = sink.health()
     assert not health.ok and "refused" in health.detail and sink.stats().written == 0
     sink.stop()
+
+
+def test_a_batch_over_the_servers_body_limit_is_sent_in_halves(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="monitor.sinks.writer")
+    frames = make_run(12)
+    points = [frame_point(CONTEXT, f) for f in frames]
+    limit = len("\n".join(points[:6]).encode())  # a batch of 10 is refused with 413, 5 go through
+    with InfluxServer(tmp_path / "influxd", max_body_bytes=limit) as server:
+        server.create_database("furnace")
+        sink = influx_sink(v1_config(server, "furnace"), tmp_path)
+        for frame in frames:
+            sink.publish(CONTEXT, frame)
+        sink.start()
+        wait_until(lambda: sink.stats().queued == 0, "the outbox to empty")
+        assert server.count("furnace_frame", "furnace") == 12
+        assert server.count("furnace_event", "furnace") == 1
+        stats = sink.stats()
+        assert stats.written == 13 and stats.failed >= 1 and stats.rejected == 0 and sink.health().ok
+        too_large = [r.message for r in caplog.records if "too large" in r.message]
+        assert too_large and all("HTTP 413" in m for m in too_large)
+        assert too_large[0].startswith("influx: a batch of 10 was too large")
+        sink.stop()

@@ -4,6 +4,7 @@ bugs and dead threads. The destination is an in-memory sink whose answers the te
 import logging
 import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,30 @@ def test_when_full_the_oldest_frames_go_never_events(tmp_path: Path) -> None:
     outbox.put({"a": [Item("e3"), Item("e4")]})  # only events left to give: they stay, over the bound
     assert [q.payload for q in outbox.peek("a", 9)] == ["e1", "e2", "e3", "e4"]
     assert outbox.counter("a", "dropped") == 3 and outbox.counter("b", "dropped") == 0
+
+
+def test_the_file_stays_the_size_of_the_backlog_not_of_what_went_through(tmp_path: Path) -> None:
+    """What the old spool's compaction did: dropped and delivered items free their pages for the next ones
+    (SQLite's free list), and the write-ahead log is folded back every `wal_autocheckpoint` pages."""
+    outbox = Outbox(tmp_path / "o.sqlite", max_items=100)
+    payload = "x" * 1000
+    for i in range(2500):  # a long outage: one frame at a time, only the newest 100 are kept
+        outbox.put({"a": [Item(f"{i}:{payload}", droppable=True)]})
+    for r in range(25):  # back again: everything waiting is delivered, and more comes
+        outbox.put({"a": [Item(f"{r}/{k}:{payload}", droppable=True) for k in range(100)]})
+        outbox.ack("a", [q.id for q in outbox.peek("a", 1000)])
+    assert outbox.queued("a") == 0 and outbox.counter("a", "delivered") == 2500
+    assert outbox.counter("a", "dropped") == 2500
+    with closing(sqlite3.connect(outbox.path)) as db:
+        page, pages_per_log = (
+            db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_size", "wal_autocheckpoint")
+        )
+    log_bytes = (tmp_path / "o.sqlite-wal").stat().st_size
+    assert log_bytes <= (pages_per_log + 50) * (page + 24)  # a page and its frame header each
+    outbox.close()  # the last connection folds the log into the file and removes it
+    through = 5000 * len(payload)
+    assert not (tmp_path / "o.sqlite-wal").exists()
+    assert outbox.path.stat().st_size < through / 10  # 5 MB went through
 
 
 @pytest.fixture

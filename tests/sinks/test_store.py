@@ -2,7 +2,10 @@
 without copies, recycled run names kept apart, the digitize table exported."""
 
 import csv
+import json
 import sqlite3
+from contextlib import closing
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -10,9 +13,18 @@ import pytest
 from monitor.config.service import StoreConfig
 from monitor.overlay.digitize import DigitizedRow
 from monitor.overlay.table import COLUMNS, read_table, write_table
-from monitor.records import EventType, FieldRead, FrameResult, OverlayReading, Stage, StageEvent
+from monitor.records import (
+    EventType,
+    FieldRead,
+    Forecast,
+    FrameResult,
+    OverlayReading,
+    Prediction,
+    Stage,
+    StageEvent,
+)
 from monitor.sinks.base import Retry, RunContext
-from monitor.sinks.store import StoreSink, export_table
+from monitor.sinks.store import StoreSink, export_table, stored_events, stored_runs
 
 CONTEXT = RunContext(rig="rig-1", run="2024-05-01T10-00", started_at=1_714_557_600.0)
 START_EVENT = StageEvent(EventType.CRYSTALLIZATION_START, 541.0, "0541.jpg", 1052.0)
@@ -169,3 +181,68 @@ def test_a_store_that_cannot_be_written_asks_for_a_retry(tmp_path: Path) -> None
     sink.close()
     with pytest.raises(ValueError, match="folder"):
         StoreSink(StoreConfig(path=tmp_path))
+
+
+# The store as the first release wrote it: no model columns in `frames`.
+FIRST_RELEASE_SCHEMA = """
+CREATE TABLE runs (run TEXT PRIMARY KEY, rig TEXT NOT NULL, started_at REAL NOT NULL,
+                   first_time_s REAL NOT NULL, last_time_s REAL NOT NULL);
+CREATE TABLE frames (run TEXT NOT NULL, file TEXT NOT NULL, idx INTEGER NOT NULL, time_s REAL NOT NULL,
+                     t1_c REAL, t2_c REAL, stage TEXT NOT NULL, crystal_fraction REAL, mean REAL,
+                     flags TEXT NOT NULL, frame_error TEXT, reading TEXT, document TEXT NOT NULL,
+                     PRIMARY KEY (run, file));
+CREATE INDEX frames_order ON frames (run, idx);
+CREATE TABLE events (id TEXT PRIMARY KEY, run TEXT NOT NULL, type TEXT NOT NULL, time_s REAL NOT NULL,
+                     file TEXT NOT NULL, t1_c REAL);
+CREATE INDEX events_run ON events (run, time_s);
+"""
+
+
+def test_a_store_of_the_first_release_is_migrated_with_its_data_kept(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    old = make_frames()
+    with closing(sqlite3.connect(path)) as db, db:
+        db.executescript(FIRST_RELEASE_SCHEMA)
+        db.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?)", (CONTEXT.run, "rig-1", CONTEXT.started_at, 540, 543)
+        )
+        for f in old:
+            reading = None
+            if f.reading is not None:
+                reading = json.dumps({k: asdict(v) for k, v in f.reading.fields().items()})
+            db.execute(
+                "INSERT INTO frames VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (CONTEXT.run, f.file, f.index, f.time_s, f.t1_c, f.t2_c, str(f.stage), f.crystal_fraction,
+                 None, "", f.frame_error, reading, "{}"),
+            )  # fmt: skip
+        db.execute(
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
+            (CONTEXT.event_id("crystallization_start"), CONTEXT.run, "crystallization_start", 541.0,
+             "0541.jpg", 1052.0),
+        )  # fmt: skip
+
+    sink = StoreSink(StoreConfig(path=path))
+    sink.open()  # the current code on the old file
+    later = RunContext(rig="rig-1", run="run2", run_id="run2@cccc", started_at=5_000.0)
+    predicted = Prediction(t1_image_c=1049.5, progress_pct=12.5, forecast=Forecast(10.0, 80.0, 3.5))
+    write(sink, [replace(f, prediction=predicted) for f in make_frames()], later)
+    sink.close()
+    StoreSink(StoreConfig(path=path)).open()  # a second start finds nothing left to migrate
+
+    with closing(sqlite3.connect(path)) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(frames)")]
+        rows = db.execute(
+            "SELECT run, file, t1_c, t1_image_c, progress_pct, forecast_mean, forecast_change FROM frames "
+            "ORDER BY run, idx"
+        ).fetchall()
+    assert columns[-4:] == ["t1_image_c", "progress_pct", "forecast_mean", "forecast_change"]
+    assert len(columns) == len(set(columns)) == 17
+    assert rows[:4] == [
+        (CONTEXT.run, f.file, f.t1_c, None, None, None, None) for f in old
+    ]  # kept as they were
+    assert rows[4:] == [("run2@cccc", f.file, f.t1_c, 1049.5, 12.5, 80.0, 3.5) for f in old]
+    assert {r["run"]: r["frames"] for r in stored_runs(path)} == {CONTEXT.run: 4, "run2@cccc": 4}
+    assert [e["type"] for e in stored_events(path, CONTEXT.run)] == ["crystallization_start"]
+    # the old readings still make the digitize table
+    assert export_table(path, CONTEXT.run, tmp_path / "old.csv") == 4
+    assert read_table(tmp_path / "old.csv")[1]["flags"] == "t2: jump of 400 °C"
