@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 from monitor.config import MonitorConfig, load_config
+from monitor.config.service import is_loopback
 from monitor.ingest.checkpoint import Checkpoint
 from monitor.logs import setup_logging
 from monitor.pipeline.process import processor_factory
@@ -14,6 +15,7 @@ from monitor.service.daemon import Daemon
 from monitor.service.http import HealthServer
 from monitor.service.metrics import Metrics
 from monitor.service.systemd import notify, watchdog_interval_s
+from monitor.service.web import LivePage
 from monitor.sinks.base import Sink
 from monitor.sinks.delivery import Delivery
 from monitor.sinks.outbox import Outbox
@@ -33,6 +35,20 @@ def build_daemon(config: MonitorConfig, *, sinks: list[Sink] | None = None) -> D
     )
 
 
+def live_server(config: MonitorConfig, daemon: Daemon) -> HealthServer:
+    """/healthz, /metrics and the live page on http.host:port (bound now, served once started)."""
+    c = config.http
+    page = LivePage(
+        daemon.live, health=daemon.health, writers=daemon.delivery.writers,
+        store=config.store.path if config.store.enabled else None, detailed=is_loopback(c.host),
+    )  # fmt: skip
+    return HealthServer(
+        c.host, c.port, health=daemon.health, metrics=daemon.metrics.render, routes=page,
+        token=c.token.get_secret_value() if c.token else None, max_connections=c.max_connections,
+        timeout_s=c.timeout_s,
+    )  # fmt: skip
+
+
 def run_service(config_path: Path | None) -> int:
     """Run until SIGTERM / SIGINT; exit 0 after draining and flushing."""
     config = load_config(config_path)
@@ -40,9 +56,7 @@ def run_service(config_path: Path | None) -> int:
     daemon = build_daemon(config)
     http = None
     if config.http.enabled:
-        http = HealthServer(
-            config.http.host, config.http.port, health=daemon.health, metrics=daemon.metrics.render
-        )
+        http = live_server(config, daemon)
 
     def on_term(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping", signum)

@@ -15,6 +15,7 @@ from monitor.ingest.watcher import FrameWatcher
 from monitor.pipeline.session import ProcessorFactory, RunSession
 from monitor.records import FrameResult
 from monitor.service.http import Health
+from monitor.service.live import LiveBoard
 from monitor.service.metrics import Metrics
 from monitor.sinks.delivery import Delivery
 
@@ -39,6 +40,7 @@ class Daemon:
             config=config.ingest, checkpoint=checkpoint, on_frame=self.enqueue, keys=RunKeys()
         )
         self._stalled = False
+        self.live = LiveBoard(alerts=config.alerts.events, overlay_box=config.overlay.box)  # the live page
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -113,6 +115,7 @@ class Daemon:
         self.metrics.stage_seconds.labels("publish").observe(time.perf_counter() - started)
         if stored:  # durable in the outbox: a crash from here on loses nothing
             self.checkpoint.mark(arrival.key.id, arrival.path.name)
+        self.live.record(context, result, session.processor.sample_location)
         return result
 
     def session_for(self, arrival: FrameArrival) -> RunSession:
