@@ -3,11 +3,12 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from monitor.config.base import Section
 
 LOOPBACK_NAMES = ("localhost", "::1")
+TOKEN_ENV = "FURNACE_HTTP_TOKEN"
 
 
 def is_loopback(host: str) -> bool:
@@ -45,6 +46,7 @@ class HttpConfig(Section):
     token: SecretStr | None = Field(
         None,
         exclude=True,
+        validate_default=True,
         description="Filled from FURNACE_HTTP_TOKEN or token_file, never from YAML. When set, every path "
         "but /healthz asks for it.",
     )
@@ -55,15 +57,15 @@ class HttpConfig(Section):
         10.0, gt=0, le=300, description="A client silent this long on a connection is dropped."
     )
 
-    @model_validator(mode="after")
-    def _token_beyond_loopback(self) -> "HttpConfig":
-        if self.enabled and not is_loopback(self.host) and self.token is None:
-            raise ValueError(
-                f"http.host {self.host} is beyond loopback: set FURNACE_HTTP_TOKEN or http.token_file"
-            )
-        if self.token is not None and len(self.token.get_secret_value()) < 16:
-            raise ValueError("the HTTP token is too short: use at least 16 characters")
-        return self
+    @field_validator("token")
+    @classmethod
+    def _token_beyond_loopback(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        host = info.data.get("host")
+        if info.data.get("enabled") and host and not is_loopback(host) and value is None:
+            raise ValueError(f"http.host {host} is beyond loopback: set {TOKEN_ENV} or http.token_file")
+        if value is not None and not value.get_secret_value():
+            raise ValueError("the HTTP token is empty")  # only an empty one: an error never echoes a token
+        return value
 
 
 class LoggingConfig(Section):

@@ -9,6 +9,7 @@ the pictures it names, the feed and sink health, and the stored runs with their 
 """
 
 import mimetypes
+import sqlite3
 import tempfile
 from collections.abc import Callable, Sequence
 from importlib import resources
@@ -65,7 +66,10 @@ class LivePage:
         h = self.health()
         reasons = list(h.reasons) if self.detailed else [public_reason(r) for r in h.reasons]
         doc["health"] = {"alive": h.alive, "ready": h.ready, "reasons": reasons}
-        doc["sinks"] = [self._sink(w) for w in self.writers]
+        try:
+            doc["sinks"] = [self._sink(w) for w in self.writers]
+        except sqlite3.ProgrammingError:  # the outbox is closed: the daemon is stopping
+            doc["sinks"] = []
         return doc
 
     def _sink(self, writer: SinkWriter) -> dict[str, Any]:
