@@ -11,6 +11,7 @@ from monitor.config.service import is_loopback
 from monitor.ingest.checkpoint import Checkpoint
 from monitor.logs import setup_logging
 from monitor.pipeline.process import processor_factory
+from monitor.pipeline.session import ProcessorFactory
 from monitor.service.daemon import Daemon
 from monitor.service.http import HealthServer
 from monitor.service.metrics import Metrics
@@ -24,11 +25,13 @@ from monitor.sinks.registry import build_sinks
 log = logging.getLogger(__name__)
 
 
-def build_daemon(config: MonitorConfig, *, sinks: list[Sink] | None = None) -> Daemon:
+def build_daemon(
+    config: MonitorConfig, *, sinks: list[Sink] | None = None, processors: ProcessorFactory | None = None
+) -> Daemon:
     sinks = build_sinks(config) if sinks is None else sinks
     return Daemon(
         config,
-        processors=processor_factory(config),
+        processors=processor_factory(config) if processors is None else processors,
         delivery=Delivery(sinks, Outbox(config.outbox.path, max_items=config.outbox.max_items)),
         checkpoint=Checkpoint(config.ingest.checkpoint_dir),
         metrics=Metrics(),

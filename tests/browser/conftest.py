@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.config import parse_config
+from monitor.pipeline.process import processor_factory
+from monitor.pipeline.session import ProcessorFactory
 from monitor.simulate import SimulatedRun, SimulationOptions, simulate
 from monitor.simulate.profile import FurnaceProfile
 from tests.services import require_binary
@@ -62,6 +65,12 @@ FAST_PROFILE = FurnaceProfile(peak_at_s=160.0, hold_s=10.0, cool_rate_c_per_s=10
 FAST_OPTIONS = SimulationOptions(
     seconds=120, start=110, width=320, height=240, seed=3, workers=1, profile=FAST_PROFILE
 )
+
+
+@pytest.fixture(scope="session")
+def processors() -> ProcessorFactory:
+    """The default pipeline, its OCR engines loaded once for the daemon and the report (the costly part)."""
+    return processor_factory(parse_config({}, env={}))
 
 
 @pytest.fixture(scope="session")

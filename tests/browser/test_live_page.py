@@ -14,6 +14,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from monitor.config import parse_config
+from monitor.pipeline.session import ProcessorFactory
 from monitor.service.app import build_daemon, live_server
 from monitor.simulate import SimulatedRun
 from monitor.sinks.store import stored_events
@@ -75,7 +76,11 @@ def _script(browser: object, script: str) -> object:
 
 
 def test_the_live_page_follows_a_run(
-    fast_run: SimulatedRun, mosquitto: Mosquitto, browser: object, tmp_path: Path
+    fast_run: SimulatedRun,
+    processors: ProcessorFactory,
+    mosquitto: Mosquitto,
+    browser: object,
+    tmp_path: Path,
 ) -> None:
     data = {
         "ingest": {"watch_dir": str(tmp_path / "frames"), "checkpoint_dir": str(tmp_path / "ckpt"),
@@ -88,7 +93,7 @@ def test_the_live_page_follows_a_run(
     config = parse_config(data, env={"FURNACE_HTTP_TOKEN": TOKEN})
     (tmp_path / "frames").mkdir()
     subscriber = TimedSubscriber(mosquitto)
-    daemon = build_daemon(config)
+    daemon = build_daemon(config, processors=processors)
     http = live_server(config, daemon)
     http.start()
     daemon.start()

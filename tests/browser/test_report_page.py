@@ -1,7 +1,8 @@
 """The run report (report.html) in headless Chromium at 1280 px: every image loads, nothing is wider than
-the window, and the console stays clean. Two reports: the real run's (the shared table of channel means and
-its OCR temperatures, through `analyze`), and the report tests' hand-built run (long flags, a run name to
-escape) with the sample section drawn on a real frame."""
+the window, and the console stays clean. Three reports: a simulated run's frames through the whole pipeline
+(its screenshot is docs/report.png), the real run's (the shared table of channel means and its OCR
+temperatures, through `analyze`), and the report tests' hand-built run (long flags, a run name to escape)
+with the sample section drawn on a real frame."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -9,8 +10,12 @@ from pathlib import Path
 import pytest
 
 from monitor.analytics.locate import SampleFinding, SampleLocation
+from monitor.analytics.outputs import write_outputs
 from monitor.cli import main
 from monitor.config.overlay import Box
+from monitor.ingest.loader import usable_frames
+from monitor.pipeline.batch import analyze_frames
+from monitor.pipeline.session import ProcessorFactory
 from monitor.report.html import write_report
 from monitor.report.run_plots import write_plots
 from monitor.simulate import SimulatedRun
@@ -30,7 +35,12 @@ return {width, scroll: document.documentElement.scrollWidth, wide, images};
 """
 
 
-def _real_report(folder: Path, _run: SimulatedRun) -> Path:
+def _analyzed_report(folder: Path, run: SimulatedRun, processors: ProcessorFactory) -> Path:
+    result = analyze_frames(usable_frames(run.out), processors(), run="run1", progress=False)
+    return write_outputs(folder, result)["report"]
+
+
+def _real_report(folder: Path, _run: SimulatedRun, _processors: ProcessorFactory) -> Path:
     features = SHARED_DATA / "frame_channel_means.csv"
     temperatures = SHARED_DATA / "ocr_temperatures.csv"
     argv = ["analyze", "--features", str(features), "--temperatures", str(temperatures), "-o", str(folder)]
@@ -38,7 +48,7 @@ def _real_report(folder: Path, _run: SimulatedRun) -> Path:
     return folder / "report.html"
 
 
-def _hand_built_report(folder: Path, run: SimulatedRun) -> Path:
+def _hand_built_report(folder: Path, run: SimulatedRun, _processors: ProcessorFactory) -> Path:
     x, y, w, h = run.sample_box
     location = SampleLocation(
         box=Box(x=x, y=y, width=w, height=h), method="texture", confidence=0.9,
@@ -49,11 +59,14 @@ def _hand_built_report(folder: Path, run: SimulatedRun) -> Path:
     return write_report(result, folder, write_plots(result, folder / "plots"))
 
 
-@pytest.mark.parametrize(("make", "name"), [(_real_report, "report.png"), (_hand_built_report, None)])
+@pytest.mark.parametrize(
+    ("make", "name"), [(_analyzed_report, "report.png"), (_real_report, None), (_hand_built_report, None)]
+)
 def test_the_report_fits_1280_px_and_loads_everything(
-    make, name: str | None, fast_run: SimulatedRun, browser: object, tmp_path: Path
-) -> None:
-    report = make(tmp_path / "report", fast_run)
+    make, name: str | None, fast_run: SimulatedRun, processors: ProcessorFactory, browser: object,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    report = make(tmp_path / "report", fast_run, processors)
     browser.get(report.as_uri())  # type: ignore[attr-defined]
     layout = browser.execute_script(LAYOUT)  # type: ignore[attr-defined]
     assert layout["width"] == WIDTH - _scrollbar(browser)
@@ -71,5 +84,10 @@ def _scrollbar(browser: object) -> int:
 
 
 def _full_page_screenshot(browser: object, path: Path) -> None:
-    """The top of the report: the title, the summary, the events and the first plots."""
-    browser.save_screenshot(str(path))  # type: ignore[attr-defined]
+    """The report's top in a taller window: the title, the summary, the events, the health and the sample."""
+    size = browser.get_window_size()  # type: ignore[attr-defined]
+    browser.set_window_size(WIDTH, 1400)  # type: ignore[attr-defined]
+    try:
+        browser.save_screenshot(str(path))  # type: ignore[attr-defined]
+    finally:
+        browser.set_window_size(size["width"], size["height"])  # type: ignore[attr-defined]
