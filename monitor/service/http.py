@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 COOKIE = "furnace_token"
 NEEDS_TOKEN = "set FURNACE_HTTP_TOKEN or http.token_file"
 SAFE_REASONS = ("feed stalled",)  # reasons that never carry a path, a host or a secret
+UNAUTHORIZED = b"unauthorized: open /?token=<token> once in a browser, or send Authorization: Bearer <token>"
+# The page loads its own files only: no inline script, nothing from elsewhere, no framing by other sites.
+CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 _TOKEN_IN_QUERY = re.compile(r"token=[^&\s\"]*")
 
 
@@ -181,7 +184,7 @@ class HealthServer:
             return self.healthz()
         query_token = query.pop("token", [None])[0]
         if not self.allowed(headers.get("Authorization"), headers.get("Cookie"), query_token):
-            return Reply(401, "text/plain", b"unauthorized: this server needs its token\n",
+            return Reply(401, "text/plain", UNAUTHORIZED,
                          (("WWW-Authenticate", 'Bearer realm="furnace-monitor"'),))  # fmt: skip
         if query_token is not None and self._token is not None:
             # The browser's way in: keep the token in a cookie and drop it from the address bar and history.
@@ -213,6 +216,7 @@ class HealthServer:
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.send_header("Cache-Control", "no-store")
                 self.send_header("X-Content-Type-Options", "nosniff")
+                self.send_header("Content-Security-Policy", CSP)
                 for name, value in reply.headers:
                     self.send_header(name, value)
                 self.end_headers()
