@@ -1,6 +1,8 @@
-"""The `furnace-monitor` command: parse arguments, call one library function per subcommand."""
+"""The `furnace-monitor` command line. Its help texts (DESCRIPTION, each command's) are the user's manual;
+each cmd_* function calls the library and maps expected failures to exit 2 with one line."""
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -10,11 +12,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from monitor import __version__
-from monitor.config import ConfigError, load_config
+from monitor.config import ConfigError, StartupError, load_config
 from monitor.ingest.loader import NoFramesError, usable_frames
 from monitor.logs import setup_logging
 from monitor.overlay.models import ModelError
 from monitor.summary import describe_analysis
+
+log = logging.getLogger("furnace-monitor")
 
 
 def _simulation_options(args: argparse.Namespace):  # -> SimulationOptions
@@ -72,15 +76,37 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from monitor.service.preflight import environment_checks
+
     try:
-        load_config(args.config)
+        config = load_config(args.config)
     except ConfigError as exc:
         print(f"{exc.source}: {len(exc.errors)} error(s)", file=sys.stderr)
         for error in exc.errors:
             print(f"  {error}", file=sys.stderr)
         return 2
-    print(f"{args.config}: OK")
-    return 0
+    print(f"OK   config: {args.config} is valid")
+    if args.syntax_only:
+        return 0
+    checks = environment_checks(config)
+    for check in checks:
+        print(check.line())
+    return 2 if any(not c.ok and c.essential for c in checks) else 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from monitor.service.doctor import run_doctor
+    from monitor.simulate.overlay import default_font
+
+    config = load_config(args.config)
+    print(f"OK   config: {args.config or 'built-in defaults'} is valid")
+    checks = run_doctor(config, find_font=default_font)
+    for check in checks:
+        print(check.line())
+    failed = [c for c in checks if not c.ok and c.essential]
+    warned = [c for c in checks if not c.ok and not c.essential]
+    print(f"\n{len(checks) + 1} checks: {len(failed)} failed, {len(warned)} warnings")
+    return 2 if failed else 0
 
 
 def _reader_config(args: argparse.Namespace):  # -> MonitorConfig
@@ -337,150 +363,308 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0 if doc["delivery"]["ok"] else 1
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="furnace-monitor", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    sub = parser.add_subparsers(dest="command", required=True)
+DESCRIPTION = """\
+furnace-monitor reads the camera of a hot-thermocouple furnace. From every frame it takes the time and the
+1#/2# temperatures burned into the image, tells the stage of the sample (melting, fully molten,
+crystallizing) and, with trained models, the temperature and crystalline fraction seen in the image and a
+forecast frame. Run it as a service that watches the camera's folder and publishes each frame to MQTT,
+InfluxDB and a local store, or point it at a recorded run to get a table and an HTML report."""
 
-    sim = sub.add_parser("simulate", help="write a synthetic run: frames + truth.csv + events.json")
-    sim.add_argument("out", type=Path, help="output folder")
-    sim.add_argument("--seconds", type=int, help="frames to write, one per second (default 562)")
+EPILOG = """\
+start here:
+  furnace-monitor demo                           the whole story on a synthetic run, on this machine
+  furnace-monitor doctor -c monitor.yaml         is this machine ready? one line per check, what to fix
+  furnace-monitor analyze RUN/ -o out/           a recorded run -> table, stage events, report.html
+  furnace-monitor run -c monitor.yaml            the service (systemd: see systemd/furnace-monitor.service)
+
+exit codes: 0 done; 1 an evaluation missed its target; 2 bad input, config or start-up problem (one line
+on stderr says what). `furnace-monitor COMMAND --help` shows each command's options and examples."""
+
+
+def _command(sub: Any, name: str, summary: str, description: str, examples: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does for the user, then examples."""
+    return sub.add_parser(
+        name, help=summary, description=description, epilog="examples:\n" + examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+
+
+def _quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar (for scripts and logs)")
+
+
+def _config(parser: argparse.ArgumentParser, why: str = "overlay box, OCR, sample box") -> None:
+    parser.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        metavar="YAML",
+        help=f"your config file ({why}); default: built-in defaults",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="furnace-monitor", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="how much the command logs on stderr (default INFO; DEBUG to report a problem)",
+    )  # fmt: skip
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sim = _command(
+        sub, "simulate", "write a synthetic run (frames, truth.csv, events.json): try it without a furnace",
+        "Renders the camera frames of a synthetic furnace run, one per second, with the overlay the\n"
+        "recorder burns in, plus truth.csv (the true temperatures and stages) and events.json. Use it to\n"
+        "try the monitor, the report or a config before the real camera is connected.",
+        "  furnace-monitor simulate runs/sim1                      562 frames, the reference run\n"
+        "  furnace-monitor simulate runs/short --seconds 60 --start 540 --realtime   1 frame/s, for `run`\n"
+        "  furnace-monitor simulate runs/hot --peak-c 1550 --noise 4 --seed 7",
+    )  # fmt: skip
+    sim.add_argument("out", type=Path, help="folder to write the run into (created)")
+    sim.add_argument("--seconds", type=int, help="how many frames, one per second (default 562)")
     sim.add_argument("--start", type=int, help="run time of the first frame, s (default 110)")
-    sim.add_argument("--seed", type=int, help="random seed (default 0)")
-    sim.add_argument("--options", type=Path, help="YAML file of SimulationOptions (flags override it)")
-    sim.add_argument("--start-c", type=float, help="1# at ramp start, degC (default 900)")
+    sim.add_argument("--seed", type=int, help="random seed: the same seed gives the same run (default 0)")
+    sim.add_argument("--options", type=Path, help="YAML file of simulation options (the flags override it)")
+    sim.add_argument("--start-c", type=float, help="1# temperature at the ramp start, degC (default 900)")
     sim.add_argument("--peak-c", type=float, help="hold temperature, degC (default 1500)")
     sim.add_argument("--peak-at-s", type=float, help="run time the peak is reached, s (default 222)")
-    sim.add_argument("--hold-s", type=float, help="hold duration, s (default 99)")
+    sim.add_argument("--hold-s", type=float, help="how long the peak is held, s (default 99)")
     sim.add_argument("--cool-rate", type=float, help="cooling rate, degC/s (default 1.97)")
     sim.add_argument(
-        "--crystallization-c", type=float, help="crystallization temperature, degC (default 1053)"
+        "--crystallization-c", type=float, help="temperature the sample crystallizes at, degC (default 1053)"
     )
-    sim.add_argument("--quality", type=int, help="JPEG quality (default 90)")
+    sim.add_argument("--quality", type=int, help="JPEG quality of the frames, 1-100 (default 90)")
     sim.add_argument("--noise", type=float, help="camera noise sigma, grey levels (default 2)")
     sim.add_argument(
         "--exposure", choices=("fixed", "auto"), help="camera exposure (default auto; the rest via --options)"
     )
     sim.add_argument("--width", type=int, help="frame width, px (default 1024)")
     sim.add_argument("--height", type=int, help="frame height, px (default 768)")
-    sim.add_argument("--realtime", action="store_true", help="pace frames in real time for a watcher")
+    sim.add_argument(
+        "--realtime", action="store_true", help="write the frames at camera pace, to feed a running service"
+    )
     sim.add_argument("--fps", type=float, help="frames per second with --realtime (default 1)")
-    sim.add_argument("--slow-writes", action="store_true", help="write each frame in place, in chunks")
+    sim.add_argument(
+        "--slow-writes", action="store_true", help="write each frame in chunks, like a slow network share"
+    )
     sim.add_argument("--workers", type=int, help="render processes (default: one per core)")
-    sim.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _quiet(sim)
     sim.set_defaults(func=cmd_simulate)
 
-    chk = sub.add_parser("check-config", help="validate a config file; exit 0 if OK, 2 with every error")
-    chk.add_argument("-c", "--config", type=Path, required=True)
+    chk = _command(
+        sub, "check-config", "check a config file and this machine's folders and port; exit 0 if OK, else 2",
+        "Validates the config (every error, by key path), then checks what it points at on this machine:\n"
+        "the frames folder is readable, the checkpoint, outbox and store folders writable, the HTTP port\n"
+        "free, the model folders present. One line per check, OK or FAIL with what to fix. Run it as the\n"
+        "user the service runs as (e.g. `runuser -u furnace -- furnace-monitor check-config ...`).",
+        "  furnace-monitor check-config -c /etc/furnace-monitor/monitor.yaml\n"
+        "  furnace-monitor check-config -c monitor.yaml --syntax-only      in CI, on another machine",
+    )  # fmt: skip
+    chk.add_argument(
+        "-c", "--config", type=Path, required=True, metavar="YAML", help="the config file to check"
+    )
+    chk.add_argument(
+        "--syntax-only",
+        action="store_true",
+        help="only validate the file, not this machine's folders and port",
+    )
     chk.set_defaults(func=cmd_check_config)
 
-    dig = sub.add_parser("digitize", help="read the overlay of every frame into a CSV or XLSX table")
-    dig.add_argument("frames", type=Path, help="folder of frames of one run")
-    dig.add_argument("-o", "--output", type=Path, required=True, help="table.csv or table.xlsx")
-    dig.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
-    dig.add_argument("--engine", choices=["onnxruntime", "paddle"], help="override ocr.engine")
-    dig.add_argument("--plot", type=Path, help="also write the 1#/2# temperature curves as PNG")
-    dig.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    doc = _command(
+        sub, "doctor", "is this machine ready? config, folders, OCR models, broker, InfluxDB, GPU/CPU, disk",
+        "Checks everything the service needs, one line each with what to fix: the checks of check-config,\n"
+        "the OCR models (present and loadable; nothing is downloaded), the overlay font (only `simulate`\n"
+        "needs it), the MQTT broker and InfluxDB when enabled (a real connection, 3 s timeout), torch's\n"
+        "GPU or CPU, and the free disk of the data folders. Exit 0 when every essential check passes\n"
+        "(WARN lines are advice), else 2.",
+        "  furnace-monitor doctor -c /etc/furnace-monitor/monitor.yaml\n"
+        "  furnace-monitor doctor                                the built-in defaults (localhost broker)",
+    )  # fmt: skip
+    _config(doc, "the broker, InfluxDB and folders to check")
+    doc.set_defaults(func=cmd_doctor)
+
+    dig = _command(
+        sub, "digitize", "read the time and 1#/2# temperatures of every frame into a CSV or XLSX table",
+        "Reads the overlay burned into each frame of a recorded run (the time and the 1#/2# thermocouple\n"
+        "temperatures) with local OCR models, and writes one row per frame. Doubtful reads are re-read by\n"
+        "a second model, then flagged in the table rather than guessed.",
+        "  furnace-monitor digitize runs/2022-05-17/ -o temps.xlsx\n"
+        "  furnace-monitor digitize runs/2022-05-17/ -o temps.csv --plot temps.png -c monitor.yaml",
+    )  # fmt: skip
+    dig.add_argument("frames", type=Path, help="folder of the frames of one run")
+    dig.add_argument("-o", "--output", type=Path, required=True, help="the table to write: .csv or .xlsx")
+    _config(dig)
+    dig.add_argument("--engine", choices=["onnxruntime", "paddle"], help="OCR engine, instead of ocr.engine")
+    dig.add_argument("--plot", type=Path, help="also draw the 1#/2# temperature curves into this PNG")
+    _quiet(dig)
     dig.set_defaults(func=cmd_digitize)
 
-    ev = sub.add_parser("evaluate-ocr", help="digitize a simulated run and score it against its truth.csv")
-    ev.add_argument("frames", type=Path, nargs="?", help="folder of frames of one simulated run")
+    ev = _command(
+        sub, "evaluate-ocr", "score the OCR on simulated runs against their truth (accuracy, speed)",
+        "Digitizes a simulated run and compares every read with its truth.csv; or, with --variants, renders\n"
+        "other fonts and cameras and scores each. For measuring the reader, not for daily use.",
+        "  furnace-monitor evaluate-ocr runs/sim1 --truth runs/sim1/truth.csv --compare\n"
+        "  furnace-monitor evaluate-ocr --variants work/ocr --classes reference font:latin-mono --confusions",
+    )  # fmt: skip
+    ev.add_argument("frames", type=Path, nargs="?", help="folder of the frames of one simulated run")
     ev.add_argument("--truth", type=Path, help="the run's truth.csv")
     ev.add_argument(
         "--variants", type=Path, help="instead: simulate and score the variant sweep in this folder"
     )
     ev.add_argument("--seconds", type=int, help="with --variants: frames per variant class (default 300)")
     ev.add_argument("--classes", nargs="+", metavar="NAME", help="with --variants: these classes only")
-    ev.add_argument("--confusions", action="store_true", help="with --variants: list every miss")
-    ev.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
-    ev.add_argument("--engine", choices=["onnxruntime", "paddle"], help="override ocr.engine")
+    ev.add_argument("--confusions", action="store_true", help="with --variants: list every misread")
+    _config(ev)
+    ev.add_argument("--engine", choices=["onnxruntime", "paddle"], help="OCR engine, instead of ocr.engine")
     ev.add_argument("--naive", action="store_true", help="score the naive reference reader instead")
     ev.add_argument(
         "--compare", action="store_true", help="score both readers in this run, with the speed-up"
     )
     ev.add_argument("--json", type=Path, help="also write the figures as JSON")
-    ev.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _quiet(ev)
     ev.set_defaults(func=cmd_evaluate_ocr)
 
-    an = sub.add_parser(
-        "analyze", help="features, stage events, thermocouple health, plots and an HTML report"
+    an = _command(
+        sub, "analyze", "a recorded run -> temperatures, stage events, thermocouple health, report.html",
+        "Processes one recorded run the way the service does (OCR, image features, stage detection, and the\n"
+        "trained models with --models) and writes features.csv, events.json, the plots and report.html.\n"
+        "Also works from a table of mean colours (--features) when only the numbers were kept.",
+        "  furnace-monitor analyze runs/2022-05-17/ -o reports/2022-05-17\n"
+        "  furnace-monitor analyze runs/2022-05-17/ -o out --models models/\n"
+        "  furnace-monitor analyze -o out --features colours.xlsx --temperatures temps.xlsx",
+    )  # fmt: skip
+    an.add_argument("frames", type=Path, nargs="?", help="folder of the frames of one run")
+    an.add_argument(
+        "-o", "--output", type=Path, required=True, help="folder for the tables, plots and report"
     )
-    an.add_argument("frames", type=Path, nargs="?", help="folder of frames of one run")
-    an.add_argument("-o", "--output", type=Path, required=True, help="output folder")
-    an.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
-    an.add_argument("--features", type=Path, help="instead of frames: a table of Time, meanB, meanG, meanR")
+    _config(an)
+    an.add_argument(
+        "--features", type=Path, help="instead of frames: a table of Time, meanB, meanG, meanR per second"
+    )
     an.add_argument("--temperatures", type=Path, help="with --features: a table of Time, 1#/2# Temperature")
-    an.add_argument("--no-report", action="store_true", help="only features.csv and events.json")
+    an.add_argument("--no-report", action="store_true", help="only features.csv and events.json, no plots")
     an.add_argument(
         "--models", type=Path, help="also run the trained models in this folder (adds their columns)"
     )
-    an.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _quiet(an)
     an.set_defaults(func=cmd_analyze)
 
-    tr = sub.add_parser("train", help="train the image models on recorded runs (weights + manifest.json)")
+    tr = _command(
+        sub, "train", "train the image models (temperature/progress, forecast) on your recorded runs",
+        "Trains the models that read the temperature and crystalline progress from the image and forecast\n"
+        "the next frames, on runs you recorded (their overlay gives the labels). Writes the weights and a\n"
+        "manifest.json per model into the output folder; point models.dir at it.",
+        "  furnace-monitor train runs/r1 runs/r2 runs/r3 -o models/ --heldout runs/r4\n"
+        "  furnace-monitor train runs/r1 -o models/ --preset demo --only temperature_progress",
+    )  # fmt: skip
     tr.add_argument("frames", type=Path, nargs="+", help="folders of frames, one run each")
-    tr.add_argument("-o", "--output", type=Path, required=True, help="models folder (e.g. models/)")
+    tr.add_argument("-o", "--output", type=Path, required=True, help="models folder to write (e.g. models/)")
     tr.add_argument(
-        "--heldout", type=Path, nargs="+", help="runs only for the held-out metrics (default: time blocks)"
+        "--heldout", type=Path, nargs="+", help="runs kept out of training, to measure the models on"
     )
-    tr.add_argument("--preset", choices=["demo", "full"], default="full", help="recipe sizes (default full)")
-    tr.add_argument("--options", type=Path, help="a YAML TrainPlan instead of a preset")
+    tr.add_argument(
+        "--preset", choices=["demo", "full"], default="full", help="demo = minutes, full = the real recipe"
+    )
+    tr.add_argument("--options", type=Path, help="a YAML training plan instead of a preset")
     tr.add_argument("--only", choices=["temperature_progress", "forecast"], help="train only this model")
-    tr.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    tr.add_argument("-c", "--config", type=Path, help="config file (overlay box, sample box, OCR)")
-    tr.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    tr.add_argument(
+        "--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to train (auto = GPU if any)"
+    )
+    _config(tr)
+    _quiet(tr)
     tr.set_defaults(func=cmd_train)
 
-    em = sub.add_parser(
-        "evaluate-models", help="run the trained models on simulated runs and score them against truth.csv"
-    )
+    em = _command(
+        sub, "evaluate-models", "score the trained models on simulated runs against their truth",
+        "Runs the trained models on simulated runs and reports the temperature and progress errors and the\n"
+        "forecast quality. For measuring models before deploying them.",
+        "  furnace-monitor evaluate-models runs/sim1 runs/sim2 --models models/ --json scores.json",
+    )  # fmt: skip
     em.add_argument("frames", type=Path, nargs="+", help="folders of simulated runs (each with truth.csv)")
     em.add_argument("--models", type=Path, required=True, help="trained models folder (e.g. models/)")
-    em.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
+    _config(em)
     em.add_argument("--json", type=Path, help="also write the scores as JSON")
-    em.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _quiet(em)
     em.set_defaults(func=cmd_evaluate_models)
 
-    ea = sub.add_parser(
-        "evaluate-analytics",
-        help="simulate runs through other cameras (variants) and programmes (scenarios), analyse them, score"
-        " the events",
-    )
+    ea = _command(
+        sub, "evaluate-analytics", "check the stage detection on other cameras and programmes (simulated)",
+        "Simulates runs through other cameras (variants) and furnace programmes (scenarios), analyses them\n"
+        "and scores the detected stage events against the truth. Exit 1 if any misses its target.",
+        "  furnace-monitor evaluate-analytics work/sweep\n"
+        "  furnace-monitor evaluate-analytics work/sweep --variants zoomed --scenarios hot-fast-cooling",
+    )  # fmt: skip
     ea.add_argument("out", type=Path, help="working folder (runs are kept and reused)")
     ea.add_argument("--variants", nargs="+", metavar="NAME", help="camera variants (default: all)")
     ea.add_argument("--scenarios", nargs="+", metavar="NAME", help="programmes and seeds (default: all)")
-    ea.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
-    ea.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _config(ea)
+    _quiet(ea)
     ea.set_defaults(func=cmd_evaluate_analytics)
 
-    rs = sub.add_parser(
-        "evaluate-restarts", help="kill the daemon at random frames of recorded runs; compare with no kill"
-    )
+    rs = _command(
+        sub, "evaluate-restarts", "kill the service at random frames: does it resume to the same results?",
+        "Runs the service on recorded runs, kills it at random frames, restarts it, and compares what was\n"
+        "published with an uninterrupted run. Exit 1 if any trial differs.",
+        "  furnace-monitor evaluate-restarts runs/sim1 runs/sim2 --work work/restarts --kills 3",
+    )  # fmt: skip
     rs.add_argument("runs", type=Path, nargs="+", metavar="RUN", help="run folders")
     rs.add_argument("--work", type=Path, required=True, help="working folder (checkpoints, outboxes)")
     rs.add_argument("--kills", type=int, default=2, help="kills per run (default 2)")
-    rs.add_argument("--seed", type=int, default=0, help="seed of the kill frames")
-    rs.add_argument("-c", "--config", type=Path, help="config file (default: built-in defaults)")
+    rs.add_argument("--seed", type=int, default=0, help="seed of the kill frames: same seed, same kills")
+    _config(rs)
     rs.set_defaults(func=cmd_evaluate_restarts)
 
-    rn = sub.add_parser("run", help="the daemon: watch the frames folder, publish to MQTT / InfluxDB / store")
-    rn.add_argument("-c", "--config", type=Path, required=True, help="config file")
+    rn = _command(
+        sub, "run", "the service: watch the camera's folder, publish every frame to MQTT / InfluxDB / store",
+        "Watches ingest.watch_dir (one sub-folder per run), processes each new frame and publishes it;\n"
+        "stage events and alerts go out as they happen. Resumes after a restart from its checkpoints, and\n"
+        "keeps what the outputs did not take yet in an outbox on disk. SIGTERM stops it cleanly, SIGHUP\n"
+        "reloads the log level. One service per state folder. A start-up problem (bad config, folder not\n"
+        "writable, port in use, another instance) ends it with exit 2 and one line saying what.",
+        "  furnace-monitor run -c /etc/furnace-monitor/monitor.yaml\n"
+        "  systemctl start furnace-monitor                       the same, under systemd",
+    )  # fmt: skip
+    rn.add_argument(
+        "-c", "--config", type=Path, required=True, metavar="YAML",
+        help="your config file (start from config/monitor.yaml; check it with check-config)",
+    )  # fmt: skip
     rn.set_defaults(func=cmd_run)
 
-    demo = sub.add_parser("demo", help="the whole story on a synthetic run, on this machine")
+    demo = _command(
+        sub, "demo", "the whole story on a synthetic run, on this machine: MQTT lines, alert, report",
+        "Simulates a run into a watched folder, runs the service on it with a private MQTT broker (or\n"
+        "yours with -c), and shows the frames, stage events and the crystallization alert as they are\n"
+        "published, then the run's report. Trains quick models first when none are found.",
+        "  furnace-monitor demo\n"
+        "  furnace-monitor demo --out /tmp/demo --no-models\n"
+        "  furnace-monitor demo -c monitor.yaml                  publish to your broker",
+    )  # fmt: skip
     demo.add_argument("--out", type=Path, default=Path("demo"), help="working folder (default ./demo)")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic run (default 0)")
     demo.add_argument(
-        "-c", "--config", type=Path, help="use this config's MQTT broker instead of a private one"
+        "-c",
+        "--config",
+        type=Path,
+        metavar="YAML",
+        help="use this config's MQTT broker instead of a private one",
     )
     demo.add_argument(
         "--models", type=Path, default=Path("models"), help="trained models; quick ones are trained if none"
     )
-    demo.add_argument("--no-models", action="store_true", help="run without the learned models")
+    demo.add_argument("--no-models", action="store_true", help="run without the learned models (faster)")
     demo.set_defaults(func=cmd_demo)
 
-    bench = sub.add_parser("bench", help="latency, throughput and memory figures, against the naive way")
+    bench = _command(
+        sub, "bench", "measure latency, throughput and memory on this machine, against the naive way",
+        "Feeds frames to a real service at a steady rate and measures the latency from file to MQTT, the\n"
+        "throughput and the memory, next to a naive reader. Writes the figures as JSON.",
+        "  furnace-monitor bench -o bench.json\n"
+        "  furnace-monitor bench -o bench.json --frames 300 --rate 1 --work work/bench",
+    )  # fmt: skip
     bench.add_argument("-o", "--output", type=Path, required=True, help="the figures as JSON")
     bench.add_argument("--frames", type=int, default=100, help="measured frames per phase (default 100)")
     bench.add_argument("--warmup", type=int, default=5, help="uncounted frames before them (default 5)")
@@ -500,12 +684,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level)
     try:
-        return args.func(args)
+        return int(args.func(args))
+    except StartupError as exc:
+        # a config or start-up problem the user fixes: one line through logging, no traceback
+        log.error("%s", " ".join(str(exc).split()))
+        return 2
     except ValidationError as exc:
         print(f"invalid options:\n{exc}", file=sys.stderr)
-        return 2
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
         return 2
     except (ModelError, NoFramesError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

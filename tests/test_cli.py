@@ -1,13 +1,16 @@
 """Every CLI command on a tiny run: exit codes and what they print."""
 
+import argparse
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from monitor.cli import main
+from monitor.cli import build_parser, main
+from tests.services import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -77,8 +80,70 @@ def test_simulate_refuses_bad_options(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_check_config_ok(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check-config", "-c", str(REPO / "config" / "monitor.yaml")]) == 0
-    assert capsys.readouterr().out.strip().endswith(": OK")
+    """--syntax-only: the shipped file's folders (/var/lib/furnace-monitor) need not exist on this machine."""
+    assert main(["check-config", "-c", str(REPO / "config" / "monitor.yaml"), "--syntax-only"]) == 0
+    assert capsys.readouterr().out.strip() == f"OK   config: {REPO / 'config' / 'monitor.yaml'} is valid"
+
+
+def test_check_config_checks_the_machine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Folders that can be used and a free port: one OK line per check, exit 0."""
+    (tmp_path / "frames").mkdir()
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"ingest: {{watch_dir: {tmp_path / 'frames'}, checkpoint_dir: {tmp_path / 'state' / 'ckpt'}}}\n"
+        f"outbox: {{path: {tmp_path / 'state' / 'outbox.sqlite'}}}\n"
+        f"store: {{path: {tmp_path / 'store.sqlite'}}}\n"
+        f"http: {{port: {free_port()}}}\n",
+        encoding="utf-8",
+    )
+    assert main(["check-config", "-c", str(config)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    names = [line.split(":")[0] for line in lines]
+    assert names == ["OK   config", "OK   ingest.watch_dir", "OK   ingest.checkpoint_dir", "OK   outbox.path",
+                     "OK   store.path", "OK   http port"]  # fmt: skip
+    assert f"{tmp_path / 'state' / 'ckpt'} will be created (under {tmp_path})" in lines[2]
+    assert not (tmp_path / "state").exists(), "check-config must not create anything"
+
+
+def test_top_level_help_speaks_to_the_user(capsys: pytest.CaptureFixture[str]) -> None:
+    """issue 17: the help opened with a developer docstring; it now says what the tool does, then how to
+    start, with the exit codes."""
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    description = text.split("\n\n")[1]
+    assert description.startswith("furnace-monitor reads the camera of a hot-thermocouple furnace")
+    assert "library function" not in text
+    assert "start here:" in text and "furnace-monitor doctor -c monitor.yaml" in text
+    assert "exit codes: 0 done; 1" in text
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(sub.choices)
+
+
+@pytest.mark.parametrize("name", sorted(_subcommands()))
+def test_every_command_and_option_explains_itself_with_an_example(name: str) -> None:
+    """Every command has a one-line summary, a description, and examples that are valid command lines;
+    every option has a help text."""
+    command = _subcommands()[name]
+    assert command.description and len(command.description) > 60
+    assert command.epilog and command.epilog.startswith("examples:\n")
+    examples = [
+        line.split("  ", 2)[1] for line in command.epilog.splitlines()[1:] if "furnace-monitor" in line
+    ]
+    assert examples, command.epilog
+    for example in examples:
+        argv = shlex.split(example)
+        if argv[0] == "furnace-monitor":
+            parsed = build_parser().parse_args(argv[1:])  # an example that does not parse exits 2 here
+            assert parsed.command == name
+    for action in command._actions:
+        if not isinstance(action, argparse._HelpAction):
+            assert action.help and len(action.help) > 8, f"{name} {action.dest} has no help"
 
 
 def test_check_config_lists_every_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

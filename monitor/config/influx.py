@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from monitor.config.base import Section
+from monitor.config.validators import InfluxUrl
 
 # Which keys each API needs when the output is enabled.
 _REQUIRED = {"v2": ("org", "bucket"), "v1": ("database",)}
@@ -13,7 +14,9 @@ _REQUIRED = {"v2": ("org", "bucket"), "v1": ("database",)}
 
 class InfluxConfig(Section):
     enabled: bool = Field(False, description="Write to InfluxDB.")
-    url: str = Field("http://localhost:8086", pattern=r"^https?://", description="Server URL.")
+    url: InfluxUrl = Field(
+        "http://localhost:8086", pattern=r"^https?://", description="Server URL, without user:password@."
+    )
     api: Literal["v2", "v1"] = Field("v2", description="v2 = InfluxDB 2.x/3.x API; v1 = the 1.x /write API.")
     org: str | None = Field(None, validate_default=True, description="v2: organisation.")
     bucket: str | None = Field(None, validate_default=True, description="v2: bucket.")

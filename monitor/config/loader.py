@@ -1,4 +1,5 @@
-"""Read a YAML config, bring secrets in from the environment or files, validate, report errors by key path."""
+"""Read a YAML config (bounded, see yaml_source), bring secrets in from the environment or files, validate,
+report errors by key path without echoing long or secret values."""
 
 import difflib
 import os
@@ -7,10 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from monitor.config.errors import ConfigError, FieldError, shown
 from monitor.config.root import MonitorConfig
+from monitor.config.validators import SECRET_IN_VALUE
+from monitor.config.yaml_source import read_yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,30 +33,10 @@ SECRETS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    """One problem in a config, at a dotted key path."""
-
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
-
-
-class ConfigError(Exception):
-    """A config that cannot be used; `errors` holds every problem found."""
-
-    def __init__(self, source: str, errors: list[FieldError]) -> None:
-        self.source = source
-        self.errors = errors
-        super().__init__(f"{source}: " + "; ".join(str(e) for e in errors))
-
-
 def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> MonitorConfig:
     """Load and validate a config file (None = defaults only); raise ConfigError listing every problem."""
     source = str(path) if path else "<defaults>"
-    data = _read_yaml(path) if path else {}
+    data = read_yaml(path) if path else {}
     return parse_config(data, env=os.environ if env is None else env, source=source)
 
 
@@ -72,19 +55,6 @@ def parse_config(data: Any, *, env: Mapping[str, str], source: str = "<config>")
     if errors:
         raise ConfigError(source, errors)
     return config
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(path), [FieldError("<file>", f"cannot read: {exc.strerror}")]) from exc
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<yaml>"
-        raise ConfigError(str(path), [FieldError(where, f"not valid YAML: {exc}")]) from exc
 
 
 def _with_secrets(data: dict[str, Any], env: Mapping[str, str], errors: list[FieldError]) -> dict[str, Any]:
@@ -130,8 +100,8 @@ def _field_errors(exc: ValidationError) -> list[FieldError]:
             message = "unknown key" + _suggestion(err["loc"])
         else:
             message = err["msg"].removeprefix("Value error, ")
-            if err["type"] != "missing" and err.get("input") is not None:
-                message += f" (got {err['input']!r})"
+            if err["type"] not in ("missing", SECRET_IN_VALUE) and err.get("input") is not None:
+                message += f" (got {shown(err['input'])})"
         errors.append(FieldError(path, message))
     return errors
 

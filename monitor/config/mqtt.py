@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from monitor.config.base import Section
+from monitor.config.validators import BrokerHost, TopicPrefix
 
 
 class TlsConfig(Section):
@@ -18,15 +19,17 @@ class TlsConfig(Section):
 
 class HomeAssistantConfig(Section):
     enabled: bool = Field(False, description="Publish Home Assistant discovery config topics.")
-    prefix: str = Field("homeassistant", min_length=1, description="Home Assistant's discovery prefix.")
+    prefix: TopicPrefix = Field(
+        "homeassistant", min_length=1, description="Home Assistant's discovery prefix (an MQTT topic)."
+    )
 
 
 class MqttConfig(Section):
     enabled: bool = Field(True, description="Publish to MQTT.")
-    host: str = Field("localhost", min_length=1, description="Broker host name or address.")
+    host: BrokerHost = Field("localhost", min_length=1, description="Broker host name or address.")
     port: int = Field(1883, ge=1, le=65535, description="Broker port.")
-    base_topic: str = Field(
-        "furnace", min_length=1, pattern=r"^[^#+]+$", description="Topics are <base_topic>/<rig>/..."
+    base_topic: TopicPrefix = Field(
+        "furnace", min_length=1, description="Topics are <base_topic>/<rig>/... (no wildcard + #, no '$')."
     )
     client_id: str | None = Field(None, description="MQTT client id; null = furnace-monitor-<rig>.")
     username: str | None = Field(None, description="User name; its password comes from the environment.")

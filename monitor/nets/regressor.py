@@ -47,7 +47,7 @@ class RegressorOptions(BaseModel):
     )
     # L1 fits the median where frames look alike but their labels differ (the way up to the hold and the hold
     # itself): the MAE the models are judged on is smallest there, where smooth_l1 or mse fit the mean
-    # (held-out 1# MAE on three runs: 6.7-7.0 degC with smooth_l1, 4.5-5.3 with l1; see the README).
+    # (held-out 1# MAE on three runs: 6.7-7.0 degC with smooth_l1, 4.5-5.3 with l1; see docs/models.md).
     loss: Literal["l1", "smooth_l1", "mse"] = Field(
         "l1", description="Regression loss on the standardised targets."
     )

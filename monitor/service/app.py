@@ -3,10 +3,11 @@ stop them in the mirror order on SIGTERM; SIGHUP reloads what can change safely 
 
 import logging
 import signal
+import sqlite3
 import threading
 from pathlib import Path
 
-from monitor.config import MonitorConfig, load_config
+from monitor.config import MonitorConfig, StartupError, load_config
 from monitor.config.service import is_loopback
 from monitor.ingest.checkpoint import Checkpoint
 from monitor.logs import setup_logging
@@ -14,7 +15,9 @@ from monitor.pipeline.process import processor_factory
 from monitor.pipeline.session import ProcessorFactory
 from monitor.service.daemon import Daemon
 from monitor.service.http import HealthServer
+from monitor.service.lock import StateLock, state_folders
 from monitor.service.metrics import Metrics
+from monitor.service.preflight import folder_checks, model_checks, port_check, require
 from monitor.service.systemd import notify, watchdog_interval_s
 from monitor.service.web import LivePage
 from monitor.sinks.base import Sink
@@ -53,13 +56,31 @@ def live_server(config: MonitorConfig, daemon: Daemon) -> HealthServer:
 
 
 def run_service(config_path: Path | None) -> int:
-    """Run until SIGTERM / SIGINT; exit 0 after draining and flushing."""
+    """Run until SIGTERM / SIGINT; exit 0 after draining and flushing. What stops it from starting (bad
+    config, unwritable folder, second instance, port in use) raises StartupError: exit 2, one line."""
     config = load_config(config_path)
     setup_logging(config.logging.level, config.logging.format)
-    daemon = build_daemon(config)
+    require([*folder_checks(config), *model_checks(config)])
+    lock = StateLock(state_folders(config)).acquire()  # before the port: a second instance says so
+    try:
+        return _serve(config, config_path)
+    finally:
+        lock.release()
+
+
+def _serve(config: MonitorConfig, config_path: Path | None) -> int:
+    require(port_check(config))
+    try:
+        daemon = build_daemon(config)
+    except (OSError, sqlite3.Error) as exc:
+        raise StartupError(f"cannot open the daemon's state: {exc}") from None
     http = None
     if config.http.enabled:
-        http = live_server(config, daemon)
+        try:
+            http = live_server(config, daemon)
+        except OSError as exc:
+            where = f"{config.http.host}:{config.http.port}"
+            raise StartupError(f"http: cannot listen on {where}: {exc.strerror or exc}") from None
 
     def on_term(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping", signum)

@@ -63,7 +63,7 @@ def test_evaluate_analytics_camera_sweep(tmp_path: Path, capsys: pytest.CaptureF
     """Three cameras a real rig could have (auto exposure with glints, another rig's aim, a flickering light
     with dropped seconds) on the reference programme, through the whole pipeline (OCR included): every
     event within its tolerance, nothing false, 2# named. The full sweep (ten cameras x five programmes) is
-    the command without --variants/--scenarios; its table is in the README."""
+    the command without --variants/--scenarios; its table is in docs/results.md."""
     variants = ["auto-exposure", "aimed-off", "flicker-dropped"]
     args = ["evaluate-analytics", str(tmp_path), "--variants", *variants, "--scenarios", "reference", "-q"]
     assert main(args) == 0

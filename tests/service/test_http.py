@@ -142,6 +142,16 @@ def _reasons(port: int) -> list[str]:
     return list(doc["reasons"])
 
 
+@pytest.fixture
+def pytest_logging_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The root logger with pytest's own handlers only: a handler an earlier test's `setup_logging` left on
+    a closed capture stream would write its own "Logging error" to stderr, which is not the server's."""
+    root = logging.getLogger()
+    ours = [h for h in root.handlers if type(h).__module__ == "_pytest.logging"]
+    monkeypatch.setattr(root, "handlers", ours)
+
+
+@pytest.mark.usefixtures("pytest_logging_only")
 def test_half_open_and_vanishing_clients_hold_no_thread_and_print_nothing(
     capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
