@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 COOKIE = "furnace_token"
 NEEDS_TOKEN = "set FURNACE_HTTP_TOKEN or http.token_file"
 SAFE_REASONS = ("feed stalled",)  # reasons that never carry a path, a host or a secret
+NOT_READY = "not ready (details in the service log)"
+_PART_NAME = re.compile(r"[A-Za-z][\w-]{0,39}")  # one word ("mqtt", "store"): no path, host or URL
 UNAUTHORIZED = b"unauthorized: open /?token=<token> once in a browser, or send Authorization: Bearer <token>"
 # The page loads its own files only: no inline script, nothing from elsewhere, no framing by other sites.
 CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -64,8 +66,12 @@ Route = Callable[[Request], Reply | None]  # None: not mine (404)
 def public_reason(reason: str) -> str:
     """A not-ready reason fit for anyone who can reach the port: the part that names what is not ready
     ("mqtt", "store"), without the detail, which may hold a path, a broker address or a URL."""
-    head = reason.split(":", 1)[0]
-    return reason if head in SAFE_REASONS else f"{head}: not ready (details in the service log)"
+    head, colon, _ = reason.partition(":")
+    if head in SAFE_REASONS:
+        return reason
+    if colon and _PART_NAME.fullmatch(head):
+        return f"{head}: {NOT_READY}"
+    return NOT_READY
 
 
 def json_reply(doc: Any, status: int = 200) -> Reply:

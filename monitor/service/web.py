@@ -19,7 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from monitor.service.http import Health, Reply, Request, json_reply, public_reason
+from monitor.service.http import NOT_READY, Health, Reply, Request, json_reply, public_reason
 from monitor.service.live import LiveBoard
 from monitor.sinks.store import export_table, stored_events, stored_runs
 from monitor.sinks.writer import SinkWriter
@@ -74,7 +74,7 @@ class LivePage:
 
     def _sink(self, writer: SinkWriter) -> dict[str, Any]:
         h, s = writer.health(), writer.stats()
-        detail = h.detail if self.detailed or h.ok else "not ready (details in the service log)"
+        detail = h.detail if self.detailed or h.ok else NOT_READY
         return {"name": writer.name, "ok": h.ok, "detail": detail, "written": s.written, "failed": s.failed,
                 "queued": s.queued, "dropped": s.dropped, "rejected": s.rejected}  # fmt: skip
 

@@ -24,6 +24,8 @@ REASONS = (
     "feed stalled: no frame for more than 30 s",
     "store: store /var/lib/furnace-monitor/furnace.sqlite: disk I/O error (since 12:01:03)",
     "mqtt: broker mqtt.plant.example:1883 down (since 12:01:03), 14 waiting",
+    "cannot write /var/lib/furnace-monitor/checkpoints",
+    "influx http://db.plant.example:8086/write: refused",
 )
 BIG = b"x" * (4 << 20)
 
@@ -124,8 +126,12 @@ def test_healthz_beyond_loopback_names_no_path_host_or_url() -> None:
     try:
         reasons = _reasons(public.port)
         assert reasons[0] == REASONS[0]
-        assert reasons[1:] == ["store: not ready (details in the service log)",
-                               "mqtt: not ready (details in the service log)"]  # fmt: skip
+        assert reasons[1:] == [
+            "store: not ready (details in the service log)",
+            "mqtt: not ready (details in the service log)",
+            "not ready (details in the service log)",
+            "not ready (details in the service log)",
+        ]
         assert _reasons(local.port) == list(REASONS)  # loopback: the detail, for whoever sits at the machine
     finally:
         public.stop()
