@@ -14,6 +14,7 @@ import re
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 COOKIE = "furnace_token"
 NEEDS_TOKEN = "set FURNACE_HTTP_TOKEN or http.token_file"
 SAFE_REASONS = ("feed stalled",)  # reasons that never carry a path, a host or a secret
+WARN_EVERY_S = 10.0
 NOT_READY = "not ready (details in the service log)"
 _PART_NAME = re.compile(r"[A-Za-z][\w-]{0,39}")  # one word ("mqtt", "store"): no path, host or URL
 UNAUTHORIZED = b"unauthorized: open /?token=<token> once in a browser, or send Authorization: Bearer <token>"
@@ -90,12 +92,17 @@ class _BoundedServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         self._slots = threading.BoundedSemaphore(max_connections)
         self.refused = 0
+        self._warned = -WARN_EVERY_S
         super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False):
             self.refused += 1
-            log.warning("http: %s refused: all connections busy", client_address[0])
+            now = time.monotonic()
+            if now - self._warned >= WARN_EVERY_S:  # a flood of clients is a line now and then, not a flood
+                self._warned = now
+                log.warning("http: %s refused: all connections busy (%d refused so far)",
+                            client_address[0], self.refused)  # fmt: skip
             try:
                 request.settimeout(1.0)
                 request.sendall(
@@ -132,9 +139,7 @@ class HealthServer:
         timeout_s: float = 10.0,
     ) -> None:  # fmt: skip
         if not is_loopback(host) and not token:
-            raise ValueError(
-                f"http.host {host} is beyond loopback: set FURNACE_HTTP_TOKEN or http.token_file"
-            )
+            raise ValueError(f"http.host {host} is beyond loopback: {NEEDS_TOKEN}")
         self.health = health
         self.metrics = metrics
         self.routes = routes
