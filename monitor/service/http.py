@@ -4,9 +4,11 @@ a timeout, the connections served at once are bounded (beyond, a quick 503), and
 debug line in the log, never a traceback on stderr.
 
 Access: when a token is set, every path but /healthz needs it, as `Authorization: Bearer <token>`, or once
-as `?token=<token>` on a page, which sets an HttpOnly cookie and redirects to the same page without it.
-Beyond loopback a token is required, and /healthz gives generic reasons (no paths, hosts or URLs)."""
+as `?token=<token>` on a page, which sets an HttpOnly cookie (a digest of the token) and redirects to the
+same page without it. Beyond loopback a token is required, and /healthz gives generic reasons (no paths,
+hosts or URLs)."""
 
+import hashlib
 import hmac
 import json
 import logging
@@ -145,6 +147,7 @@ class HealthServer:
         self.routes = routes
         self.detailed = is_loopback(host)
         self._token = token.encode() if token else None
+        self._cookie = hashlib.sha256(b"furnace-monitor cookie\0" + (self._token or b"")).hexdigest()
         self._server = _BoundedServer((host, port), self._handler(timeout_s), max_connections)
         self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
 
@@ -171,22 +174,22 @@ class HealthServer:
         return json_reply({"alive": h.alive, "ready": h.ready, "reasons": reasons}, 200 if h.ready else 503)
 
     def allowed(self, header: str | None, cookie: str | None, query_token: str | None) -> bool:
-        """Whether a request carries the token (compared in constant time), in any of the three places."""
+        """Whether a request carries the token (compared in constant time): as a bearer header, as ?token=,
+        or as the cookie, which holds a digest of it (any token fits a cookie; the browser never keeps it)."""
         if self._token is None:
             return True
         given = []
         if header and header.lower().startswith("bearer "):
-            given.append(header[7:].strip())
-        if cookie:
-            try:
-                morsel = SimpleCookie(cookie).get(COOKIE)
-            except CookieError:
-                morsel = None
-            if morsel is not None:
-                given.append(morsel.value)
+            given.append(header[7:].strip().encode())
         if query_token:
-            given.append(query_token)
-        return any(hmac.compare_digest(g.encode(), self._token) for g in given)
+            given.append(query_token.encode())
+        if any(hmac.compare_digest(g, self._token) for g in given):
+            return True
+        try:
+            morsel = SimpleCookie(cookie or "").get(COOKIE)
+        except CookieError:
+            morsel = None
+        return morsel is not None and hmac.compare_digest(morsel.value.encode(), self._cookie.encode())
 
     def answer(self, method: str, target: str, headers: Any) -> Reply:
         url = urlsplit(target)
@@ -200,7 +203,7 @@ class HealthServer:
         if query_token is not None and self._token is not None:
             # The browser's way in: keep the token in a cookie and drop it from the address bar and history.
             rest = urlencode(query, doseq=True)
-            cookie = f"{COOKIE}={query_token}; HttpOnly; SameSite=Strict; Path=/"
+            cookie = f"{COOKIE}={self._cookie}; HttpOnly; SameSite=Strict; Path=/"
             location = url.path + (f"?{rest}" if rest else "")
             return Reply(303, "text/plain", b"", (("Location", location), ("Set-Cookie", cookie)))
         if url.path == "/metrics":

@@ -84,7 +84,8 @@ def test_with_the_token_the_page_is_served(guarded: HealthServer) -> None:
     first = _get(guarded.port, f"/?token={TOKEN}&x=1")
     assert first.status == 303 and first.getheader("Location") == "/?x=1"
     cookie = first.getheader("Set-Cookie", "")
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and TOKEN not in cookie
+    assert _get(guarded.port, "/api/live", {"Cookie": f"furnace_token={TOKEN}"}).status == 401
     assert _get(guarded.port, "/api/live", {"Cookie": cookie.split(";")[0]}).status == 200
 
 
