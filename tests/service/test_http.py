@@ -212,3 +212,17 @@ def _get_refused(port: int) -> bool:
     except OSError:
         return True
     return False
+
+
+def test_run_beyond_loopback_without_a_token_exits_2_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor.cli import main
+
+    monkeypatch.delenv("FURNACE_HTTP_TOKEN", raising=False)
+    config = tmp_path / "monitor.yaml"
+    config.write_text("http: {host: 0.0.0.0, port: 0}\n", encoding="utf-8")
+    assert main(["run", "-c", str(config)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "http.host 0.0.0.0 is beyond loopback: set FURNACE_HTTP_TOKEN or http.token_file" in err
