@@ -12,9 +12,12 @@ STAMP := $(VENV)/.installed
 # sans/serif, bold and mono); Latin fonts lack 丝 and ℃, which the sweep draws from a CJK fallback font.
 # mosquitto, influxdb: the real MQTT broker and InfluxDB (1.x) the integration tests start on loopback ports.
 # systemd: systemd-analyze, which verifies the unit and scores its exposure (tests/deploy).
+# chromium, chromium-driver: the headless browser (and its matching WebDriver) that tests/browser drives to
+# check the live page and the run report; Selenium uses /usr/bin/chromedriver, so it downloads nothing.
 OCR_FONTS := fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-dejavu-core fonts-dejavu-extra \
 	fonts-liberation2 fonts-freefont-ttf
-APT_PACKAGES := fonts-wqy-zenhei fonts-wqy-microhei $(OCR_FONTS) mosquitto influxdb systemd
+APT_PACKAGES := fonts-wqy-zenhei fonts-wqy-microhei $(OCR_FONTS) mosquitto influxdb systemd chromium \
+	chromium-driver
 
 .PHONY: demo test lint format setup apt clean
 

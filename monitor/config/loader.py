@@ -29,6 +29,7 @@ class Secret:
 SECRETS = (
     Secret("mqtt", "password", "FURNACE_MQTT_PASSWORD", "password_file"),
     Secret("influx", "token", "FURNACE_INFLUX_TOKEN", "token_file"),
+    Secret("http", "token", "FURNACE_HTTP_TOKEN", "token_file"),
 )
 
 

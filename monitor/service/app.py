@@ -8,15 +8,18 @@ import threading
 from pathlib import Path
 
 from monitor.config import MonitorConfig, StartupError, load_config
+from monitor.config.service import is_loopback
 from monitor.ingest.checkpoint import Checkpoint
 from monitor.logs import setup_logging
 from monitor.pipeline.process import processor_factory
+from monitor.pipeline.session import ProcessorFactory
 from monitor.service.daemon import Daemon
 from monitor.service.http import HealthServer
 from monitor.service.lock import StateLock, state_folders
 from monitor.service.metrics import Metrics
 from monitor.service.preflight import folder_checks, model_checks, port_check, require
 from monitor.service.systemd import notify, watchdog_interval_s
+from monitor.service.web import LivePage
 from monitor.sinks.base import Sink
 from monitor.sinks.delivery import Delivery
 from monitor.sinks.outbox import Outbox
@@ -25,15 +28,31 @@ from monitor.sinks.registry import build_sinks
 log = logging.getLogger(__name__)
 
 
-def build_daemon(config: MonitorConfig, *, sinks: list[Sink] | None = None) -> Daemon:
+def build_daemon(
+    config: MonitorConfig, *, sinks: list[Sink] | None = None, processors: ProcessorFactory | None = None
+) -> Daemon:
     sinks = build_sinks(config) if sinks is None else sinks
     return Daemon(
         config,
-        processors=processor_factory(config),
+        processors=processor_factory(config) if processors is None else processors,
         delivery=Delivery(sinks, Outbox(config.outbox.path, max_items=config.outbox.max_items)),
         checkpoint=Checkpoint(config.ingest.checkpoint_dir),
         metrics=Metrics(),
     )
+
+
+def live_server(config: MonitorConfig, daemon: Daemon) -> HealthServer:
+    """/healthz, /metrics and the live page on http.host:port (bound now, served once started)."""
+    c = config.http
+    page = LivePage(
+        daemon.live, health=daemon.health, writers=daemon.delivery.writers,
+        store=config.store.path if config.store.enabled else None, detailed=is_loopback(c.host),
+    )  # fmt: skip
+    return HealthServer(
+        c.host, c.port, health=daemon.health, metrics=daemon.metrics.render, routes=page,
+        token=c.token.get_secret_value() if c.token else None, max_connections=c.max_connections,
+        timeout_s=c.timeout_s,
+    )  # fmt: skip
 
 
 def run_service(config_path: Path | None) -> int:
@@ -58,9 +77,7 @@ def _serve(config: MonitorConfig, config_path: Path | None) -> int:
     http = None
     if config.http.enabled:
         try:
-            http = HealthServer(
-                config.http.host, config.http.port, health=daemon.health, metrics=daemon.metrics.render
-            )
+            http = live_server(config, daemon)
         except OSError as exc:
             where = f"{config.http.host}:{config.http.port}"
             raise StartupError(f"http: cannot listen on {where}: {exc.strerror or exc}") from None

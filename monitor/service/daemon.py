@@ -15,6 +15,7 @@ from monitor.ingest.watcher import FrameWatcher
 from monitor.pipeline.session import ProcessorFactory, RunSession
 from monitor.records import FlagKind, FrameResult
 from monitor.service.http import Health
+from monitor.service.live import LiveBoard
 from monitor.service.metrics import Metrics
 from monitor.sinks.delivery import Delivery
 
@@ -42,6 +43,7 @@ class Daemon:
         self._failures_in_row = 0  # frames unusable or failing in processing since the last good one
         self._checkpoint_error: str | None = None  # why the last mark could not be written, until one is
         self._tick_error: str | None = None
+        self.live = LiveBoard(alerts=config.alerts.events, overlay_box=config.overlay.box)  # the live page
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -137,6 +139,7 @@ class Daemon:
         # that creates first and writes later fills it, and then it comes again (watcher) as a frame.
         if stored and result.frame_error_kind is not FlagKind.EMPTY:
             self._mark(arrival)
+        self.live.record(context, result, session.processor.sample_location)
         return result
 
     def _mark(self, arrival: FrameArrival) -> None:

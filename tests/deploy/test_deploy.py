@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.config import parse_config
+from monitor.config import ConfigError, parse_config
 from tests.services import free_port, require_binary
 from tests.sinks.influx_server import InfluxServer
 
@@ -442,7 +442,9 @@ def test_compose_mounts_files_that_exist() -> None:
 
 def test_compose_secrets_come_from_an_env_file() -> None:
     monitor = _compose()["services"]["monitor"]
-    assert monitor["env_file"] == [{"path": "./secrets.env", "required": False}]
+    # Required: the monitor binds 0.0.0.0 in its container, so it needs FURNACE_HTTP_TOKEN from there.
+    assert monitor["env_file"] == [{"path": "./secrets.env", "required": True}]
+    assert "FURNACE_HTTP_TOKEN" in COMPOSE.read_text(encoding="utf-8")
     assert "environment" not in monitor
     assert "PASSWORD" not in str(_compose()["configs"]) and "TOKEN" not in str(_compose()["configs"])
 
@@ -454,7 +456,9 @@ def test_compose_monitor_config_is_valid(env: dict[str, str]) -> None:
     target = compose["services"]["monitor"]["configs"][0]
     assert target["target"] == "/config/monitor.yaml"
     data = yaml.safe_load(_interpolate(compose["configs"][target["source"]]["content"], env))
-    config = parse_config(data, env={}, source="compose.yaml")
+    with pytest.raises(ConfigError, match="FURNACE_HTTP_TOKEN"):  # bound beyond loopback: no token, no start
+        parse_config(data, env={}, source="compose.yaml")
+    config = parse_config(data, env={"FURNACE_HTTP_TOKEN": "t" * 24}, source="compose.yaml")
     assert config.rig == env.get("FURNACE_RIG", "rig1")
     assert config.mqtt.host == "mosquitto"
     assert config.influx.enabled
