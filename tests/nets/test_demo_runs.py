@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from monitor.demo import MORE_RUNS, TRAINING_SEED
+from monitor.demo.training import MORE_RUNS, TRAINING_SEED
 from monitor.simulate import SimulationOptions
 from monitor.simulate.profile import build_timeline, draw_kinetics
 
