@@ -66,6 +66,18 @@ def test_out_folder_of_an_earlier_demo_is_emptied(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == [MARKER]
 
 
+def test_out_folder_of_a_demo_from_before_the_marker_is_emptied(tmp_path: Path) -> None:
+    """`make demo` after an update: its ./demo of folders the demo writes, without the marker yet."""
+    for name in ("live/run1", "state", "analysis"):
+        (tmp_path / "demo" / name).mkdir(parents=True)
+    prepare_out(tmp_path / "demo")
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == [MARKER]
+    (tmp_path / "other" / "live").mkdir(parents=True)
+    (tmp_path / "other" / "notes.txt").write_text("keep", encoding="utf-8")
+    with pytest.raises(OutFolderError):
+        prepare_out(tmp_path / "other")
+
+
 def test_out_folder_refuses_a_file_and_a_link(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("keep", encoding="utf-8")
     with pytest.raises(OutFolderError, match="nothing deleted"):

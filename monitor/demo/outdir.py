@@ -4,6 +4,8 @@ import shutil
 from pathlib import Path
 
 MARKER = ".furnace-monitor-demo"
+# What a demo writes into its folder: a folder of these alone, with live/, is a demo's from before the marker.
+DEMO_ENTRIES = frozenset({"live", "state", "analysis", "forecasts", "training"})
 
 
 class OutFolderError(Exception):
@@ -19,7 +21,7 @@ def prepare_out(out: Path) -> None:
             f"--out {out} is not a folder an earlier demo made; nothing deleted, choose another"
         )
     if out.is_dir():
-        if (out / MARKER).is_file():
+        if (out / MARKER).is_file() or _older_demo(out):
             shutil.rmtree(out)
         elif any(out.iterdir()):
             raise OutFolderError(
@@ -31,3 +33,8 @@ def prepare_out(out: Path) -> None:
         "Written by `furnace-monitor demo`: the next demo with this --out deletes this whole folder.\n",
         encoding="utf-8",
     )
+
+
+def _older_demo(out: Path) -> bool:
+    names = {p.name for p in out.iterdir()}
+    return "live" in names and names <= DEMO_ENTRIES and all((out / n).is_dir() for n in names)

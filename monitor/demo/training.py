@@ -10,15 +10,18 @@ from monitor.demo.clock import Clock
 from monitor.simulate import FurnaceProfile, SimulationOptions, simulate
 
 TRAINING_SEED = 100  # the live run uses --seed (default 0): the models never see it
-HELDOUT_SEED = 101  # a whole run of its own: early stopping and the manifest's held-out metrics
-# The 1# regressor learns from three programmes and seeds: peaks 1460 / 1500 / 1540 degC, cooling 2.6 / 1.97 /
-# 1.6 degC/s. The clear melt glows as bright as 1# (simulate/colour.py), so the hold's 1# and the cooling are
+HELDOUT_SEED = 125  # a whole run of its own: early stopping and the manifest's held-out metrics
+# The 1# regressor learns from three programmes: peaks 1460 / 1500 / 1540 degC, cooling 2.6 / 1.97 / 1.6
+# degC/s. The clear melt glows as bright as 1# (simulate/colour.py), so the hold's 1# and the cooling are
 # in the picture; one peak alone would teach every hold to read as that peak. The fast run records a long
-# cold tail (down to the 700 degC floor), so the labels reach the coldest frames of a fast programme
-# (README, "Learned models").
+# cold tail (down to the 700 degC floor), so the labels reach the coldest frames of a fast programme.
+# The seeds pick the crystallization kinetics, and progress (i/N over the crystallizing stage) is read from a
+# picture of the crystalline fraction X = 1 - exp(-k t^n): its mapping to progress depends on the Avrami n,
+# drawn per seed from 1.8 .. 3.2. The seeds here span it (n 2.19, 2.69, 2.95; held out 2.83): runs of
+# n 1.8 .. 2.4 alone left the progress of unseen n ~ 3 runs up to 4 pp off.
 MORE_RUNS = (
     SimulationOptions(
-        seed=102,
+        seed=108,  # Avrami n 2.95, crystallizing over 103 s
         seconds=600,  # the slower cooling ends crystallizing later
         profile=FurnaceProfile(
             start_c=930,
@@ -30,7 +33,7 @@ MORE_RUNS = (
         ),
     ),
     SimulationOptions(
-        seed=103,
+        seed=106,  # Avrami n 2.69, crystallizing over 78 s
         seconds=560,  # the faster cooling goes on once solid: 1# down to the 700 degC floor
         profile=FurnaceProfile(
             start_c=910,
