@@ -11,9 +11,10 @@ STAMP := $(VENV)/.installed
 # OCR_FONTS: the overlay styles of `evaluate-ocr --variants` and its tests (CJK serif/sans/kai, Latin
 # sans/serif, bold and mono); Latin fonts lack 丝 and ℃, which the sweep draws from a CJK fallback font.
 # mosquitto, influxdb: the real MQTT broker and InfluxDB (1.x) the integration tests start on loopback ports.
+# mosquitto-clients: the `mosquitto_sub` line the demo prints to watch its topics.
 OCR_FONTS := fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-dejavu-core fonts-dejavu-extra \
 	fonts-liberation2 fonts-freefont-ttf
-APT_PACKAGES := fonts-wqy-zenhei fonts-wqy-microhei $(OCR_FONTS) mosquitto influxdb
+APT_PACKAGES := fonts-wqy-zenhei fonts-wqy-microhei $(OCR_FONTS) mosquitto mosquitto-clients influxdb
 
 .PHONY: demo test lint format setup apt clean
 

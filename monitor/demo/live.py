@@ -137,6 +137,11 @@ def run_live(
                 print(f"1. No MQTT broker ({exc}): the daemon writes to its local store only; ", end="")
         print(f"the daemon watches {out / 'live'}")
         config = demo_config(out, section, models_dir)
+        if config.mqtt.enabled:
+            print(
+                f"   watch its topics from another terminal: mosquitto_sub -h {config.mqtt.host} "
+                f"-p {config.mqtt.port} -t '{config.mqtt.base_topic}/#' -v"
+            )
         daemon = build_daemon(config)
         page = None
         if config.http.enabled:
