@@ -14,10 +14,11 @@ STAMP := $(VENV)/.installed
 # systemd: systemd-analyze, which verifies the unit and scores its exposure (tests/deploy).
 # chromium, chromium-driver: the headless browser (and its matching WebDriver) that tests/browser drives to
 # check the live page and the run report; Selenium uses /usr/bin/chromedriver, so it downloads nothing.
+# mosquitto-clients: the `mosquitto_sub` line the demo prints to watch its topics.
 OCR_FONTS := fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-dejavu-core fonts-dejavu-extra \
 	fonts-liberation2 fonts-freefont-ttf
-APT_PACKAGES := fonts-wqy-zenhei fonts-wqy-microhei $(OCR_FONTS) mosquitto influxdb systemd chromium \
-	chromium-driver
+APT_PACKAGES := fonts-wqy-zenhei fonts-wqy-microhei $(OCR_FONTS) mosquitto mosquitto-clients influxdb systemd \
+	chromium chromium-driver
 
 .PHONY: demo test lint format setup apt clean
 

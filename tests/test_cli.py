@@ -157,22 +157,6 @@ def test_check_config_lists_every_error(tmp_path: Path, capsys: pytest.CaptureFi
     assert "http.port:" in err
 
 
-def test_demo_tells_the_story(tmp_path: Path, tiny_models: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The whole demo: live daemon with a private broker and the models, the alert on MQTT, then batch OCR,
-    the report and the models checked on the run they did not see."""
-    assert main(["demo", "--out", str(tmp_path), "--models", str(tiny_models)]) == 0
-    printed = capsys.readouterr().out
-    assert f"0. Trained models found in {tiny_models}" in printed
-    assert re.search(r"\| image: 1#=\d+ progress=\d+% forecast \+10 s change=", printed)
-    assert re.search(r"5\. The models on this run .*\n   \d+ frames: 1# from the image MAE \d", printed)
-    assert len(list((tmp_path / "live" / "run1").glob("*.jpg"))) == 562
-    assert "*** ALERT: crystallization_start at 548 s" in printed
-    assert "[mqtt] status: offline" in printed
-    for word in ("heating", "melting", "molten", "cooling", "crystallizing", "solid", "crystallization_end"):
-        assert word in printed
-    assert (tmp_path / "analysis" / "report.html").is_file()
-
-
 def test_python_dash_m_is_the_same_command() -> None:
     done = subprocess.run([sys.executable, "-m", "monitor", "--version"], capture_output=True, text=True)
     assert done.returncode == 0

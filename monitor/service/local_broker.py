@@ -30,6 +30,10 @@ class LocalBroker:
             [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
     def wait_ready(self, timeout_s: float = 10.0) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
