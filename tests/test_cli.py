@@ -1,7 +1,6 @@
 """Every CLI command on a tiny run: exit codes and what they print."""
 
 import argparse
-import re
 import shlex
 import subprocess
 import sys

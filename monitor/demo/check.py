@@ -1,6 +1,6 @@
 """The trained models on the live run, after the fact: 1# from the image and progress against the run's
 truth (a seed the models never saw), and one forecast frame next to the real frame it foresees. Only the
-model stage runs here (the overlay was read live and for the report already)."""
+model step runs here (the overlay was read live and for the report already)."""
 
 import csv
 from dataclasses import dataclass
@@ -12,7 +12,7 @@ from monitor.config.models import ModelsConfig
 from monitor.config.overlay import Box
 from monitor.evaluation.models import ModelScore, score_predictions, training_means
 from monitor.ingest.loader import FrameError, list_frames, load_frames
-from monitor.nets.runtime import FORECAST_DIR, REGRESSOR_DIR, LoadedModel, ModelStage, load_for_inference
+from monitor.nets.runtime import FORECAST_DIR, REGRESSOR_DIR, LoadedModel, ModelStep, load_for_inference
 from monitor.records import Prediction
 
 BATCH = 32
@@ -34,7 +34,7 @@ def check_models(
             models.dir / sub, task=task, device=models.device, backend="torch", threads=models.threads
         )
 
-    regressor = ModelStage(regressor=load(REGRESSOR_DIR, "temperature_progress"), forecaster=None,
+    regressor = ModelStep(regressor=load(REGRESSOR_DIR, "temperature_progress"), forecaster=None,
                            horizon_s=models.forecast_horizon_s, sample_roi=None)  # fmt: skip
     paths = list_frames(run_dir)
     predictions: list[Prediction | None] = []
@@ -51,7 +51,7 @@ def check_models(
     )
     shot = None
     if models.forecast_images is not None:
-        forecaster = ModelStage(regressor=None, forecaster=load(FORECAST_DIR, "forecast"),
+        forecaster = ModelStep(regressor=None, forecaster=load(FORECAST_DIR, "forecast"),
                                 horizon_s=models.forecast_horizon_s, sample_roi=None,
                                 forecast_images=models.forecast_images)  # fmt: skip
         if sample_box is not None:
@@ -60,7 +60,7 @@ def check_models(
     return score, shot
 
 
-def _forecast_shot(run_dir: Path, stage: ModelStage, horizon_s: float) -> ForecastShot | None:
+def _forecast_shot(run_dir: Path, step: ModelStep, horizon_s: float) -> ForecastShot | None:
     """The forecast from the middle of the true crystallization, where the picture changes most."""
     with (run_dir / "truth.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -69,7 +69,7 @@ def _forecast_shot(run_dir: Path, stage: ModelStage, horizon_s: float) -> Foreca
     image = cv2.imread(str(run_dir / source["file"]))
     if image is None:
         return None
-    (prediction,) = stage.predict([image], names=[(run_dir.name, source["file"])])
+    (prediction,) = step.predict([image], names=[(run_dir.name, source["file"])])
     if prediction.forecast is None or prediction.forecast.image is None:
         return None
     later = float(source["time_s"]) + horizon_s
