@@ -45,6 +45,7 @@ def test_demo_tells_the_story_live_first(
     assert re.search(r"mosquitto_sub -h 127\.0\.0\.1 -p \d+ -t 'furnace/#' -v", tail)
 
 
+@pytest.mark.faults
 def test_demo_refuses_a_folder_it_did_not_make(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`--out .` in a checkout must not wipe it: exit 2, one line, every file still there."""
     (tmp_path / "README.md").write_text("mine\n", encoding="utf-8")
@@ -78,6 +79,7 @@ def test_out_folder_of_a_demo_from_before_the_marker_is_emptied(tmp_path: Path) 
         prepare_out(tmp_path / "other")
 
 
+@pytest.mark.faults
 def test_out_folder_refuses_a_file_and_a_link(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("keep", encoding="utf-8")
     with pytest.raises(OutFolderError, match="nothing deleted"):
@@ -90,6 +92,7 @@ def test_out_folder_refuses_a_file_and_a_link(tmp_path: Path) -> None:
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "keep" and (earlier / MARKER).is_file()
 
 
+@pytest.mark.faults
 def test_private_broker_stopped_when_the_demo_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -77,6 +77,8 @@ def broker_check(config: MonitorConfig) -> list[Check]:
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
+    from monitor.sinks.mqtt import authenticate
+
     name, where = "MQTT broker", f"{c.host}:{c.port}"
     answered = threading.Event()
     result: list[str] = []
@@ -87,17 +89,9 @@ def broker_check(config: MonitorConfig) -> list[Check]:
 
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"furnace-monitor-doctor-{os.getpid()}")
     client.on_connect = on_connect
-    if c.username:
-        client.username_pw_set(c.username, c.password.get_secret_value() if c.password else None)
     fix = f"start the broker or fix mqtt.host/port (try: mosquitto_sub -h {c.host} -p {c.port} -t '#')"
     try:
-        if c.tls.enabled:
-            client.tls_set(
-                ca_certs=str(c.tls.ca_file) if c.tls.ca_file else None,
-                certfile=str(c.tls.cert_file) if c.tls.cert_file else None,
-                keyfile=str(c.tls.key_file) if c.tls.key_file else None,
-            )
-            client.tls_insecure_set(c.tls.insecure)
+        authenticate(client, c)
         client.connect(c.host, c.port, keepalive=10)
         client.loop_start()
         answered.wait(TIMEOUT_S)

@@ -114,15 +114,7 @@ class MqttSink(Sink):
         )
         client.enable_logger(paho_logger)
         client.suppress_exceptions = True  # a bug in a callback must not kill paho's network thread
-        if c.username:
-            client.username_pw_set(c.username, c.password.get_secret_value() if c.password else None)
-        if c.tls.enabled:
-            client.tls_set(
-                ca_certs=str(c.tls.ca_file) if c.tls.ca_file else None,
-                certfile=str(c.tls.cert_file) if c.tls.cert_file else None,
-                keyfile=str(c.tls.key_file) if c.tls.key_file else None,
-            )
-            client.tls_insecure_set(c.tls.insecure)
+        authenticate(client, c)
         # The will travels in CONNECT, so it must be set before connecting.
         client.will_set(self._topics["status"], OFFLINE, qos=1, retain=True)
         client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
@@ -259,3 +251,16 @@ class MqttSink(Sink):
     def _publish_discovery(self, client: mqtt.Client) -> None:
         for config_topic, payload in discovery_messages(self._config, self._rig):
             client.publish(config_topic, payload, qos=1, retain=True)
+
+
+def authenticate(client: mqtt.Client, c: MqttConfig) -> None:
+    """The broker login and TLS of `mqtt:` on a paho client, the same for the sink and `doctor`."""
+    if c.username:
+        client.username_pw_set(c.username, c.password.get_secret_value() if c.password else None)
+    if c.tls.enabled:
+        client.tls_set(
+            ca_certs=str(c.tls.ca_file) if c.tls.ca_file else None,
+            certfile=str(c.tls.cert_file) if c.tls.cert_file else None,
+            keyfile=str(c.tls.key_file) if c.tls.key_file else None,
+        )
+        client.tls_insecure_set(c.tls.insecure)

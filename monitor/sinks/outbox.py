@@ -83,7 +83,7 @@ class Outbox:
         # counted once here and tracked afterwards: COUNT(*) walks the table
         rows = self._db.execute("SELECT sink, COUNT(*) FROM items GROUP BY sink").fetchall()
         self._counts: dict[str, int] = {str(sink): int(n) for sink, n in rows}
-        self._file = _identity(path)
+        self._file = file_identity(path)
 
     def put(self, items: Mapping[str, Sequence[Item]]) -> None:
         """Every sink's items of one frame, in one transaction: on disk when this returns."""
@@ -150,7 +150,7 @@ class Outbox:
     def _restore_if_deleted(self) -> None:
         """SQLite keeps writing to a file deleted under it (its items would be on disk nowhere): the open
         connection copies everything it still holds to a new file at the path, which takes over."""
-        if _identity(self.path) == self._file:
+        if file_identity(self.path) == self._file:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # fails if another file took the path meanwhile: put() then reports "cannot store" and retries
@@ -159,7 +159,7 @@ class Outbox:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._file = _identity(self.path)
+        self._file = file_identity(self.path)
         log.warning(
             "outbox %s was deleted: made again with the %d items waiting",
             self.path,
@@ -222,7 +222,9 @@ class Outbox:
             self._db.execute(_BUMP, (sink, name, n))
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of a file, None when it is gone: a file deleted or made again under the same name
+    has another, so an open SQLite connection can tell it writes to a file nobody will read."""
     try:
         st = path.stat()
     except OSError:

@@ -21,7 +21,7 @@ from monitor.config import MonitorConfig
 from monitor.config.service import StoreConfig
 from monitor.records import FieldRead, FrameResult, OverlayReading
 from monitor.sinks.base import Retry, RunContext, Sink
-from monitor.sinks.outbox import Item
+from monitor.sinks.outbox import Item, file_identity
 from monitor.sinks.payload import event_document, frame_document
 from monitor.sinks.retention import prune_runs
 
@@ -204,13 +204,13 @@ class StoreSink(Sink):
         for column, kind in _ADDED_COLUMNS.items():
             if column not in present:
                 db.execute(f"ALTER TABLE frames ADD COLUMN {column} {kind}")
-        self._file = _identity(self.path)
+        self._file = file_identity(self.path)
         return db
 
     def _reopen_if_deleted(self) -> None:
         """SQLite keeps writing to a file deleted under it, and everything written is lost with the last
         handle: a file gone (or replaced) is noticed at the next batch and made again (lock held)."""
-        if self._db is None or _identity(self.path) == self._file:
+        if self._db is None or file_identity(self.path) == self._file:
             return
         log.warning("store %s was deleted: made again; it holds what comes from now on", self.path)
         self._db.close()
@@ -287,11 +287,3 @@ class StoreSink(Sink):
 
     def export_table(self, run: str, out_path: Path) -> int:
         return export_table(self.path, run, out_path)
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)

@@ -69,11 +69,11 @@ def test_kill_restart_and_terminate(heating_run: SimulatedRun, mosquitto: Mosqui
         run_id = run_key_of(tmp_path / "frames" / "run1")
         wanted = {f"rig1/{run_id}/{f.name}" for f in frames}
         wait_until(lambda: {json.loads(p)["id"] for p in subscriber.on("frame")} >= wanted, timeout=180)
-        wait_until(lambda: served_port(log, 2) is not None, "the restarted daemon's health port")
+        wait_until(lambda: served_port(log, 2) is not None, "the restarted daemon's health port", timeout=120)
         with urllib.request.urlopen(f"http://127.0.0.1:{served_port(log, 2)}/healthz") as answer:
             assert json.loads(answer.read())["alive"] is True
         daemon.send_signal(signal.SIGHUP)  # reload: the log level, without a restart
-        wait_until(lambda: "reloaded: log level" in log.read_text(encoding="utf-8"), timeout=30)
+        wait_until(lambda: "reloaded: log level" in log.read_text(encoding="utf-8"), timeout=60)
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=60) == 0, log.read_text(encoding="utf-8")[-3000:]
     finally:
