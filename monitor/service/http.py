@@ -230,7 +230,8 @@ class HealthServer:
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.send_header("Cache-Control", "no-store")
                 self.send_header("X-Content-Type-Options", "nosniff")
-                self.send_header("Content-Security-Policy", CSP)
+                if not any(name.lower() == "content-security-policy" for name, _ in reply.headers):
+                    self.send_header("Content-Security-Policy", CSP)  # unless the route sets its own
                 for name, value in reply.headers:
                     self.send_header(name, value)
                 self.end_headers()
