@@ -70,7 +70,7 @@ class RunReports:
         fresh, old = folder.with_name(f".{folder.name}.new"), folder.with_name(f".{folder.name}.old")
         for leftover in (fresh, old):
             shutil.rmtree(leftover, ignore_errors=True)
-        write_outputs(fresh, result, report=True)
+        write_outputs(fresh, result, report=True, source="daemon")
         if folder.exists():
             folder.rename(old)
         fresh.rename(folder)
