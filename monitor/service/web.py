@@ -62,6 +62,8 @@ class LivePage:
             return _static("index.html")
         if path.startswith("/static/") and path.removeprefix("/static/") in STATIC:
             return _static(path.removeprefix("/static/"))
+        if path == "/favicon.ico":  # asked for by a browser on the served report: there is none
+            return Reply(204, "image/x-icon", b"")
         if path == "/api/live":
             return json_reply(self.live(request))
         if path == "/api/runs":

@@ -187,6 +187,7 @@ def test_the_runs_list_links_the_report_and_the_server_gives_it_and_its_plots_on
         "/runs/run2@0000000000/report.html", f"/runs/{run_id}/..%2Fsecret.png", "/runs/../store.sqlite",
     ):  # fmt: skip
         assert _get(port, path)[0] == 404, path
+    assert _get(port, "/favicon.ico")[0] == 204  # the served report's browser asks for one: there is none
 
 
 def test_a_report_that_cannot_be_written_is_logged_and_the_daemon_goes_on(
