@@ -10,6 +10,7 @@ an error for the pipeline: the run's frames were published and checkpointed all 
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -61,6 +62,7 @@ class RunReports:
     def _write(self, session: RunSession, folder: Path, frames: Path) -> Path:
         from monitor.analytics.outputs import write_outputs  # matplotlib: only once a run ends
 
+        started = time.perf_counter()
         result = summarise_frames(
             session.records, session.processor, run=session.key.name,
             paths=[frames / r.file for r in session.records],
@@ -76,7 +78,7 @@ class RunReports:
         fresh.rename(folder)
         shutil.rmtree(old, ignore_errors=True)
         log.info(
-            "run %s: report of %d frames, %d events in %s",
-            session.key.name, len(result.times), len(result.events), folder,
+            "run %s: report of %d frames, %d events written to %s in %.1f s",
+            session.key.name, len(result.times), len(result.events), folder, time.perf_counter() - started,
         )  # fmt: skip
         return folder / REPORT
