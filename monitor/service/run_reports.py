@@ -4,8 +4,9 @@ with the run still open), its frames' records go through the summary and the wri
 features.csv and events.json. The live page links and serves them.
 
 Writing takes ~0.7 s on the pipeline thread for a 562-frame run, ~3 s for a ten-hour one, once per run;
-frames arriving meanwhile wait in the queue. A report that cannot be written is one log line (the traceback the first time), never
-an error for the pipeline: the run's frames were published and checkpointed all the same."""
+frames arriving meanwhile wait in the queue. A report that cannot be written is one log line (the
+traceback the first time), never an error for the pipeline: the run's frames were published and
+checkpointed all the same."""
 
 import logging
 import os
