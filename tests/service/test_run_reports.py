@@ -3,6 +3,8 @@ goes idle gets report.html with its events (the same report whether or not the r
 half-way), the runs API links it, the server gives it and its plots and nothing else; a reports folder that
 cannot be written is one log line and the daemon goes on processing."""
 
+import base64
+import hashlib
 import http.client
 import json
 import logging
@@ -174,6 +176,8 @@ def test_the_runs_list_links_the_report_and_the_server_gives_it_and_its_plots_on
     # the report's own style is allowed by its hash, its plots as data: URIs
     style = re.search(rb"<style>(.*?)</style>", body, re.S)
     assert style is not None and "img-src 'self' data:" in REPORT_CSP
+    digest = base64.b64encode(hashlib.sha256(style.group(1)).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in REPORT_CSP and "script-src" not in REPORT_CSP
     assert body == (reported["whole"] / "reports" / run_id / "report.html").read_bytes()
     status, headers, body = _get(port, f"/runs/{run_id}/mean.png")
     assert status == 200 and headers["Content-Type"] == "image/png" and body.startswith(b"\x89PNG")
