@@ -82,8 +82,11 @@ def summary_json(result: AnalysisResult) -> dict[str, object]:
     }
 
 
-def write_outputs(folder: Path, result: AnalysisResult, *, report: bool = True) -> dict[str, Path]:
-    """Everything `analyze -o DIR` writes; returns name -> path."""
+def write_outputs(
+    folder: Path, result: AnalysisResult, *, report: bool = True, source: str = "analyze"
+) -> dict[str, Path]:
+    """Everything `analyze -o DIR` writes (the daemon's run reports too, `source` "daemon"); returns
+    name -> path."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"features": folder / "features.csv", "events": folder / "events.json"}
     write_features(paths["features"], result)
@@ -91,7 +94,7 @@ def write_outputs(folder: Path, result: AnalysisResult, *, report: bool = True) 
         paths["events"],
         result.events,
         run=result.run,
-        source="analyze",
+        source=source,
         summary=summary_json(result),
         not_found=[m.to_json() for m in result.missed],
     )

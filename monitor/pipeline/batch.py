@@ -2,7 +2,8 @@
 
 import csv
 import math
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -53,29 +54,54 @@ def analyze_frames(
             if len(pending) >= batch:
                 flush()
     flush()
-    # The camera saw only the frames that decoded: its k-th frame is the k-th of those.
-    camera = processor.features.camera
-    decoded = [r for r in results if not r.frame_error]
-    camera_flags = {id(r): camera.flags(k) for k, r in enumerate(decoded)}
-    # the camera's flags in hindsight replace the live exposure step the result carries
-    flags = [
-        [*(f for f in r.flags if f.kind is not FlagKind.EXPOSURE_STEP), *camera_flags.get(id(r), ())]
-        for r in results
-    ]
-    summary = summarise(
-        run=run,
-        times=[r.time_s for r in results],
-        files=[r.file for r in results],
-        features=[r.features for r in results],
-        t1=[r.t1_c for r in results],
-        t2=[r.t2_c for r in results],
-        detector=processor.detector,
-        flags=flags,
-    )
-    summary = replace(summary, sample=sample_finding(paths, processor))
+    summary = summarise_frames([FrameRecord.of(r) for r in results], processor, run=run, paths=paths)
     if processor.model_step is None:
         return summary
     return replace(summary, predictions=[r.prediction for r in results])
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRecord:
+    """What the run's summary needs of one frame, without its pixels: `analyze` makes one per result, the
+    daemon's sessions keep one per frame (live and replayed) to write the run's report when it ends."""
+
+    time_s: float
+    file: str
+    features: Features | None  # None: the frame could not be used
+    t1_c: float | None
+    t2_c: float | None
+    flags: tuple[Flag, ...]  # as known when the frame was processed
+
+    @classmethod
+    def of(cls, result: FrameResult) -> "FrameRecord":
+        return cls(result.time_s, result.file, result.features, result.t1_c, result.t2_c, tuple(result.flags))
+
+
+def summarise_frames(
+    records: Sequence[FrameRecord], processor: FrameProcessor, *, run: str, paths: Sequence[Path]
+) -> AnalysisResult:
+    """The run's summary from its frames' records and the processor that took them, in order (its detector,
+    camera tracker and sample locator): `analyze` and the daemon's run reports both go through here."""
+    # The camera saw only the frames that decoded: its k-th frame is the k-th of those.
+    camera = processor.features.camera
+    decoded = [i for i, r in enumerate(records) if r.features is not None]
+    camera_flags = {i: camera.flags(k) for k, i in enumerate(decoded)}
+    # the camera's flags in hindsight replace the live exposure step the record carries
+    flags = [
+        [*(f for f in r.flags if f.kind is not FlagKind.EXPOSURE_STEP), *camera_flags.get(i, ())]
+        for i, r in enumerate(records)
+    ]
+    summary = summarise(
+        run=run,
+        times=[r.time_s for r in records],
+        files=[r.file for r in records],
+        features=[r.features for r in records],
+        t1=[r.t1_c for r in records],
+        t2=[r.t2_c for r in records],
+        detector=processor.detector,
+        flags=flags,
+    )
+    return replace(summary, sample=sample_finding(list(paths), processor))
 
 
 def sample_finding(paths: list[Path], processor: FrameProcessor) -> SampleFinding | None:

@@ -90,10 +90,10 @@ class FrameProcessor:
             for r, p in zip(results, predictions, strict=True)
         ]
 
-    def replay(self, frame: Frame) -> None:
+    def replay(self, frame: Frame) -> FrameResult:
         """Take a frame already published through the stateful steps again (OCR, analytics), to rebuild a
         run's state; the models keep no state from frame to frame, so they are left out."""
-        self._read_and_analyse(frame)
+        return self._read_and_analyse(frame)
 
     def _predict(self, frames: Sequence[Frame], *, run: str) -> list[Prediction | None]:
         """The model step on a batch; a model failure costs the predictions, never the frames' readings."""

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from monitor.ingest.identity import RunKey
 from monitor.ingest.loader import MAX_PIXELS, FrameError, list_frames, load_frame, time_from_name
+from monitor.pipeline.batch import FrameRecord
 from monitor.pipeline.process import FrameProcessor
 from monitor.records import FlagKind, Frame, FrameResult, Stage
 from monitor.sinks.base import RunContext
@@ -44,6 +45,9 @@ class RunSession:
     max_pixels: int = MAX_PIXELS  # a frame declaring more is flagged without being decoded
     frames: int = 0  # frames through the pipeline so far, replayed ones included: the next frame's index
     last_active: float = field(default_factory=time.monotonic)
+    # What the run's report needs of each frame it took, in order (no pixels, ~1 KB a frame): filled the
+    # same way by live frames and by replay, so a resumed run's report covers the whole run.
+    records: list[FrameRecord] = field(default_factory=list)
 
     @classmethod
     def open(
@@ -73,9 +77,10 @@ class RunSession:
             index = self._next()
             try:
                 frame = self._load(self.context.folder / name, index)
-            except FrameError:
-                continue  # it failed the same way when it was live: no state changed then either
-            self.processor.replay(frame)
+            except FrameError as exc:  # it failed the same way when it was live: no state changed then either
+                self._keep(self.processor.failed(index, name, str(exc), kind=exc.kind))
+                continue
+            self._keep(self.processor.replay(frame))
 
     def process(self, path: Path, *, stray: bool = False) -> FrameResult:
         """One new frame of the run; a frame that cannot be used (or a stray from another run, as the
@@ -91,10 +96,17 @@ class RunSession:
             frame = self._load(path, index)
         except FrameError as exc:
             log.warning("%s", exc)
-            return self.processor.failed(index, path.name, str(exc), kind=exc.kind)
+            return self._keep(self.processor.failed(index, path.name, str(exc), kind=exc.kind))
         decode_ms = (time.perf_counter() - decode_started) * 1000.0
         result = self.processor.process(frame, run=self.key.name)
-        return replace(result, step_ms=(("decode", decode_ms), *result.step_ms))
+        return self._keep(replace(result, step_ms=(("decode", decode_ms), *result.step_ms)))
+
+    def _keep(self, result: FrameResult) -> FrameResult:
+        """Record a frame for the run's report. An empty file is not: it is not checkpointed either, and
+        comes again as a frame once the camera has written it."""
+        if result.frame_error_kind is not FlagKind.EMPTY or result.frame_error is None:
+            self.records.append(FrameRecord.of(result))
+        return result
 
     def _load(self, path: Path, index: int) -> Frame:
         """Decode a frame of this run: from the run's folder only, of the run's size (the configured one,

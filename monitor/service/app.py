@@ -18,6 +18,7 @@ from monitor.service.http import HealthServer
 from monitor.service.lock import StateLock, state_folders
 from monitor.service.metrics import Metrics
 from monitor.service.preflight import folder_checks, model_checks, port_check, require
+from monitor.service.run_reports import reports_dir
 from monitor.service.systemd import notify, watchdog_interval_s
 from monitor.service.web import LivePage
 from monitor.sinks.base import Sink
@@ -38,6 +39,7 @@ def build_daemon(
         delivery=Delivery(sinks, Outbox(config.outbox.path, max_items=config.outbox.max_items)),
         checkpoint=Checkpoint(config.ingest.checkpoint_dir),
         metrics=Metrics(),
+        reports=reports_dir(config) if config.store.enabled else None,
     )
 
 
@@ -47,6 +49,7 @@ def live_server(config: MonitorConfig, daemon: Daemon) -> HealthServer:
     page = LivePage(
         daemon.live, health=daemon.health, writers=daemon.delivery.writers,
         store=config.store.path if config.store.enabled else None, detailed=is_loopback(c.host),
+        reports=daemon.reports.root if daemon.reports else None,
     )  # fmt: skip
     return HealthServer(
         c.host, c.port, health=daemon.health, metrics=daemon.metrics.render, routes=page,

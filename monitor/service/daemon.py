@@ -7,6 +7,7 @@ import logging
 import queue
 import threading
 import time
+from pathlib import Path
 
 from monitor.config import MonitorConfig
 from monitor.ingest.checkpoint import Checkpoint
@@ -17,6 +18,7 @@ from monitor.records import FlagKind, FrameResult
 from monitor.service.http import Health
 from monitor.service.live import LiveBoard
 from monitor.service.metrics import Metrics
+from monitor.service.run_reports import RunReports
 from monitor.sinks.delivery import Delivery
 
 log = logging.getLogger(__name__)
@@ -25,7 +27,7 @@ log = logging.getLogger(__name__)
 class Daemon:
     def __init__(
         self, config: MonitorConfig, *, processors: ProcessorFactory, delivery: Delivery,
-        checkpoint: Checkpoint, metrics: Metrics,
+        checkpoint: Checkpoint, metrics: Metrics, reports: Path | None = None,
     ) -> None:  # fmt: skip
         self.config = config
         self.processors = processors
@@ -44,6 +46,7 @@ class Daemon:
         self._checkpoint_error: str | None = None  # why the last mark could not be written, until one is
         self._tick_error: str | None = None
         self.live = LiveBoard(alerts=config.alerts.events, overlay_box=config.overlay.box)  # the live page
+        self.reports = None if reports is None else RunReports(reports)  # each run's report when it ends
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -58,6 +61,11 @@ class Daemon:
         self.watcher.stop()
         self.stop_event.set()
         self._worker.join()
+        # The runs still open get their report now: one that ended less than session_idle_s ago would
+        # otherwise have none until a frame of it came again. A run that does resume writes it anew.
+        for session in list(self.sessions.values()):
+            if self.reports is not None:
+                self.reports.write(session)
         self.delivery.stop()
         self.checkpoint.close()
         log.info("stopped")
@@ -184,6 +192,8 @@ class Daemon:
                 log.info(
                     "run %s idle for %.0f s: retired after %d frames", session.key.name, limit, session.frames
                 )
+                if self.reports is not None:
+                    self.reports.write(session)
 
     def _frame_size(self) -> tuple[int, int] | None:
         o = self.config.overlay

@@ -227,10 +227,12 @@ class HealthServer:
                     reply = Reply(500, "text/plain", b"internal error (see the service log)\n")
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
-                self.send_header("Content-Length", str(len(reply.body)))
+                if reply.status != 204:  # a 204 has no body, and says no length (RFC 9110)
+                    self.send_header("Content-Length", str(len(reply.body)))
                 self.send_header("Cache-Control", "no-store")
                 self.send_header("X-Content-Type-Options", "nosniff")
-                self.send_header("Content-Security-Policy", CSP)
+                if not any(name.lower() == "content-security-policy" for name, _ in reply.headers):
+                    self.send_header("Content-Security-Policy", CSP)  # unless the route sets its own
                 for name, value in reply.headers:
                     self.send_header(name, value)
                 self.end_headers()

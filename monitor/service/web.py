@@ -6,9 +6,13 @@ the pictures it names, the feed and sink health, and the stored runs with their 
     /api/runs                 the last stored runs, with their links
     /live/frame               the latest frame; /live/forecast its forecast frame; /live/snapshot/<event>
     /runs/<id>/table.csv      the run's digitize table (table.xlsx too) and its events (events.json)
+    /runs/<id>/report.html    the run's report as the daemon wrote it when the run ended, and its plots
 """
 
+import base64
+import hashlib
 import mimetypes
+import re
 import sqlite3
 import tempfile
 from collections.abc import Callable, Sequence
@@ -19,8 +23,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from monitor.report.html import CSS
 from monitor.service.http import NOT_READY, Health, Reply, Request, json_reply, public_reason
 from monitor.service.live import LiveBoard
+from monitor.service.run_reports import REPORT, report_folder
 from monitor.sinks.store import export_table, stored_events, stored_runs
 from monitor.sinks.writer import SinkWriter
 
@@ -28,18 +34,26 @@ STATIC = ("index.html", "live.js", "live.css")
 LAST_RUNS = 10
 WAIT_S = 8.0  # a long poll returns at once on a new frame, else after this (a page then asks again)
 BROWSER_IMAGES = {".jpg", ".jpeg", ".png"}
+REPORT_IMAGE = re.compile(r"[A-Za-z0-9_-]{1,64}\.png")  # a plot beside the report: one plain file name
+# The report carries its style inline and its plots as data: URIs; it runs no script and loads nothing.
+REPORT_CSP = (
+    "default-src 'none'; img-src 'self' data:; "
+    f"style-src 'sha256-{base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()}'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 TABLES = {"table.csv": "text/csv", "table.xlsx": mimetypes.types_map.get(".xlsx", "application/octet-stream")}
 
 
 class LivePage:
     def __init__(
         self, board: LiveBoard, *, health: Callable[[], Health], writers: Sequence[SinkWriter],
-        store: Path | None, detailed: bool,
+        store: Path | None, detailed: bool, reports: Path | None = None,
     ) -> None:  # fmt: skip
         self.board = board
         self.health = health
         self.writers = writers
         self.store = store
+        self.reports = reports  # the daemon's run reports (run_reports.py), None: it writes none
         self.detailed = detailed  # loopback: reasons in full; beyond: what is not ready, without detail
 
     def __call__(self, request: Request) -> Reply | None:
@@ -48,6 +62,8 @@ class LivePage:
             return _static("index.html")
         if path.startswith("/static/") and path.removeprefix("/static/") in STATIC:
             return _static(path.removeprefix("/static/"))
+        if path == "/favicon.ico":  # asked for by a browser on the served report: there is none
+            return Reply(204, "image/x-icon", b"")
         if path == "/api/live":
             return json_reply(self.live(request))
         if path == "/api/runs":
@@ -86,9 +102,30 @@ class LivePage:
             {"id": r["run"], "name": r["run"].split("@")[0], "frames": r["frames"],
              "started_at": r["started_at"],
              "first_time_s": r["first_time_s"], "last_time_s": r["last_time_s"],
-             "links": {name: f"/runs/{r['run']}/{name}" for name in (*TABLES, "events.json")}}
+             "links": self._links(r["run"])}
             for r in runs
         ]  # fmt: skip
+
+    def _links(self, run: str) -> dict[str, str]:
+        links = {name: f"/runs/{run}/{name}" for name in (*TABLES, "events.json")}
+        if self._report_file(run, REPORT) is not None:
+            links["report"] = f"/runs/{run}/{REPORT}"
+        return links
+
+    def _report_file(self, run: str, name: str) -> Path | None:
+        """A file of the run's report folder: report.html or a plot, named by one plain file name, and a
+        regular file inside the folder (a link pointing out of it is not followed)."""
+        if self.reports is None or not (name == REPORT or REPORT_IMAGE.fullmatch(name)):
+            return None
+        folder = report_folder(self.reports, run)
+        if folder is None:
+            return None
+        path = folder / name
+        try:
+            inside = path.resolve().is_relative_to(folder.resolve())
+        except OSError:
+            return None
+        return path if inside and path.is_file() else None
 
     def run_file(self, rest: str) -> Reply | None:
         run, _, name = rest.partition("/")
@@ -98,6 +135,17 @@ class LivePage:
             return None
         if name == "events.json":
             return json_reply({"run": run, "events": stored_events(self.store, run)})
+        report = self._report_file(run, name)
+        if report is not None:
+            try:
+                body = report.read_bytes()
+            except OSError:  # swapped for a newer report just now: the next request gets that one
+                return None
+            if name == REPORT:
+                return Reply(
+                    200, "text/html; charset=utf-8", body, (("Content-Security-Policy", REPORT_CSP),)
+                )
+            return Reply(200, "image/png", body)
         if name not in TABLES:
             return None
         with tempfile.TemporaryDirectory(prefix="furnace-table-") as tmp:

@@ -38,6 +38,11 @@ new MutationObserver(() => { if (!alert.hidden && window.alertAt === null) windo
   .observe(alert, {attributes: true});
 """
 
+# The served report: its style applied (the body's width), and every plot loaded.
+REPORT = """
+return {width: getComputedStyle(document.body).maxWidth,
+        images: [...document.images].map(i => i.naturalWidth)};
+"""
 IMAGES = "return [...document.images].filter(i => i.src).map(i => [i.id || i.alt, i.naturalWidth])"
 
 
@@ -101,6 +106,7 @@ def test_the_live_page_follows_a_run(
     folder = tmp_path / "frames" / "run1"
     frames = sorted(fast_run.out.glob("*.jpg"))
     times = [float(f.time_s) for f in fast_run.frames]
+    stopped = False
     try:
         browser.get(f"{base}/?token={TOKEN}")  # type: ignore[attr-defined]
         assert browser.current_url == f"{base}/"  # type: ignore[attr-defined]  # the token left the address
@@ -146,8 +152,23 @@ def test_the_live_page_follows_a_run(
         wait_until(lambda: _text(browser, "v-time") == f"{times[-1]:g}", "the page after the reload")
         browser.save_screenshot(str(screenshot_path(tmp_path, "live.png")))  # type: ignore[attr-defined]
         assert console_errors(browser) == []
+
+        daemon.stop()  # a clean stop reports the run still open; the page goes on serving the store
+        stopped = True
+        browser.refresh()  # type: ignore[attr-defined]
+        links = lambda: browser.find_elements("link text", "report")  # type: ignore[attr-defined]  # noqa: E731
+        wait_until(lambda: len(links()) == 1, "the stored run's report in the list")
+        links()[0].click()
+        wait_until(lambda: browser.current_url.endswith("/report.html"), "the run's report")  # type: ignore[attr-defined]
+        body = browser.find_element("tag name", "body").text  # type: ignore[attr-defined]
+        assert body.startswith("Furnace run report: run1") and "crystallization_start" in body
+        report = _script(browser, REPORT)
+        assert report["width"] == "960px", report  # its own style applies under the report's CSP
+        assert len(report["images"]) >= 5 and all(w > 0 for w in report["images"]), report
+        assert console_errors(browser) == []
     finally:
-        daemon.stop()
+        if not stopped:
+            daemon.stop()
         http.stop()
         subscriber.close()
 

@@ -30,7 +30,7 @@ def served_port(log: Path, start: int) -> int | None:
     """The port the daemon's `start`-th start (1, 2, ...) serves /healthz on, from its log: it binds port 0,
     so no other process can take the port first."""
     ports = re.findall(
-        r"health and metrics on http://127\.0\.0\.1:(\d+)/healthz", log.read_text(encoding="utf-8")
+        r"/healthz and /metrics on http://127\.0\.0\.1:(\d+)/", log.read_text(encoding="utf-8")
     )
     return int(ports[start - 1]) if len(ports) >= start else None
 
@@ -92,3 +92,6 @@ def test_kill_restart_and_terminate(heating_run: SimulatedRun, mosquitto: Mosqui
     assert "run run1 resumed: " in log.read_text(encoding="utf-8")
     text = log.read_text(encoding="utf-8")
     assert "stopped" in text and "Traceback" not in text
+    # SIGTERM with the run still open (not idle yet): its report is written on the way out
+    assert (tmp_path / "reports" / run_id / "report.html").is_file()
+    assert f"run run1: report of {len(frames)} frames" in text
