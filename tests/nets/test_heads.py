@@ -213,3 +213,11 @@ def test_the_first_heads_keep_their_json_keys_and_influxdb_fields() -> None:
     no_forecast = prediction_document(first_heads(1000.0, 5.0, None))
     assert no_forecast["forecast"] is None
     assert prediction_document(None) == {"t1_image_c": None, "progress_pct": None, "forecast": None}
+
+
+def test_the_start_up_check_skips_a_model_folder_switched_off_in_models_heads(tmp_path: Path) -> None:
+    from monitor.service.preflight import model_checks
+
+    section = {"enabled": True, "dir": str(tmp_path), "heads": {"forecast": {"enabled": False}}}
+    config = parse_config({"models": section}, env={})
+    assert [c.name for c in model_checks(config)] == ["models.temperature_progress"]
