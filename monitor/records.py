@@ -9,6 +9,10 @@ from typing import Any
 
 import numpy as np
 
+# the models' records live with the heads' declarations; imported from here too, as before
+from monitor.predictions import Forecast as Forecast
+from monitor.predictions import Prediction as Prediction
+
 
 class Stage(StrEnum):
     """What the sample is doing, in the order a run goes through it."""
@@ -222,25 +226,6 @@ class AvramiFit:
     n: float
     k: float
     r2: float
-
-
-@dataclass(frozen=True, slots=True)
-class Forecast:
-    """The forecast frame `horizon_s` ahead, summed up over the sample region."""
-
-    horizon_s: float
-    mean: float  # mean of all channels over the sample region of the forecast frame, 0..255
-    change: float  # mean absolute difference from the current frame there, 0..255
-    image: str | None = None  # where the forecast frame was saved, when it is
-
-
-@dataclass(frozen=True, slots=True)
-class Prediction:
-    """What the learned models say about one frame (None: that model is not loaded)."""
-
-    t1_image_c: float | None  # 1# temperature estimated from the picture alone
-    progress_pct: float | None  # crystallization progress, the reference paper's i/N in %
-    forecast: Forecast | None
 
 
 @dataclass(frozen=True, slots=True)

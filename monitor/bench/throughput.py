@@ -83,11 +83,5 @@ def measure_pipeline(warmup: list[Path], measured: list[Path], models_dir: Path)
         # decode runs ahead in its own thread here (load_frames), overlapping the other steps
         "full_pipeline_stages_ms": {k: round(v, 2) for k, v in steps.items()},
         "full_pipeline_frame_ms": percentiles([r.latency_ms for r in results]),
-        "engines": None
-        if models is None
-        else {
-            name: loaded.engine.name
-            for name, loaded in (("temperature_progress", models.regressor), ("forecast", models.forecaster))
-            if loaded is not None
-        },
+        "engines": None if models is None else models.engines(),
     }

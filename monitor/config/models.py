@@ -8,6 +8,14 @@ from pydantic import Field
 from monitor.config.base import Section
 
 
+class HeadSwitch(Section):
+    enabled: bool = Field(True, description="Run this head (when models are enabled).")
+
+
+# The first two heads have a switch of their own from before `models.heads`: both must be on for them to run.
+_OLD_SWITCHES = ("temperature_progress", "forecast")
+
+
 class ModelsConfig(Section):
     enabled: bool = Field(False, description="Run the neural stages in the pipeline.")
     dir: Path = Field(
@@ -18,6 +26,11 @@ class ModelsConfig(Section):
         True, description="Run the image -> 1# temperature and progress model (when enabled)."
     )
     forecast: bool = Field(True, description="Run the frame forecast model (when enabled).")
+    heads: dict[str, HeadSwitch] = Field(
+        default_factory=dict,
+        description="Per-head switches by the head's name (its module in monitor/nets/heads/), "
+        "e.g. {forecast: {enabled: false}}; a head not named here runs.",
+    )
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="auto = CUDA when present, else the CPU."
     )
@@ -35,3 +48,9 @@ class ModelsConfig(Section):
     forecast_images: Path | None = Field(
         None, description="Folder where every forecast frame is saved as <run>/<file>; null = not saved."
     )
+
+    def runs(self, head: str) -> bool:
+        """Whether the head of that name runs (when `enabled`): its `heads` switch, and its old key."""
+        switch = self.heads.get(head)
+        old = bool(getattr(self, head)) if head in _OLD_SWITCHES else True
+        return old and (switch is None or switch.enabled)

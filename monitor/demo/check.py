@@ -12,6 +12,8 @@ from monitor.config.models import ModelsConfig
 from monitor.config.overlay import Box
 from monitor.evaluation.models import ModelScore, score_predictions, training_means
 from monitor.ingest.loader import FrameError, list_frames, load_frames
+from monitor.nets.heads.forecast import ForecastHead
+from monitor.nets.heads.temperature_progress import RegressorHead
 from monitor.nets.runtime import FORECAST_DIR, REGRESSOR_DIR, LoadedModel, ModelStep, load_for_inference
 from monitor.records import Prediction
 
@@ -34,8 +36,7 @@ def check_models(
             models.dir / sub, task=task, device=models.device, backend="torch", threads=models.threads
         )
 
-    regressor = ModelStep(regressor=load(REGRESSOR_DIR, "temperature_progress"), forecaster=None,
-                           horizon_s=models.forecast_horizon_s, sample_roi=None)  # fmt: skip
+    regressor = ModelStep([RegressorHead(load(REGRESSOR_DIR, "temperature_progress"))])
     paths = list_frames(run_dir)
     predictions: list[Prediction | None] = []
     batch = []
@@ -51,9 +52,10 @@ def check_models(
     )
     shot = None
     if models.forecast_images is not None:
-        forecaster = ModelStep(regressor=None, forecaster=load(FORECAST_DIR, "forecast"),
-                                horizon_s=models.forecast_horizon_s, sample_roi=None,
-                                forecast_images=models.forecast_images)  # fmt: skip
+        head = ForecastHead(
+            load(FORECAST_DIR, "forecast"), horizon_s=models.forecast_horizon_s, images=models.forecast_images
+        )
+        forecaster = ModelStep([head])
         if sample_box is not None:
             forecaster.set_sample_box(sample_box)
         shot = _forecast_shot(run_dir, forecaster, models.forecast_horizon_s)

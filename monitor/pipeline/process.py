@@ -96,11 +96,12 @@ class FrameProcessor:
         return self._read_and_analyse(frame)
 
     def _predict(self, frames: Sequence[Frame], *, run: str) -> list[Prediction | None]:
-        """The model step on a batch; a model failure costs the predictions, never the frames' readings."""
+        """The model step on a batch. A head that fails costs only its own outputs (ModelStep catches it);
+        anything else failing here costs the batch its predictions, never the frames' readings."""
         assert self.model_step is not None
         try:
             if self.locator is not None and self.locator.location is not None:
-                # the forecast's numbers are taken in this run's sample box (ModelError if outside its view)
+                # the forecast's numbers are taken in this run's sample box
                 self.model_step.set_sample_box(self.locator.location.box)
             names = [(run, f.name) for f in frames]
             return list(self.model_step.predict([f.image for f in frames], names=names))

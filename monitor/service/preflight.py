@@ -128,7 +128,7 @@ def model_checks(config: MonitorConfig) -> list[Check]:
         return []
     checks = []
     for folder in MODEL_FOLDERS:
-        if getattr(m, folder):
+        if m.runs(folder):  # its old key and its models.heads switch
             manifest = m.dir / folder / MANIFEST_NAME
             ok = manifest.is_file()
             detail = f"{manifest} {'present' if ok else 'missing'}"

@@ -1,6 +1,7 @@
 """How a FrameResult is written out: the JSON documents for MQTT and the store, the points for InfluxDB.
 One place, so every sink says the same thing."""
 
+import json
 from dataclasses import asdict
 from typing import Any
 
@@ -44,23 +45,27 @@ def frame_document(context: RunContext, result: FrameResult) -> dict[str, Any]:
     }
 
 
+# The keys the frame JSON had before there were heads: always there, null when their head is not loaded.
+_FIRST_HEADS_KEYS = ("t1_image_c", "progress_pct", "forecast")
+
+
 def prediction_document(prediction: Prediction | None) -> dict[str, Any]:
-    """The model outputs of a frame (all None when the models do not run)."""
+    """The model outputs of a frame, written from each head's declared fields (heads' SPEC): a flat head's
+    fields at the top, any other head's under its name (null when it has nothing for the frame)."""
+    doc: dict[str, Any] = dict.fromkeys(_FIRST_HEADS_KEYS)
+    for output in () if prediction is None else prediction.outputs:
+        if output.spec.flat:
+            doc.update(output.rounded())
+        else:
+            doc[output.spec.name] = None if output.empty else output.rounded()
+    return doc
+
+
+def outputs_json(prediction: Prediction | None) -> str | None:
+    """Every head's fields by head name, rounded as in the frame JSON (the store's `outputs` column)."""
     if prediction is None:
-        return {"t1_image_c": None, "progress_pct": None, "forecast": None}
-    forecast = prediction.forecast
-    return {
-        "t1_image_c": None if prediction.t1_image_c is None else round(prediction.t1_image_c, 1),
-        "progress_pct": None if prediction.progress_pct is None else round(prediction.progress_pct, 2),
-        "forecast": None
-        if forecast is None
-        else {
-            "horizon_s": forecast.horizon_s,
-            "mean": round(forecast.mean, 3),
-            "change": round(forecast.change, 3),
-            "image": forecast.image,
-        },
-    }
+        return None
+    return json.dumps({o.spec.name: o.rounded() for o in prediction.outputs}, ensure_ascii=False)
 
 
 def event_document(context: RunContext, event: StageEvent) -> dict[str, Any]:
@@ -98,13 +103,7 @@ def frame_fields(result: FrameResult) -> dict[str, float | int]:
         )  # fmt: skip
     for h in result.thermocouples:  # "1#" -> t1_health
         doc[f"t{h.name.rstrip('#')}_health"] = h.score
-    if result.prediction is not None:
-        p = result.prediction
-        doc.update(t1_image_c=p.t1_image_c, progress_pct=p.progress_pct)
-        if p.forecast is not None:
-            doc.update(
-                forecast_horizon_s=p.forecast.horizon_s,
-                forecast_mean=p.forecast.mean,
-                forecast_change=p.forecast.change,
-            )
+    for output in () if result.prediction is None else result.prediction.outputs:
+        prefix = "" if output.spec.flat else f"{output.spec.name}_"  # forecast_mean, a flat head's own names
+        doc.update((prefix + f.name, v) for f, v in zip(output.spec.fields, output.values, strict=True))
     return {k: v for k, v in doc.items() if v is not None and v == v}  # v == v drops NaN

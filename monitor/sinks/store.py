@@ -3,9 +3,7 @@
 A frame is keyed by (run, file) and an event by its stable id, written with INSERT OR REPLACE: replaying a
 run updates its rows instead of adding copies. `run` is the run's id (its name and a digest of the
 recording, see ingest/identity.py), so a recycled run name keeps both recordings. Each frame carries its
-overlay reading as JSON, so the exported table is the one `digitize` would have written from the same
-readings.
-"""
+overlay reading as JSON, so the exported table is the one `digitize` would have written from it."""
 
 import json
 import logging
@@ -22,7 +20,7 @@ from monitor.config.service import StoreConfig
 from monitor.records import FieldRead, FrameResult, OverlayReading
 from monitor.sinks.base import Retry, RunContext, Sink
 from monitor.sinks.outbox import Item, file_identity
-from monitor.sinks.payload import event_document, frame_document
+from monitor.sinks.payload import event_document, frame_document, outputs_json
 from monitor.sinks.retention import prune_runs
 
 log = logging.getLogger(__name__)
@@ -55,6 +53,7 @@ CREATE TABLE IF NOT EXISTS frames (
     progress_pct REAL,
     forecast_mean REAL,
     forecast_change REAL,
+    outputs TEXT,
     PRIMARY KEY (run, file)
 );
 CREATE INDEX IF NOT EXISTS frames_order ON frames (run, idx);
@@ -80,13 +79,16 @@ ON CONFLICT(run) DO UPDATE SET
 _FRAME_COLUMNS = (
     "run", "file", "idx", "time_s", "t1_c", "t2_c", "stage", "crystal_fraction", "mean", "flags",
     "frame_error", "reading", "document", "t1_image_c", "progress_pct", "forecast_mean", "forecast_change",
+    "outputs",
 )  # fmt: skip
 _PUT_FRAME = (
     f"INSERT OR REPLACE INTO frames ({', '.join(_FRAME_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_FRAME_COLUMNS))})"
 )
-# Columns added after the first release: a store written by an older version gets them on start.
+# Columns added after the first release (a store written by an older version gets them on start): the first
+# two heads' own columns, and `outputs`, every head's fields as JSON ({head: {field: value}}).
 _ADDED_COLUMNS = dict.fromkeys(("t1_image_c", "progress_pct", "forecast_mean", "forecast_change"), "REAL")
+_ADDED_COLUMNS["outputs"] = "TEXT"
 _PUT_EVENT = "INSERT OR REPLACE INTO events (id, run, type, time_s, file, t1_c) VALUES (?, ?, ?, ?, ?, ?)"
 
 
@@ -240,6 +242,7 @@ class StoreSink(Sink):
             str(result.stage), result.crystal_fraction, doc["mean"], "; ".join(doc["flags"]),
             result.frame_error, _reading_json(result.reading), json.dumps(doc, ensure_ascii=False),
             doc["t1_image_c"], doc["progress_pct"], forecast.get("mean"), forecast.get("change"),
+            outputs_json(result.prediction),
         )  # fmt: skip
         run = (context.key, context.rig, context.started_at, result.time_s, result.time_s)
         events = [

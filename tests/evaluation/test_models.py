@@ -6,6 +6,7 @@ import pytest
 
 from monitor.evaluation.models import format_score, score_predictions
 from monitor.records import Forecast, Prediction
+from tests.first_heads import first_heads
 
 
 def _truth(path: Path) -> Path:
@@ -22,7 +23,7 @@ def _truth(path: Path) -> Path:
 
 
 def _p(t1: float | None, progress: float | None) -> Prediction:
-    return Prediction(t1_image_c=t1, progress_pct=progress, forecast=None)
+    return first_heads(t1, progress, None)
 
 
 def test_errors_overall_per_stage_and_baseline(tmp_path: Path) -> None:
@@ -48,7 +49,7 @@ def test_errors_overall_per_stage_and_baseline(tmp_path: Path) -> None:
 
 def test_a_model_without_one_output_scores_only_the_other(tmp_path: Path) -> None:
     truth = _truth(tmp_path / "truth.csv")
-    forecast_only = Prediction(t1_image_c=None, progress_pct=None, forecast=Forecast(10.0, 100.0, 1.0, None))
+    forecast_only = first_heads(None, None, Forecast(10.0, 100.0, 1.0, None))
 
     score = score_predictions(["0001.jpg"], [forecast_only], truth, train_means=(0.0, 0.0))
 

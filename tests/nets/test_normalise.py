@@ -108,8 +108,9 @@ def test_the_runtime_feeds_the_network_what_training_fed_it(tiny_models: Path, r
     config = parse_config({"models": {"enabled": True, "dir": str(tiny_models), "forecast": False}}, env={})
     stage = build_model_step(config.models, config.analytics)
     paths = [reference_run.out / f"{t:04d}.jpg" for t in (150, 450, 620)]
-    runtime = stage.regressor.inputs([load_frame(p, i).image for i, p in enumerate(paths)])
-    spec = stage.regressor.spec
+    regressor = stage.head("temperature_progress").model
+    runtime = regressor.inputs([load_frame(p, i).image for i, p in enumerate(paths)])
+    spec = regressor.spec
     training = to_tensor(load_inputs(paths, spec, progress=False), spec).numpy()
     np.testing.assert_array_equal(runtime, training)
 

@@ -43,7 +43,7 @@ def test_onnx_and_torch_engines_agree(tiny_models: Path, reference_run, tmp_path
     images = _frames(reference_run, [200, 560])
     torch_out = _stage(tiny_models, tmp_path, backend="torch").predict(images)
     onnx_stage = _stage(tiny_models, tmp_path, backend="onnx")
-    assert onnx_stage.regressor.engine.name == "onnx" and onnx_stage.forecaster.engine.name == "onnx"
+    assert onnx_stage.engines() == {"forecast": "onnx", "temperature_progress": "onnx"}
     assert len(list((tmp_path / "cache" / "furnace-monitor" / "onnx").glob("*.onnx"))) == 2
     onnx_out = onnx_stage.predict(images)
     for a, b in zip(torch_out, onnx_out, strict=True):
@@ -63,14 +63,20 @@ def test_forecast_frames_are_saved_per_run(tiny_models: Path, reference_run, tmp
     assert cv2.imread(str(saved)).shape == (64, 64, 3)  # the tiny model's working size
 
 
-def test_a_frame_of_another_size_is_a_clear_error(tiny_models: Path, tmp_path: Path) -> None:
+def test_a_frame_of_another_size_is_a_clear_error(tiny_models: Path, tmp_path: Path, caplog) -> None:
     stage = _stage(tiny_models, tmp_path, temperature_progress=False)
+    frame = np.zeros((240, 320, 3), np.uint8)
     with pytest.raises(ModelError, match="does not fit a 320x240 frame"):
-        stage.predict([np.zeros((240, 320, 3), np.uint8)])
+        stage.head("forecast").predict([frame], names=(), box=None)
+    # the step catches it: the frame loses the forecast only, and the error is logged with its traceback
+    [p] = stage.predict([frame], names=[("run7", "0001.jpg")])
+    assert p.forecast is None
+    [logged] = [r for r in caplog.records if "0001.jpg: the forecast model failed" in r.getMessage()]
+    assert "does not fit a 320x240 frame" in str(logged.exc_info[1])
 
 
 def test_a_missing_model_names_its_folder(tiny_models: Path, tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match=r"empty/temperature_progress: no manifest\.json"):
+    with pytest.raises(ModelError, match=r"empty/forecast: no manifest\.json"):  # heads load in name order
         _stage(tmp_path / "empty", tmp_path)
 
 

@@ -19,7 +19,6 @@ from monitor.records import (
     Forecast,
     FrameResult,
     OverlayReading,
-    Prediction,
     Stage,
     StageEvent,
 )
@@ -28,6 +27,7 @@ from monitor.service.live import MAX_POINTS, LiveBoard
 from monitor.service.web import LivePage
 from monitor.sinks.base import RunContext
 from monitor.sinks.store import StoreSink
+from tests.first_heads import first_heads
 
 START = EventType.CRYSTALLIZATION_START
 
@@ -39,10 +39,9 @@ def _result(index: int, *, events: tuple[StageEvent, ...] = (), forecast: Path |
         t1=FieldRead(f"1#丝{1060 - index}℃", 1060 - index, 0.98),
         t2=FieldRead("2#丝1148℃", 1148, 0.97),
     )
-    prediction = Prediction(
-        t1_image_c=1050.0 - index, progress_pct=2.0 * index,
-        forecast=Forecast(30.0, 101.5, 4.25, None if forecast is None else str(forecast)),
-    )  # fmt: skip
+    prediction = first_heads(
+        1050.0 - index, 2.0 * index, Forecast(30.0, 101.5, 4.25, None if forecast is None else str(forecast))
+    )
     return FrameResult(
         index=index, file=f"{t:04d}.jpg", time_s=float(t), reading=read, frame_error=None, features=None,
         stage=Stage.CRYSTALLIZING if events else Stage.COOLING, events=events,

@@ -19,12 +19,12 @@ from monitor.records import (
     Forecast,
     FrameResult,
     OverlayReading,
-    Prediction,
     Stage,
     StageEvent,
 )
 from monitor.sinks.base import Retry, RunContext
 from monitor.sinks.store import StoreSink, export_table, stored_events, stored_runs
+from tests.first_heads import first_heads
 
 CONTEXT = RunContext(rig="rig-1", run="2024-05-01T10-00", started_at=1_714_557_600.0)
 START_EVENT = StageEvent(EventType.CRYSTALLIZATION_START, 541.0, "0541.jpg", 1052.0)
@@ -224,7 +224,7 @@ def test_a_store_of_the_first_release_is_migrated_with_its_data_kept(tmp_path: P
     sink = StoreSink(StoreConfig(path=path))
     sink.open()  # the current code on the old file
     later = RunContext(rig="rig-1", run="run2", run_id="run2@cccc", started_at=5_000.0)
-    predicted = Prediction(t1_image_c=1049.5, progress_pct=12.5, forecast=Forecast(10.0, 80.0, 3.5))
+    predicted = first_heads(1049.5, 12.5, Forecast(10.0, 80.0, 3.5))
     write(sink, [replace(f, prediction=predicted) for f in make_frames()], later)
     sink.close()
     StoreSink(StoreConfig(path=path)).open()  # a second start finds nothing left to migrate
@@ -235,8 +235,15 @@ def test_a_store_of_the_first_release_is_migrated_with_its_data_kept(tmp_path: P
             "SELECT run, file, t1_c, t1_image_c, progress_pct, forecast_mean, forecast_change FROM frames "
             "ORDER BY run, idx"
         ).fetchall()
-    assert columns[-4:] == ["t1_image_c", "progress_pct", "forecast_mean", "forecast_change"]
-    assert len(columns) == len(set(columns)) == 17
+        outputs = [r[0] for r in db.execute("SELECT outputs FROM frames ORDER BY run, idx")]
+    assert columns[-5:] == ["t1_image_c", "progress_pct", "forecast_mean", "forecast_change", "outputs"]
+    assert len(columns) == len(set(columns)) == 18
+    # every head's fields by name in `outputs`; NULL on the old rows
+    assert outputs[:4] == [None] * 4
+    assert json.loads(outputs[4]) == {
+        "temperature_progress": {"t1_image_c": 1049.5, "progress_pct": 12.5},
+        "forecast": {"horizon_s": 10.0, "mean": 80.0, "change": 3.5, "image": None},
+    }
     assert rows[:4] == [
         (CONTEXT.run, f.file, f.t1_c, None, None, None, None) for f in old
     ]  # kept as they were
