@@ -3,8 +3,8 @@
 It reads signals the camera cannot fake (see analytics/camera.py):
 - `level`, the whole-frame mean with the camera's gain steps divided out, for the heating events;
 - `sample`, the sample box's brightness over the rest of the frame (a gain or flicker multiplies both), and
-  `texture`, the mean squared local contrast of the sample (the box's pixels the powder covered) with the
-  sensor noise taken out (an area average of the crystals: features.area_texture), for crystallization.
+  `texture`, the mean squared local contrast of the sample box with the sensor noise taken out (an area
+  average of the crystals: features.area_texture), for crystallization.
 The level's frames the camera moved are revised in hindsight (`revise`). The texture, a ratio within the
 frame, is taken as it is at an exposure step: bridging its jump there dropped real growth (and the last
 pockets' freeze when a step fell on it).

@@ -1,8 +1,7 @@
 """The end of crystal growth, found on the sample's texture.
 
-The texture (analytics/features.py) is a mean of local variances over the sample (the pixels of its box
-that were powder, not the wires that darken beside it as they cool): an area average, so it rises in step
-with the crystalline share. Growth has ended at frame i when i has covered END_FRACTION of the
+The texture (analytics/features.py) is a mean of local variances over the sample box: an area average, so it
+rises in step with the crystalline share. Growth has ended at frame i when i has covered END_FRACTION of the
 texture's rise from the melt before crystallization_start to the plateau after it: the median of the PLATEAU
 frames from i, which counts only when they are flat (their trend under _FLAT_RISE of the rise per frame: a
 sample still growing, or a stall of growth followed by more growth, is not on its plateau). A smooth end
