@@ -5,6 +5,7 @@ import numpy as np
 
 from monitor.demo.training import HELDOUT_SEED, MORE_RUNS, TRAINING_SEED
 from monitor.simulate import SimulationOptions
+from monitor.records import EventType
 from monitor.simulate.profile import build_timeline, draw_kinetics
 
 
@@ -38,3 +39,15 @@ def test_training_runs_span_the_crystallization_kinetics() -> None:
     ns = [avrami_n(o) for o in runs]
     assert min(ns) < middle - 0.2 and max(ns) > middle + 0.4
     assert avrami_n(SimulationOptions(seed=HELDOUT_SEED)) > middle
+
+
+def test_every_training_run_records_its_whole_crystallization() -> None:
+    """Progress is labelled only on a run whose crystallization start and end are both found, and the end
+    is found on the flat texture after it: each run's frames go on for a while after the true end."""
+    for options in (SimulationOptions(seed=TRAINING_SEED), *MORE_RUNS, SimulationOptions(seed=HELDOUT_SEED)):
+        kinetics = draw_kinetics(options.profile, np.random.default_rng([options.seed, 1]))
+        times = np.arange(options.start, options.start + options.seconds)
+        events = build_timeline(options.profile, kinetics, times).events
+        last = options.start + options.seconds - 1
+        end = events.get(EventType.CRYSTALLIZATION_END)
+        assert end is not None and end + 25 <= last, (options.seed, end, last)
