@@ -4,8 +4,8 @@ range of crystallization kinetics the simulator draws (the progress label depend
 import numpy as np
 
 from monitor.demo.training import HELDOUT_SEED, MORE_RUNS, TRAINING_SEED
-from monitor.simulate import SimulationOptions
 from monitor.records import EventType
+from monitor.simulate import SimulationOptions
 from monitor.simulate.profile import build_timeline, draw_kinetics
 
 
