@@ -638,7 +638,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub, "demo", "the whole story on a synthetic run, on this machine: MQTT lines, alert, report",
         "Simulates a run into a watched folder, runs the service on it with a private MQTT broker (or\n"
         "yours with -c), and shows the frames, stage events and the crystallization alert as they are\n"
-        "published, then the run's report. Trains quick models first when none are found.",
+        "published, then the run's report; then trains quick models when none are found and checks\n"
+        "them on the live run.",
         "  furnace-monitor demo\n"
         "  furnace-monitor demo --out /tmp/demo --no-models\n"
         "  furnace-monitor demo -c monitor.yaml                  publish to your broker",
