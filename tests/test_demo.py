@@ -38,9 +38,12 @@ def test_demo_tells_the_story_live_first(
     assert re.search(r"5\. The models on the live run .*\n   \d+ frames: 1# from the image MAE \d", printed)
     shot = re.search(r"forecast \+10 s from (\d+\.jpg): (\S+); the real frame then: (\S+)", printed)
     assert shot and Path(shot[2]).is_file() and Path(shot[3]).is_file()
-    assert (out / "analysis" / "report.html").is_file()
+    # the report is the one the daemon wrote when the run ended, the one its live page links
+    (report,) = (out / "state" / "reports").glob("run1@*/report.html")
+    assert "crystallization_start" in report.read_text(encoding="utf-8")
+    assert "overlay read exactly as the truth: 1# 562/562, 2# 562/562" in printed
     tail = printed[printed.index("Where to look next") :]
-    assert f"the report:    {out / 'analysis' / 'report.html'}" in tail
+    assert f"the report:    {report}" in tail
     assert re.search(r"the live page: http://127\.0\.0\.1:\d+/", tail)
     assert re.search(r"mosquitto_sub -h 127\.0\.0\.1 -p \d+ -t 'furnace/#' -v", tail)
 

@@ -18,6 +18,7 @@ from monitor.demo.clock import Clock
 from monitor.service.app import build_daemon
 from monitor.service.http import HealthServer
 from monitor.service.local_broker import LocalBroker
+from monitor.service.run_reports import WrittenReport
 from monitor.simulate import SimulatedRun, SimulationOptions, simulate
 
 FIRST_MESSAGE = "first MQTT message (a frame)"
@@ -106,6 +107,7 @@ class LiveRun:
     config: MonitorConfig
     broker: tuple[str, int] | None  # where the topics were published (host, port)
     page: str | None  # the daemon's http address while it ran
+    report: WrittenReport | None  # the run's report, which the daemon wrote when it stopped
 
 
 def run_live(
@@ -168,4 +170,5 @@ def run_live(
             time.sleep(0.2)
     print(f"   live part done in {time.perf_counter() - started:.1f} s; store: {config.store.path}")
     where = (config.mqtt.host, config.mqtt.port) if config.mqtt.enabled else None
-    return LiveRun(run=run, config=config, broker=where, page=page)
+    report = daemon.reports.last if daemon.reports is not None else None
+    return LiveRun(run=run, config=config, broker=where, page=page, report=report)

@@ -10,7 +10,6 @@ import csv
 import sys
 from pathlib import Path
 
-from monitor.analytics.outputs import write_outputs
 from monitor.analytics.result import AnalysisResult
 from monitor.config import MonitorConfig, parse_config
 from monitor.config.mqtt import MqttConfig
@@ -18,9 +17,6 @@ from monitor.demo.clock import Clock
 from monitor.demo.live import LiveRun, run_live
 from monitor.demo.outdir import OutFolderError, prepare_out
 from monitor.demo.training import models_ready, train_demo_models
-from monitor.ingest.loader import list_frames
-from monitor.pipeline.batch import analyze_frames
-from monitor.pipeline.process import build_processor
 from monitor.simulate.summary import describe_run
 from monitor.summary import describe_analysis
 
@@ -51,27 +47,27 @@ def run_demo(
     live = run_live(out, seed=seed, fps=fps, clock=clock, mqtt_config=mqtt_config,
                     models_dir=models_dir if trained else None)  # fmt: skip
     print(describe_run(live.run))
-    result = _report(live, out)
-    clock.mark(f"report written: {out / 'analysis' / 'report.html'}")
+    result = _report(live)
+    if live.report is not None:
+        clock.mark(f"report written: {live.report.path}")
     if models_dir is not None:
         if not trained:
             train_demo_models(models_dir, out / "training", clock)
         _show_models(live, models_dir, result, seed)
         clock.mark("models checked on the live run")
-    _where_next(live, out)
+    _where_next(live)
     clock.mark("demo done")
     return 0
 
 
-def _report(live: LiveRun, out: Path) -> AnalysisResult:
+def _report(live: LiveRun) -> AnalysisResult | None:
+    """The run's report, as the daemon wrote it when the run ended (the live page links the same file)."""
     run_dir = live.run.out
-    print(
-        "\n3. The run report: features, stages, thermocouple health, kinetics (the run read again in batch)"
-    )
-    result = analyze_frames(
-        list_frames(run_dir), build_processor(live.config), run=run_dir.name, progress=False
-    )
-    write_outputs(out / "analysis", result)
+    print("\n3. The run report the daemon wrote: features, stages, thermocouple health, kinetics")
+    if live.report is None:
+        print("   the daemon wrote no report (its log above says why)")
+        return None
+    result = live.report.result
     print("\n".join("   " + line for line in describe_analysis(result).splitlines()))
     print("   " + _overlay_check(result, run_dir / "truth.csv"))
     print(f"   true events: {run_dir / 'events.json'}")
@@ -90,12 +86,12 @@ def _overlay_check(result: AnalysisResult, truth_csv: Path) -> str:
     return "overlay read exactly as the truth: " + ", ".join(parts)
 
 
-def _show_models(live: LiveRun, models_dir: Path, result: AnalysisResult, seed: int) -> None:
+def _show_models(live: LiveRun, models_dir: Path, result: AnalysisResult | None, seed: int) -> None:
     from monitor.demo.check import check_models
     from monitor.evaluation.models import format_score
 
     models = live.config.models.model_copy(update={"enabled": True, "dir": models_dir})
-    box = result.sample.location.box if result.sample is not None else None
+    box = result.sample.location.box if result is not None and result.sample is not None else None
     score, shot = check_models(live.run.out, models, box)
     print(f"\n5. The models on the live run (seed {seed}, never trained on), against its truth:")
     print("\n".join("   " + line for line in format_score(score).splitlines()))
@@ -104,11 +100,12 @@ def _show_models(live: LiveRun, models_dir: Path, result: AnalysisResult, seed: 
         print(f"   forecast +{shot.horizon_s:g} s from {shot.source.name}: {shot.forecast}{actual}")
 
 
-def _where_next(live: LiveRun, out: Path) -> None:
+def _where_next(live: LiveRun) -> None:
     own: MonitorConfig = parse_config({}, env={})
     topics = f"{own.mqtt.base_topic}/#"
     print("\nWhere to look next")
-    print(f"   the report:    {out / 'analysis' / 'report.html'}")
+    if live.report is not None:
+        print(f"   the report:    {live.report.path}")
     if live.page is not None:
         own_page = f"http://{own.http.host}:{own.http.port}/"
         print(f"   the live page: {live.page} while the demo's daemon ran; {own_page} for your daemon "

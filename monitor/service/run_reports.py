@@ -12,9 +12,11 @@ import logging
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from monitor.analytics.result import AnalysisResult
 from monitor.config import MonitorConfig
 from monitor.pipeline.batch import summarise_frames
 from monitor.pipeline.session import RunSession
@@ -37,10 +39,19 @@ def report_folder(root: Path, run_id: str) -> Path | None:
     return root / quote(run_id, safe="@")
 
 
+@dataclass(frozen=True, slots=True)
+class WrittenReport:
+    result: AnalysisResult
+    path: Path  # its report.html
+
+
 class RunReports:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.failures = 0  # reports that could not be written, since the start
+        # The last report written, summary included: the demo prints it instead of reading the run again.
+        # Only the last one, so a daemon that runs for months holds one run's summary, not every run's.
+        self.last: WrittenReport | None = None
 
     def write(self, session: RunSession) -> Path | None:
         """Write the session's run report; its report.html, or None if there is nothing to report or it
@@ -82,4 +93,5 @@ class RunReports:
             "run %s: report of %d frames, %d events written to %s in %.1f s",
             session.key.name, len(result.times), len(result.events), folder, time.perf_counter() - started,
         )  # fmt: skip
+        self.last = WrittenReport(result=result, path=folder / REPORT)
         return folder / REPORT
