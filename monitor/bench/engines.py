@@ -15,9 +15,10 @@ from monitor.ingest.loader import load_frame
 from monitor.nets.dataset import prepare, to_tensor
 from monitor.nets.engine import Engine, OnnxEngine, TorchEngine
 from monitor.nets.forecast import dt_scale_of, forecast_input
+from monitor.nets.inference import DEFAULT_BACKEND
 from monitor.nets.lifecycle import load_model
 from monitor.nets.manifest import Manifest, Task
-from monitor.nets.runtime import DEFAULT_BACKEND, FORECAST_DIR, REGRESSOR_DIR
+from monitor.nets.runtime import FORECAST_DIR, REGRESSOR_DIR
 from monitor.overlay.models import cache_dir
 
 log = logging.getLogger(__name__)

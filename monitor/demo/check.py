@@ -14,7 +14,8 @@ from monitor.evaluation.models import ModelScore, score_predictions, training_me
 from monitor.ingest.loader import FrameError, list_frames, load_frames
 from monitor.nets.heads.forecast import ForecastHead
 from monitor.nets.heads.temperature_progress import RegressorHead
-from monitor.nets.runtime import FORECAST_DIR, REGRESSOR_DIR, LoadedModel, ModelStep, load_for_inference
+from monitor.nets.inference import LoadedModel, load_for_inference
+from monitor.nets.runtime import FORECAST_DIR, REGRESSOR_DIR, ModelStep
 from monitor.records import Prediction
 
 BATCH = 32

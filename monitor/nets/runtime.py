@@ -13,9 +13,7 @@ from monitor.config.analytics import AnalyticsConfig
 from monitor.config.models import ModelsConfig
 from monitor.config.overlay import Box
 from monitor.nets.heads import Head, build_heads
-from monitor.nets.inference import DEFAULT_BACKEND as DEFAULT_BACKEND
-from monitor.nets.inference import LoadedModel as LoadedModel
-from monitor.nets.inference import load_for_inference as load_for_inference
+from monitor.nets.inference import LoadedModel
 from monitor.nets.manifest import ModelError
 from monitor.predictions import HeadOutput, Prediction
 
