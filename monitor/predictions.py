@@ -101,8 +101,8 @@ class Prediction:
         return self.value("temperature_progress", "t1_image_c")
 
     @property
-    def progress_pct(self) -> float | None:
-        return self.value("temperature_progress", "progress_pct")
+    def progress_image_pct(self) -> float | None:
+        return self.value("temperature_progress", "progress_image_pct")
 
     @property
     def forecast(self) -> Forecast | None:

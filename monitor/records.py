@@ -228,6 +228,20 @@ class AvramiFit:
     r2: float
 
 
+class ProgressBasis(StrEnum):
+    STAGE = "stage"  # certain from the stage: nothing crystallizes before the melt cools; solid is 100 %
+    KINETICS = "kinetics"  # the run's fraction since crystallization_start, fitted (analytics/progress.py)
+    IMAGE = "image"  # the image model's reading of this one frame
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEstimate:
+    """Crystallization progress (the reference paper's i/N, 0..100 %) as known at a frame, and from what."""
+
+    pct: float
+    basis: ProgressBasis
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     """A decoded frame: where it came from, its position in the run and its pixels (BGR)."""
@@ -255,6 +269,7 @@ class FrameResult:
     events: tuple[StageEvent, ...]  # events confirmed at this frame (they may date a few frames back)
     crystal_fraction: float | None  # online image measure of the crystallized area, 0..1
     latency_ms: float
+    progress: ProgressEstimate | None = None  # None: neither the run's history nor a model can tell yet
     step_ms: tuple[tuple[str, float], ...] = ()  # (pipeline step, milliseconds) of this frame's processing
     prediction: Prediction | None = None  # the learned models' outputs, when they run
     thermocouples: tuple[ThermocoupleHealth, ...] = ()  # 1# and 2# over the last frames (online health)

@@ -20,7 +20,8 @@ def test_demo_tells_the_story_live_first(
     assert main(["demo", "--out", str(out), "--models", str(tiny_models)]) == 0
     printed = capsys.readouterr().out
     assert f"0. Trained models found in {tiny_models}" in printed
-    assert re.search(r"\| image: 1#=\d+ progress=\d+% forecast \+10 s change=", printed)
+    frame_line = r"progress=\d+% \((stage|kinetics|image)\) \| image: 1#=\d+ forecast \+10 s change="
+    assert re.search(frame_line, printed)
     assert len(list((out / "live" / "run1").glob("*.jpg"))) == 562
     assert "*** ALERT: crystallization_start at 548 s" in printed
     assert "[mqtt] status: offline" in printed
@@ -36,6 +37,8 @@ def test_demo_tells_the_story_live_first(
     # live first: every MQTT line comes before the report and the model check
     assert printed.rindex("[mqtt]") < printed.index("3. The run report") < printed.index("5. The models")
     assert re.search(r"5\. The models on the live run .*\n   \d+ frames: 1# from the image MAE \d", printed)
+    # progress scored as the pipeline publishes it (the run's history, the image where it cannot tell)
+    assert re.search(r"progress MAE \d+\.\d+ pp \(image alone \d+\.\d+, baseline", printed)
     shot = re.search(r"forecast \+10 s from (\d+\.jpg): (\S+); the real frame then: (\S+)", printed)
     assert shot and Path(shot[2]).is_file() and Path(shot[3]).is_file()
     # the report is the one the daemon wrote when the run ended, the one its live page links

@@ -7,8 +7,12 @@ once crystallization_end is known, the texture is scaled between its values at t
 """
 
 import math
+from collections import deque
 
 import numpy as np
+
+BASELINE_FRAMES = 10  # frames up to crystallization_start whose median share is the melt's
+RECENT_FRAMES = 40  # kept: the confirmation delay plus the baseline, with room
 
 
 class OnlineFraction:
@@ -16,7 +20,8 @@ class OnlineFraction:
 
     def __init__(self) -> None:
         self._powder: list[float] = []
-        self._history: dict[float, float] = {}
+        # recent (time, share): the detector dates crystallization_start back a few frames when it confirms it
+        self._recent: deque[tuple[float, float]] = deque(maxlen=RECENT_FRAMES)
         self._baseline: float | None = None
         self._ended = False
 
@@ -26,10 +31,14 @@ class OnlineFraction:
             self._powder.append(share)
 
     def observe(self, time_s: float, share: float) -> None:
-        self._history[time_s] = share
+        self._recent.append((time_s, share))
 
     def started(self, time_s: float) -> None:
-        self._baseline = self._history.get(time_s)
+        """The melt's share is the median of the last BASELINE_FRAMES up to the start: one frame's share
+        is noisy, and a baseline too high holds the fraction at 0 through the first percent of growth
+        (which bends the kinetics fitted to it, analytics/progress.py)."""
+        melt = [s for t, s in self._recent if t <= time_s and not math.isnan(s)][-BASELINE_FRAMES:]
+        self._baseline = float(np.median(melt)) if melt else None
 
     def ended(self) -> None:
         self._ended = True

@@ -64,7 +64,7 @@ def _model_cells(prediction: Prediction | None) -> list[object]:
     if prediction is None:
         return [""] * len(MODEL_COLUMNS)
     f = prediction.forecast
-    values = [prediction.t1_image_c, prediction.progress_pct, f and f.mean, f and f.change]
+    values = [prediction.t1_image_c, prediction.progress_image_pct, f and f.mean, f and f.change]
     return [_cell(v) for v in values]
 
 

@@ -9,6 +9,7 @@ from monitor.records import (
     Flag,
     MissedEvent,
     Prediction,
+    ProgressEstimate,
     Stage,
     StageEvent,
     ThermocoupleHealth,
@@ -45,5 +46,7 @@ class AnalysisResult:
     summary: RunSummary
     flags: list[list[Flag]] = field(default_factory=list)  # per frame: OCR / frame / camera flags
     predictions: list[Prediction | None] = field(default_factory=list)  # per frame, when models ran
+    # per frame, as the pipeline knew it live (the run's history, else the image model); frames only
+    progress_live: list[ProgressEstimate | None] = field(default_factory=list)
     missed: list[MissedEvent] = field(default_factory=list)  # events not found, with the reason
     sample: SampleFinding | None = None  # where the sample was found (frames only, not a table of means)

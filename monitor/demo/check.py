@@ -3,11 +3,13 @@ truth (a seed the models never saw), and one forecast frame next to the real fra
 model step runs here (the overlay was read live and for the report already)."""
 
 import csv
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 
+from monitor.analytics.progress import with_image
 from monitor.config.models import ModelsConfig
 from monitor.config.overlay import Box
 from monitor.evaluation.models import ModelScore, score_predictions, training_means
@@ -16,7 +18,7 @@ from monitor.nets.heads.forecast import ForecastHead
 from monitor.nets.heads.temperature_progress import RegressorHead
 from monitor.nets.inference import LoadedModel, load_for_inference
 from monitor.nets.runtime import FORECAST_DIR, REGRESSOR_DIR, ModelStep
-from monitor.records import Prediction
+from monitor.records import Prediction, ProgressEstimate
 
 BATCH = 32
 
@@ -30,8 +32,13 @@ class ForecastShot:
 
 
 def check_models(
-    run_dir: Path, models: ModelsConfig, sample_box: Box | None
-) -> tuple[ModelScore, ForecastShot | None]:
+    run_dir: Path, models: ModelsConfig, sample_box: Box | None,
+    published: Mapping[str, ProgressEstimate | None] | None = None,
+) -> tuple[ModelScore, ForecastShot | None]:  # fmt: skip
+    """The regressor on every frame, scored against the truth. `published`: each frame's progress as the
+    live run (without the models, which were trained after it) published it; where the run's history could
+    not tell, the pipeline takes the image model's reading, as it does live with the models loaded."""
+
     def load(sub: str, task: str) -> LoadedModel:
         return load_for_inference(
             models.dir / sub, task=task, device=models.device, backend="torch", threads=models.threads
@@ -48,9 +55,15 @@ def check_models(
             out = iter(regressor.predict(good) if good else [])
             predictions += [None if image is None else next(out) for image in batch]
             batch = []
+    published = published or {}
+    live = [
+        with_image(published.get(path.name), None if p is None else p.progress_image_pct)
+        for path, p in zip(paths, predictions, strict=True)
+    ]
     score = score_predictions(
-        [p.name for p in paths], predictions, run_dir / "truth.csv", train_means=training_means(models.dir)
-    )
+        [p.name for p in paths], predictions, run_dir / "truth.csv", train_means=training_means(models.dir),
+        progress_live=live,
+    )  # fmt: skip
     shot = None
     if models.forecast_images is not None:
         head = ForecastHead(

@@ -15,6 +15,7 @@ import paho.mqtt.client as mqtt
 from monitor.config import MonitorConfig, parse_config
 from monitor.config.mqtt import MqttConfig
 from monitor.demo.clock import Clock
+from monitor.records import ProgressBasis, ProgressEstimate
 from monitor.service.app import build_daemon
 from monitor.service.http import HealthServer
 from monitor.service.local_broker import LocalBroker
@@ -51,6 +52,7 @@ class _Printer:
 
     def __init__(self, config: MqttConfig, clock: Clock) -> None:
         self.frames = 0
+        self.progress: dict[str, ProgressEstimate | None] = {}  # by file, as published
         self.clock = clock
         self.alert_seen = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="demo-subscriber")
@@ -72,11 +74,15 @@ class _Printer:
         doc = json.loads(message.payload)
         if topic == "frame":
             self.frames += 1
+            pct, basis = doc.get("progress_pct"), doc.get("progress_basis")
+            self.progress[doc["file"]] = None if pct is None else ProgressEstimate(pct, ProgressBasis(basis))
             self.clock.mark(FIRST_MESSAGE)
             if self.frames % 50 == 1:
                 models = ""
+                if doc.get("progress_pct") is not None:
+                    models = f" progress={doc['progress_pct']:.0f}% ({doc['progress_basis']})"
                 if doc.get("t1_image_c") is not None:
-                    models = f" | image: 1#={doc['t1_image_c']:.0f} progress={doc['progress_pct']:.0f}%"
+                    models += f" | image: 1#={doc['t1_image_c']:.0f}"
                 if doc.get("forecast"):
                     f = doc["forecast"]
                     models += f" forecast +{f['horizon_s']:g} s change={f['change']:.1f}"
@@ -108,6 +114,7 @@ class LiveRun:
     broker: tuple[str, int] | None  # where the topics were published (host, port)
     page: str | None  # the daemon's http address while it ran
     report: WrittenReport | None  # the run's report, which the daemon wrote when it stopped
+    progress: dict[str, ProgressEstimate | None]  # each frame's progress as published (empty without MQTT)
 
 
 def run_live(
@@ -171,4 +178,5 @@ def run_live(
     print(f"   live part done in {time.perf_counter() - started:.1f} s; store: {config.store.path}")
     where = (config.mqtt.host, config.mqtt.port) if config.mqtt.enabled else None
     report = daemon.reports.last if daemon.reports is not None else None
-    return LiveRun(run=run, config=config, broker=where, page=page, report=report)
+    progress = dict(printer.progress) if printer is not None else {}
+    return LiveRun(run=run, config=config, broker=where, page=page, report=report, progress=progress)

@@ -92,7 +92,7 @@ def _show_models(live: LiveRun, models_dir: Path, result: AnalysisResult | None,
 
     models = live.config.models.model_copy(update={"enabled": True, "dir": models_dir})
     box = result.sample.location.box if result is not None and result.sample is not None else None
-    score, shot = check_models(live.run.out, models, box)
+    score, shot = check_models(live.run.out, models, box, published=live.progress)
     print(f"\n5. The models on the live run (seed {seed}, never trained on), against its truth:")
     print("\n".join("   " + line for line in format_score(score).splitlines()))
     if shot is not None:

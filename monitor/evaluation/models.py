@@ -3,6 +3,7 @@ were not trained on, next to the predict-the-training-mean baseline."""
 
 import csv
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from monitor.nets.manifest import ModelError, read_manifest
-from monitor.records import Prediction
+from monitor.records import Prediction, ProgressEstimate
 
 if TYPE_CHECKING:
     from monitor.pipeline.process import FrameProcessor
@@ -24,6 +25,7 @@ class _FrameErrors(NamedTuple):
     t1_baseline: float | None
     progress: float | None
     progress_baseline: float | None
+    progress_image: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +34,15 @@ class StageScore:
     frames: int
     mae_t1_c: float | None
     mae_progress_pct: float | None
+    mae_progress_image_pct: float | None
 
 
 @dataclass(frozen=True, slots=True)
 class ModelScore:
     frames: int
     mae_t1_c: float | None
-    mae_progress_pct: float | None
+    mae_progress_pct: float | None  # the pipeline's live progress: the run's history, else the image model
+    mae_progress_image_pct: float | None  # the image model's reading of each frame alone
     baseline_mae_t1_c: float | None  # predicting the training mean of 1# for every frame
     baseline_mae_progress_pct: float | None
     # per true stage, in run order: where the picture does and does not carry the temperature
@@ -61,25 +65,30 @@ def score_predictions(
     truth_csv: Path,
     *,
     train_means: tuple[float, float],
+    progress_live: Sequence[ProgressEstimate | None] = (),
 ) -> ModelScore:
-    """Mean absolute errors against the truth, matched by file name."""
+    """Mean absolute errors against the truth, matched by file name. Progress is scored as the pipeline
+    published it (`progress_live`, per file) and as the image model read it."""
     with truth_csv.open(encoding="utf-8") as f:
         truth = {row["file"]: row for row in csv.DictReader(f)}
     rows: list[_FrameErrors] = []
-    for file, p in zip(files, predictions, strict=True):
+    live = list(progress_live) or [None] * len(files)
+    for file, p, estimate in zip(files, predictions, live, strict=True):
         row = truth.get(file)
         if p is None or row is None:
             continue
         t1, progress = float(row["t1_c"]), float(row["progress_pct"])
-        t1_errors = (
-            (None, None) if p.t1_image_c is None else (abs(p.t1_image_c - t1), abs(train_means[0] - t1))
+        live_pct = None if estimate is None else estimate.pct
+        rows.append(
+            _FrameErrors(
+                stage=row.get("stage") or "?",
+                t1=_error(p.t1_image_c, t1),
+                t1_baseline=None if p.t1_image_c is None else abs(train_means[0] - t1),
+                progress=_error(live_pct, progress),
+                progress_baseline=None if live_pct is None else abs(train_means[1] - progress),
+                progress_image=_error(p.progress_image_pct, progress),
+            )
         )
-        progress_errors = (
-            (None, None)
-            if p.progress_pct is None
-            else (abs(p.progress_pct - progress), abs(train_means[1] - progress))
-        )
-        rows.append(_FrameErrors(row.get("stage") or "?", *t1_errors, *progress_errors))
 
     def mae(selected: list[_FrameErrors], field: str) -> float | None:
         return _mean([v for r in selected if (v := getattr(r, field)) is not None])
@@ -94,10 +103,11 @@ def score_predictions(
         frames=counted(rows),
         mae_t1_c=mae(rows, "t1"),
         mae_progress_pct=mae(rows, "progress"),
+        mae_progress_image_pct=mae(rows, "progress_image"),
         baseline_mae_t1_c=mae(rows, "t1_baseline"),
         baseline_mae_progress_pct=mae(rows, "progress_baseline"),
         by_stage=tuple(
-            StageScore(stage, counted(sel), mae(sel, "t1"), mae(sel, "progress"))
+            StageScore(stage, counted(sel), mae(sel, "t1"), mae(sel, "progress"), mae(sel, "progress_image"))
             for stage, sel in by_stage.items()
         ),
     )
@@ -125,8 +135,9 @@ def evaluate_runs(
         if not result.predictions:
             raise ModelError(f"{folder}: the pipeline ran no models")
         scores[name] = score_predictions(
-            result.files, result.predictions, folder / TRUTH_FILE, train_means=train_means
-        )
+            result.files, result.predictions, folder / TRUTH_FILE, train_means=train_means,
+            progress_live=result.progress_live,
+        )  # fmt: skip
     return scores
 
 
@@ -144,6 +155,10 @@ def format_runs(scores: dict[str, ModelScore]) -> str:
     return "\n".join(blocks)
 
 
+def _error(value: float | None, truth: float) -> float | None:
+    return None if value is None else abs(value - truth)
+
+
 def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
@@ -155,11 +170,12 @@ def format_score(score: ModelScore) -> str:
     lines = [
         f"{score.frames} frames: 1# from the image MAE {cell(score.mae_t1_c)} degC "
         f"(training-mean baseline {cell(score.baseline_mae_t1_c)}), progress MAE "
-        f"{cell(score.mae_progress_pct)} pp (baseline {cell(score.baseline_mae_progress_pct)})"
+        f"{cell(score.mae_progress_pct)} pp (image alone {cell(score.mae_progress_image_pct)}, "
+        f"baseline {cell(score.baseline_mae_progress_pct)})"
     ]
     lines += [
         f"  {s.stage:<14} {s.frames:>4} frames: 1# MAE {cell(s.mae_t1_c):>7} degC, progress MAE "
-        f"{cell(s.mae_progress_pct):>6} pp"
+        f"{cell(s.mae_progress_pct):>6} pp (image alone {cell(s.mae_progress_image_pct):>6})"
         for s in score.by_stage
     ]
     return "\n".join(lines)

@@ -55,6 +55,7 @@ def analyze_frames(
                 flush()
     flush()
     summary = summarise_frames([FrameRecord.of(r) for r in results], processor, run=run, paths=paths)
+    summary = replace(summary, progress_live=[r.progress for r in results])
     if processor.model_step is None:
         return summary
     return replace(summary, predictions=[r.prediction for r in results])

@@ -12,6 +12,7 @@ from monitor.analytics.features import FeatureExtractor
 from monitor.analytics.fraction import OnlineFraction
 from monitor.analytics.health import ThermocoupleHealthMonitor
 from monitor.analytics.locate import LocationCheck, SampleLocation, SampleLocator, configured
+from monitor.analytics.progress import OnlineProgress, with_image
 from monitor.config import MonitorConfig
 from monitor.config.overlay import Box
 from monitor.ingest.loader import time_from_name
@@ -50,6 +51,7 @@ class FrameProcessor:
         self.detector = StageDetector(confirm_frames=self.confirm_frames)
         self._fraction = OnlineFraction()
         self._thermocouples = ThermocoupleHealthMonitor()
+        self._progress = OnlineProgress()
         # the sample box of this run: located from its first frames unless analytics.sample_roi sets it
         self.locator: SampleLocator | None = None
         if self.features.config.sample_roi is None:
@@ -84,6 +86,7 @@ class FrameProcessor:
             replace(
                 r,
                 prediction=p,
+                progress=with_image(r.progress, None if p is None else p.progress_image_pct),
                 latency_ms=r.latency_ms + share_ms,
                 step_ms=(*r.step_ms, ("models", share_ms)),
             )
@@ -129,6 +132,8 @@ class FrameProcessor:
                 self._fraction.started(event.time_s)
             elif event.type is EventType.CRYSTALLIZATION_END:
                 self._fraction.ended()
+        fraction = self._fraction.value(features.textured_share)
+        progress = self._progress.update(time_s, stage, events, fraction)
         t2 = None if reading.t2.value is None else float(reading.t2.value)
         self._thermocouples.update(t1, t2, features.mean)
         analysed_at = time.perf_counter()
@@ -141,8 +146,9 @@ class FrameProcessor:
             features=features,
             stage=stage,
             events=tuple(events),
-            crystal_fraction=self._fraction.value(features.textured_share),
+            crystal_fraction=fraction,
             latency_ms=(analysed_at - started) * 1000.0,
+            progress=progress,
             thermocouples=tuple(self._thermocouples.current()),
             step_ms=(("ocr", (read_at - started) * 1000.0), ("analytics", (analysed_at - read_at) * 1000.0)),
         )

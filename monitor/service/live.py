@@ -91,7 +91,7 @@ class LiveBoard:
                     t2_c=result.t2_c,
                     t1_image_c=None if p is None else p.t1_image_c,
                     crystal_fraction=result.crystal_fraction,
-                    progress_pct=None if p is None else p.progress_pct,
+                    progress_pct=None if result.progress is None else result.progress.pct,
                 )
             )
             trace.events.extend(result.events)

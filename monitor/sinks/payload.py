@@ -27,6 +27,9 @@ def frame_document(context: RunContext, result: FrameResult) -> dict[str, Any]:
         "t2_confidence": None if reading is None else round(reading.t2.confidence, 4),
         "stage": str(result.stage),
         "crystal_fraction": result.crystal_fraction,
+        # the pipeline's progress: the run's history where it tells, else the image model's reading
+        "progress_pct": None if result.progress is None else round(result.progress.pct, 2),
+        "progress_basis": None if result.progress is None else str(result.progress.basis),
         "mean": None if f is None else round(f.mean, 3),
         "mean_b": None if f is None else round(f.mean_b, 3),
         "mean_g": None if f is None else round(f.mean_g, 3),
@@ -46,7 +49,7 @@ def frame_document(context: RunContext, result: FrameResult) -> dict[str, Any]:
 
 
 # The keys the frame JSON had before there were heads: always there, null when their head is not loaded.
-_FIRST_HEADS_KEYS = ("t1_image_c", "progress_pct", "forecast")
+_FIRST_HEADS_KEYS = ("t1_image_c", "progress_image_pct", "forecast")
 
 
 def prediction_document(prediction: Prediction | None) -> dict[str, Any]:
@@ -92,6 +95,7 @@ def frame_fields(result: FrameResult) -> dict[str, float | int]:
         "t1_c": result.t1_c,
         "t2_c": result.t2_c,
         "crystal_fraction": result.crystal_fraction,
+        "progress_pct": None if result.progress is None else result.progress.pct,
         "latency_ms": result.latency_ms,
         "flagged": int(result.flagged),
     }

@@ -9,6 +9,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +20,11 @@ from monitor.config.service import StoreConfig
 from monitor.nets.heads import head_modules
 from monitor.nets.manifest import ModelError
 from monitor.nets.runtime import ModelStep, build_model_step
-from monitor.records import Forecast, FrameResult, Prediction, Stage
+from monitor.records import Forecast, FrameResult, Prediction, ProgressBasis, ProgressEstimate, Stage
 from monitor.sinks.base import RunContext
 from monitor.sinks.influx import frame_point
 from monitor.sinks.mqtt import MqttSink
-from monitor.sinks.payload import frame_fields, prediction_document
+from monitor.sinks.payload import frame_document, frame_fields, prediction_document
 from monitor.sinks.store import StoreSink
 from tests.first_heads import first_heads
 
@@ -142,7 +143,7 @@ def test_a_head_in_its_own_file_reaches_mqtt_influxdb_and_the_store(
     assert doc["brightness"] == {"level": 100.0, "spread": 0.0}
     assert "picky" not in doc
     # the first heads' keys are still there, null: those heads are not loaded
-    assert doc["t1_image_c"] is None and doc["progress_pct"] is None and doc["forecast"] is None
+    assert doc["t1_image_c"] is None and doc["progress_image_pct"] is None and doc["forecast"] is None
 
     # InfluxDB: <head>_<field>
     assert frame_fields(result)["brightness_level"] == 100.0
@@ -196,23 +197,30 @@ def test_the_old_switches_and_the_heads_mapping_both_switch_a_head() -> None:
 
 
 def test_the_first_heads_keep_their_json_keys_and_influxdb_fields() -> None:
+    """The image model's progress is `progress_image_pct`; `progress_pct` is the pipeline's, which took the
+    kinetics here (analytics/progress.py), and both reach the JSON and InfluxDB."""
     prediction = first_heads(1049.46, 12.3456, Forecast(10.0, 80.12345, 3.54321, "fc/run1/0001.jpg"))
     assert prediction_document(prediction) == {
         "t1_image_c": 1049.5,
-        "progress_pct": 12.35,
+        "progress_image_pct": 12.35,
         "forecast": {"horizon_s": 10.0, "mean": 80.123, "change": 3.543, "image": "fc/run1/0001.jpg"},
     }
-    fields = frame_fields(_result(1, prediction))
+    result = replace(_result(1, prediction), progress=ProgressEstimate(20.0, ProgressBasis.KINETICS))
+    fields = frame_fields(result)
     assert {k: v for k, v in fields.items() if k.startswith(("t1_image", "progress", "forecast"))} == {
         "t1_image_c": 1049.46,
-        "progress_pct": 12.3456,
+        "progress_pct": 20.0,
+        "progress_image_pct": 12.3456,
         "forecast_horizon_s": 10.0,
         "forecast_mean": 80.12345,
         "forecast_change": 3.54321,
     }
+    doc = frame_document(CONTEXT, result)
+    assert doc["progress_pct"] == 20.0 and doc["progress_basis"] == "kinetics"
+    assert doc["progress_image_pct"] == 12.35
     no_forecast = prediction_document(first_heads(1000.0, 5.0, None))
     assert no_forecast["forecast"] is None
-    assert prediction_document(None) == {"t1_image_c": None, "progress_pct": None, "forecast": None}
+    assert prediction_document(None) == {"t1_image_c": None, "progress_image_pct": None, "forecast": None}
 
 
 def test_the_start_up_check_skips_a_model_folder_switched_off_in_models_heads(tmp_path: Path) -> None:

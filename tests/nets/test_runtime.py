@@ -30,10 +30,10 @@ def test_predictions_for_a_batch_equal_one_by_one(tiny_models: Path, reference_r
     singles = [stage.predict([image])[0] for image in images]
     for b, s in zip(batch, singles, strict=True):
         assert b.t1_image_c == pytest.approx(s.t1_image_c, abs=0.05)
-        assert b.progress_pct == pytest.approx(s.progress_pct, abs=0.05)
+        assert b.progress_image_pct == pytest.approx(s.progress_image_pct, abs=0.05)
         assert b.forecast.change == pytest.approx(s.forecast.change, abs=0.05)
     for p in batch:
-        assert 0.0 <= p.progress_pct <= 100.0
+        assert 0.0 <= p.progress_image_pct <= 100.0
         assert 500 < p.t1_image_c < 1800  # a trained regressor stays in the range it was taught
         assert p.forecast.horizon_s == 10.0 and 0 <= p.forecast.mean <= 255
 
@@ -48,14 +48,14 @@ def test_onnx_and_torch_engines_agree(tiny_models: Path, reference_run, tmp_path
     onnx_out = onnx_stage.predict(images)
     for a, b in zip(torch_out, onnx_out, strict=True):
         assert a.t1_image_c == pytest.approx(b.t1_image_c, abs=0.5)
-        assert a.progress_pct == pytest.approx(b.progress_pct, abs=0.5)
+        assert a.progress_image_pct == pytest.approx(b.progress_image_pct, abs=0.5)
         assert a.forecast.mean == pytest.approx(b.forecast.mean, abs=0.5)
 
 
 def test_forecast_frames_are_saved_per_run(tiny_models: Path, reference_run, tmp_path: Path) -> None:
     stage = _stage(tiny_models, tmp_path, temperature_progress=False)
     [p] = stage.predict(_frames(reference_run, [300]), names=[("run7", "0300.jpg")])
-    assert p.t1_image_c is None and p.progress_pct is None
+    assert p.t1_image_c is None and p.progress_image_pct is None
     saved = Path(p.forecast.image)
     assert saved == tmp_path / "fc" / "run7" / "0300.jpg"
     import cv2
@@ -131,6 +131,6 @@ def test_analyze_batches_the_models_without_changing_the_results(
             continue
         assert b is not None
         assert b.t1_image_c == pytest.approx(s.t1_image_c, abs=0.05)
-        assert b.progress_pct == pytest.approx(s.progress_pct, abs=0.05)
+        assert b.progress_image_pct == pytest.approx(s.progress_image_pct, abs=0.05)
         assert b.forecast.mean == pytest.approx(s.forecast.mean, abs=0.05)
     assert batched.t1 == one_by_one.t1

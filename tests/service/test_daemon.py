@@ -177,13 +177,15 @@ def test_the_daemon_with_models_publishes_their_outputs_everywhere(
     docs = [json.loads(p) for p in subscriber.on("frame")]
     assert [d["file"] for d in docs] == [f.name for f in frames]
     for doc in docs:
-        assert 500 < doc["t1_image_c"] < 1800 and 0 <= doc["progress_pct"] <= 100
+        assert 500 < doc["t1_image_c"] < 1800 and 0 <= doc["progress_image_pct"] <= 100
+        assert 0 <= doc["progress_pct"] <= 100 and doc["progress_basis"] in {"stage", "kinetics", "image"}
         forecast = doc["forecast"]
         assert forecast["horizon_s"] == 10.0 and forecast["change"] >= 0
         assert Path(forecast["image"]) == tmp_path / "forecasts" / "run1" / doc["file"]
         assert Path(forecast["image"]).is_file()
     rows = influx.rows(
-        'SELECT "t1_image_c", "progress_pct", "forecast_mean", "forecast_change" FROM "furnace_frame"',
+        'SELECT "t1_image_c", "progress_pct", "progress_image_pct", "forecast_mean", "forecast_change" '
+        'FROM "furnace_frame"',
         "furnace",
     )
     assert len(rows) == len(frames) and all(None not in r.values() for r in rows)

@@ -83,7 +83,7 @@ def test_a_model_failing_on_one_frame_costs_only_its_predictions(
     # is missing
     assert failed["t1_c"] is not None and failed["mean"] is not None and failed["stage"]
     assert failed["forecast"] is None
-    assert failed["t1_image_c"] is not None and failed["progress_pct"] is not None
+    assert failed["t1_image_c"] is not None and failed["progress_image_pct"] is not None
     # the frames before and after it have them: the daemon went on with the models
     assert all(d["forecast"] is not None and d["t1_image_c"] is not None for d in docs.values())
     logged = [r for r in caplog.records if "failed" in r.getMessage() and bad.name in r.getMessage()]

@@ -19,6 +19,8 @@ from monitor.records import (
     Forecast,
     FrameResult,
     OverlayReading,
+    ProgressBasis,
+    ProgressEstimate,
     Stage,
     StageEvent,
 )
@@ -46,6 +48,7 @@ def _result(index: int, *, events: tuple[StageEvent, ...] = (), forecast: Path |
         index=index, file=f"{t:04d}.jpg", time_s=float(t), reading=read, frame_error=None, features=None,
         stage=Stage.CRYSTALLIZING if events else Stage.COOLING, events=events,
         crystal_fraction=0.01 * index, latency_ms=20.0, prediction=prediction,
+        progress=ProgressEstimate(2.0 * index, ProgressBasis.IMAGE),
     )  # fmt: skip
 
 

@@ -19,6 +19,8 @@ from monitor.records import (
     Forecast,
     FrameResult,
     OverlayReading,
+    ProgressBasis,
+    ProgressEstimate,
     Stage,
     StageEvent,
 )
@@ -225,7 +227,8 @@ def test_a_store_of_the_first_release_is_migrated_with_its_data_kept(tmp_path: P
     sink.open()  # the current code on the old file
     later = RunContext(rig="rig-1", run="run2", run_id="run2@cccc", started_at=5_000.0)
     predicted = first_heads(1049.5, 12.5, Forecast(10.0, 80.0, 3.5))
-    write(sink, [replace(f, prediction=predicted) for f in make_frames()], later)
+    progress = ProgressEstimate(20.0, ProgressBasis.KINETICS)  # the pipeline's, beside the image's 12.5
+    write(sink, [replace(f, prediction=predicted, progress=progress) for f in make_frames()], later)
     sink.close()
     StoreSink(StoreConfig(path=path)).open()  # a second start finds nothing left to migrate
 
@@ -241,13 +244,13 @@ def test_a_store_of_the_first_release_is_migrated_with_its_data_kept(tmp_path: P
     # every head's fields by name in `outputs`; NULL on the old rows
     assert outputs[:4] == [None] * 4
     assert json.loads(outputs[4]) == {
-        "temperature_progress": {"t1_image_c": 1049.5, "progress_pct": 12.5},
+        "temperature_progress": {"t1_image_c": 1049.5, "progress_image_pct": 12.5},
         "forecast": {"horizon_s": 10.0, "mean": 80.0, "change": 3.5, "image": None},
     }
     assert rows[:4] == [
         (CONTEXT.run, f.file, f.t1_c, None, None, None, None) for f in old
     ]  # kept as they were
-    assert rows[4:] == [("run2@cccc", f.file, f.t1_c, 1049.5, 12.5, 80.0, 3.5) for f in old]
+    assert rows[4:] == [("run2@cccc", f.file, f.t1_c, 1049.5, 20.0, 80.0, 3.5) for f in old]
     assert {r["run"]: r["frames"] for r in stored_runs(path)} == {CONTEXT.run: 4, "run2@cccc": 4}
     assert [e["type"] for e in stored_events(path, CONTEXT.run)] == ["crystallization_start"]
     # the old readings still make the digitize table

@@ -1,4 +1,6 @@
-"""The ResNet18 regressor: 1# temperature and crystallization progress from the picture alone."""
+"""The ResNet18 regressor: 1# temperature and crystallization progress from the picture alone (the frame's
+`progress_pct` is the pipeline's, which takes this reading only where the run's history cannot tell:
+analytics/progress.py)."""
 
 from collections.abc import Sequence
 
@@ -15,7 +17,7 @@ from monitor.predictions import HeadOutput, HeadSpec, OutputField
 # flat: these two sat at the top of the frame JSON before there were heads, and stay there
 SPEC = HeadSpec(
     "temperature_progress",
-    fields=(OutputField("t1_image_c", digits=1), OutputField("progress_pct", digits=2)),
+    fields=(OutputField("t1_image_c", digits=1), OutputField("progress_image_pct", digits=2)),
     flat=True,
 )
 
