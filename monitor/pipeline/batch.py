@@ -20,7 +20,16 @@ from monitor.analytics.stats import robust_std
 from monitor.config.overlay import PlausibilityConfig
 from monitor.ingest.loader import FrameError, load_frames
 from monitor.pipeline.process import FrameProcessor
-from monitor.records import EventType, Features, Flag, FlagKind, Frame, FrameResult, StageEvent
+from monitor.records import (
+    EventType,
+    Features,
+    Flag,
+    FlagKind,
+    Frame,
+    FrameResult,
+    ProgressEstimate,
+    StageEvent,
+)
 from monitor.stages import paper_progress, stage_at
 
 # Frames the models see at once: CPU inference per frame is cheaper in a batch, and 16 decoded frames
@@ -55,7 +64,6 @@ def analyze_frames(
                 flush()
     flush()
     summary = summarise_frames([FrameRecord.of(r) for r in results], processor, run=run, paths=paths)
-    summary = replace(summary, progress_live=[r.progress for r in results])
     if processor.model_step is None:
         return summary
     return replace(summary, predictions=[r.prediction for r in results])
@@ -72,10 +80,14 @@ class FrameRecord:
     t1_c: float | None
     t2_c: float | None
     flags: tuple[Flag, ...]  # as known when the frame was processed
+    progress: ProgressEstimate | None = None  # as published (replayed: the run's history only, no models)
 
     @classmethod
     def of(cls, result: FrameResult) -> "FrameRecord":
-        return cls(result.time_s, result.file, result.features, result.t1_c, result.t2_c, tuple(result.flags))
+        return cls(
+            result.time_s, result.file, result.features, result.t1_c, result.t2_c, tuple(result.flags),
+            result.progress,
+        )  # fmt: skip
 
 
 def summarise_frames(
@@ -102,7 +114,9 @@ def summarise_frames(
         detector=processor.detector,
         flags=flags,
     )
-    return replace(summary, sample=sample_finding(list(paths), processor))
+    return replace(
+        summary, sample=sample_finding(list(paths), processor), progress_live=[r.progress for r in records]
+    )
 
 
 def sample_finding(paths: list[Path], processor: FrameProcessor) -> SampleFinding | None:

@@ -159,6 +159,9 @@ def _plot_fraction(result: AnalysisResult, path: Path) -> None:
         x = _times(result)
         ax.plot(x, 100.0 * gapped(result.fraction_image), color="tab:green", label="image fraction")
         ax.plot(x, gapped(result.progress_pct), color="tab:gray", linestyle=":", label="progress (events)")
+        if any(p is not None for p in result.progress_live):
+            live = [None if p is None else p.pct for p in result.progress_live]
+            ax.plot(x, gapped(live), color="tab:orange", linewidth=1.0, label="progress as published live")
         fit, t_cs = result.summary.avrami, _crystallization_start(result.events)
         if fit is not None and t_cs is not None and len(x) and float(np.max(x)) > t_cs:
             t, fraction = avrami_curve(fit, t_cs, float(np.max(x)))

@@ -10,7 +10,16 @@ import numpy as np
 import pytest
 
 from monitor.analytics.result import AnalysisResult, RunSummary
-from monitor.records import AvramiFit, EventType, Features, Stage, StageEvent, ThermocoupleHealth
+from monitor.records import (
+    AvramiFit,
+    EventType,
+    Features,
+    ProgressBasis,
+    ProgressEstimate,
+    Stage,
+    StageEvent,
+    ThermocoupleHealth,
+)
 from monitor.report.html import fmt_value, write_report
 from monitor.report.run_plots import avrami_curve, feature_series, gapped, stage_spans, write_plots
 
@@ -106,11 +115,21 @@ def make_result(run: str = "run <A&B>") -> AnalysisResult:
         events=list(EVENTS),
         fraction_image=[None if i % 37 == 0 else _fraction(t) for i, t in enumerate(times)],
         progress_pct=[min(100.0, max(0.0, (t - 140.0) / 130.0 * 100.0)) for t in times],
+        # as published live: certain from the stage, the kinetics' estimate, unknown in between
+        progress_live=[_live(t) for t in times],
         health=list(HEALTH),
         correlation=CORRELATION,
         summary=SUMMARY,
         flags=flags,
     )
+
+
+def _live(t: float) -> ProgressEstimate | None:
+    if t < 140.0:
+        return ProgressEstimate(0.0, ProgressBasis.STAGE)
+    if t < 150.0:
+        return None
+    return ProgressEstimate(min(100.0, (t - 138.0) / 130.0 * 100.0), ProgressBasis.KINETICS)
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +271,10 @@ def test_fit_without_crystallization_start_still_plots(tmp_path: Path) -> None:
 
 
 def test_report_of_a_run_without_frames(tmp_path: Path) -> None:
-    lists = ("times", "files", "features", "t1", "t2", "stages", "fraction_image", "progress_pct", "flags")
+    lists = (
+        "times", "files", "features", "t1", "t2", "stages", "fraction_image", "progress_pct", "progress_live",
+        "flags",
+    )  # fmt: skip
     result = replace(make_result("empty"), **{name: [] for name in lists})
     plots = write_plots(result, tmp_path / "plots")
     html = write_report(result, tmp_path, plots).read_text(encoding="utf-8")
