@@ -14,18 +14,18 @@ from monitor.ingest.checkpoint import Checkpoint
 from monitor.ingest.identity import FrameArrival, RunKeys
 from monitor.ingest.loader import list_frames
 from monitor.pipeline.session import ProcessorFactory
-from monitor.records import FrameResult
+from monitor.records import FrameResult, ProgressEstimate
 from monitor.service.daemon import Daemon
 from monitor.service.metrics import Metrics
 from monitor.sinks.base import RunContext, Sink
 from monitor.sinks.delivery import Delivery
 from monitor.sinks.outbox import Item, Outbox
 
-Seen = tuple[str, str, float | None, int | None, tuple[tuple[str, float, str], ...]]
+Seen = tuple[str, str, float | None, int | None, ProgressEstimate | None, tuple[tuple[str, float, str], ...]]
 
 
 class _Subscriber(Sink):
-    """What a subscriber sees of each frame: its id, stage, fraction, 1#, and its events."""
+    """What a subscriber sees of each frame: its id, stage, fraction, 1#, progress, and its events."""
 
     name = "subscriber"
 
@@ -35,9 +35,8 @@ class _Subscriber(Sink):
     def encode(self, context: RunContext, result: FrameResult) -> list[Item]:
         events = tuple((context.event_id(str(e.type)), e.time_s, e.file) for e in result.events)
         t1 = None if result.reading is None else result.reading.t1.value
-        self.seen.append(
-            (context.frame_id(result.file), str(result.stage), result.crystal_fraction, t1, events)
-        )
+        frame_id, stage = context.frame_id(result.file), str(result.stage)
+        self.seen.append((frame_id, stage, result.crystal_fraction, t1, result.progress, events))
         return []
 
     def write(self, payloads: list[str]) -> None:
@@ -99,10 +98,10 @@ def trial(
             consistent &= first[doc[0]] == doc
         else:
             first[doc[0]] = doc
-    events = [e for doc in alone.seen for e in doc[4]]
+    events = [e for doc in alone.seen for e in doc[5]]
     return RestartTrial(
         run=str(run), kills=tuple(cuts), torn=torn, events=len(events),
-        same_events=[e for doc in first.values() for e in doc[4]] == events,
+        same_events=[e for doc in first.values() for e in doc[5]] == events,
         same_frames=consistent and list(first.values()) == alone.seen, duplicates=duplicates,
     )  # fmt: skip
 
