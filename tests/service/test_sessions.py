@@ -1,6 +1,10 @@
 """Per-run sessions, with the real pipeline (PaddleOCR models, analytics) on simulated runs: a restart at
 any frame, a retired session coming back and a second run streaming at the same time change nothing that a
-subscriber sees. Frames go straight to `Daemon.process`, in the order a watcher would hand them over."""
+subscriber sees. Frames go straight to `Daemon.process`, in the order a watcher would hand them over.
+
+The runs are short and small (a whole run in 220 frames of 320x240, with every event and the auto exposure's
+steps, whose hindsight revisions a restart must carry over): the real pipeline on them three times over
+costs seconds, not the minute of the 562-frame reference run."""
 
 import random
 from collections.abc import Iterable
@@ -18,9 +22,11 @@ from monitor.records import FrameResult
 from monitor.service.daemon import Daemon
 from monitor.service.metrics import Metrics
 from monitor.simulate import SimulatedRun, SimulationOptions, simulate
+from monitor.simulate.profile import FurnaceProfile
 from monitor.sinks.base import RunContext, Sink
 from monitor.sinks.delivery import Delivery
 from monitor.sinks.outbox import Item, Outbox
+from tests.service.test_run_reports import FAST
 
 
 @dataclass(frozen=True)
@@ -65,9 +71,20 @@ def processors(ocr_cache: Path):
 
 
 @pytest.fixture(scope="module")
+def ref_run(tmp_path_factory: pytest.TempPathFactory) -> SimulatedRun:
+    """A whole run: melting, a short hold, fast cooling, crystallization start, and its end (303 s) with the
+    25 s of flat texture after it that confirm the end."""
+    options = FAST.model_copy(update={"seconds": 220})
+    return simulate(tmp_path_factory.mktemp("ref"), options, progress=False)
+
+
+@pytest.fixture(scope="module")
 def other_run(tmp_path_factory: pytest.TempPathFactory) -> SimulatedRun:
     """Another seed at another frame size, through melting: its state must not leak into the reference's."""
-    options = SimulationOptions(seed=5, seconds=200, width=640, height=480)
+    options = SimulationOptions(
+        seed=5, seconds=80, width=640, height=480, workers=1,
+        profile=FurnaceProfile(peak_at_s=160.0, hold_s=10.0, cool_rate_c_per_s=10.0),
+    )  # fmt: skip
     return simulate(tmp_path_factory.mktemp("other"), options, progress=False)
 
 
@@ -104,11 +121,11 @@ def feed(daemon: Daemon, items: Iterable[FrameArrival]) -> None:
 
 @pytest.fixture(scope="module")
 def alone(
-    reference_run: SimulatedRun, other_run: SimulatedRun, processors, tmp_path_factory
+    ref_run: SimulatedRun, other_run: SimulatedRun, processors, tmp_path_factory
 ) -> dict[str, list[Seen]]:
     """Each run through a daemon of its own, uninterrupted."""
     seen = {}
-    for name, run in (("ref", reference_run), ("other", other_run)):
+    for name, run in (("ref", ref_run), ("other", other_run)):
         recorder = Recorder()
         feed(make_daemon(tmp_path_factory.mktemp(name), processors, recorder), arrivals(run, name))
         seen[name] = recorder.seen
@@ -123,9 +140,9 @@ def test_the_uninterrupted_runs_find_their_events(alone: dict[str, list[Seen]]) 
 
 
 def test_a_restart_at_random_frames_changes_nothing_a_subscriber_sees(
-    reference_run: SimulatedRun, processors, alone: dict[str, list[Seen]], tmp_path: Path
+    ref_run: SimulatedRun, processors, alone: dict[str, list[Seen]], tmp_path: Path
 ) -> None:
-    items = arrivals(reference_run, "ref")
+    items = arrivals(ref_run, "ref")
     cuts = sorted(random.Random(1).sample(range(1, len(items)), 2))
     recorder = Recorder()
     daemon = make_daemon(tmp_path, processors, recorder)
@@ -148,17 +165,20 @@ def test_a_restart_at_random_frames_changes_nothing_a_subscriber_sees(
 
 
 def test_two_runs_streaming_at_once_are_two_independent_runs(
-    reference_run: SimulatedRun, other_run: SimulatedRun, processors, alone, tmp_path: Path
+    ref_run: SimulatedRun, other_run: SimulatedRun, processors, alone, tmp_path: Path
 ) -> None:
-    ref, other = arrivals(reference_run, "ref"), arrivals(other_run, "other")
+    ref, other = arrivals(ref_run, "ref"), arrivals(other_run, "other")
     recorder = Recorder()
     daemon = make_daemon(tmp_path, processors, recorder, idle_s=30)
-    feed(daemon, ref[:100])  # an old run being copied in while a new one records
+    feed(daemon, ref[:20])  # an old run being copied in while a new one records
+    retired = False
     for i in range(len(other)):
-        feed(daemon, [other[i], *ref[100 + 2 * i : 102 + 2 * i]])
-        if i == 200:  # a while without frames: both sessions retire, then resume from their checkpoints
+        feed(daemon, [other[i], *ref[20 + i : 21 + i]])
+        if i == 40:  # a while without frames: both sessions retire, then resume from their checkpoints
             daemon.retire_idle(now=daemon.sessions[ref[0].key.id].last_active + 31)
             assert not daemon.sessions
-    feed(daemon, ref[100 + 2 * len(other) :])
+            retired = True
+    feed(daemon, ref[20 + len(other) :])
+    assert retired and 20 + len(other) < len(ref)  # both runs were mid-way when they retired
     by_run = {name: [s for s in recorder.seen if s.id.split("/")[1].startswith(f"{name}@")] for name in alone}
     assert by_run == alone
