@@ -26,7 +26,6 @@ from monitor.simulate.profile import FurnaceProfile
 from monitor.sinks.base import RunContext, Sink
 from monitor.sinks.delivery import Delivery
 from monitor.sinks.outbox import Item, Outbox
-from tests.service.test_run_reports import FAST
 
 
 @dataclass(frozen=True)
@@ -68,14 +67,6 @@ class Recorder(Sink):
 def processors(ocr_cache: Path):
     config = parse_config({}, env={})
     return processor_factory(config)
-
-
-@pytest.fixture(scope="module")
-def ref_run(tmp_path_factory: pytest.TempPathFactory) -> SimulatedRun:
-    """A whole run: melting, a short hold, fast cooling, crystallization start, and its end (303 s) with the
-    25 s of flat texture after it that confirm the end."""
-    options = FAST.model_copy(update={"seconds": 220})
-    return simulate(tmp_path_factory.mktemp("ref"), options, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -121,11 +112,11 @@ def feed(daemon: Daemon, items: Iterable[FrameArrival]) -> None:
 
 @pytest.fixture(scope="module")
 def alone(
-    ref_run: SimulatedRun, other_run: SimulatedRun, processors, tmp_path_factory
+    whole_run: SimulatedRun, other_run: SimulatedRun, processors, tmp_path_factory
 ) -> dict[str, list[Seen]]:
     """Each run through a daemon of its own, uninterrupted."""
     seen = {}
-    for name, run in (("ref", ref_run), ("other", other_run)):
+    for name, run in (("ref", whole_run), ("other", other_run)):
         recorder = Recorder()
         feed(make_daemon(tmp_path_factory.mktemp(name), processors, recorder), arrivals(run, name))
         seen[name] = recorder.seen
@@ -140,9 +131,9 @@ def test_the_uninterrupted_runs_find_their_events(alone: dict[str, list[Seen]]) 
 
 
 def test_a_restart_at_random_frames_changes_nothing_a_subscriber_sees(
-    ref_run: SimulatedRun, processors, alone: dict[str, list[Seen]], tmp_path: Path
+    whole_run: SimulatedRun, processors, alone: dict[str, list[Seen]], tmp_path: Path
 ) -> None:
-    items = arrivals(ref_run, "ref")
+    items = arrivals(whole_run, "ref")
     cuts = sorted(random.Random(1).sample(range(1, len(items)), 2))
     recorder = Recorder()
     daemon = make_daemon(tmp_path, processors, recorder)
@@ -165,9 +156,9 @@ def test_a_restart_at_random_frames_changes_nothing_a_subscriber_sees(
 
 
 def test_two_runs_streaming_at_once_are_two_independent_runs(
-    ref_run: SimulatedRun, other_run: SimulatedRun, processors, alone, tmp_path: Path
+    whole_run: SimulatedRun, other_run: SimulatedRun, processors, alone, tmp_path: Path
 ) -> None:
-    ref, other = arrivals(ref_run, "ref"), arrivals(other_run, "other")
+    ref, other = arrivals(whole_run, "ref"), arrivals(other_run, "other")
     recorder = Recorder()
     daemon = make_daemon(tmp_path, processors, recorder, idle_s=30)
     feed(daemon, ref[:20])  # an old run being copied in while a new one records
