@@ -1,6 +1,10 @@
 """Per-run sessions, with the real pipeline (PaddleOCR models, analytics) on simulated runs: a restart at
 any frame, a retired session coming back and a second run streaming at the same time change nothing that a
-subscriber sees. Frames go straight to `Daemon.process`, in the order a watcher would hand them over."""
+subscriber sees. Frames go straight to `Daemon.process`, in the order a watcher would hand them over.
+
+The runs are short and small (a whole run in 220 frames of 320x240, with every event and the auto exposure's
+steps, whose hindsight revisions a restart must carry over): the real pipeline on them three times over
+costs seconds, not the minute of the 562-frame reference run."""
 
 import random
 from collections.abc import Iterable
@@ -14,10 +18,11 @@ from monitor.ingest.checkpoint import Checkpoint
 from monitor.ingest.identity import FrameArrival, RunKeys
 from monitor.ingest.loader import list_frames
 from monitor.pipeline.process import processor_factory
-from monitor.records import FrameResult
+from monitor.records import FrameResult, ProgressBasis, ProgressEstimate
 from monitor.service.daemon import Daemon
 from monitor.service.metrics import Metrics
 from monitor.simulate import SimulatedRun, SimulationOptions, simulate
+from monitor.simulate.profile import FurnaceProfile
 from monitor.sinks.base import RunContext, Sink
 from monitor.sinks.delivery import Delivery
 from monitor.sinks.outbox import Item, Outbox
@@ -31,6 +36,7 @@ class Seen:
     stage: str
     fraction: float | None
     t1: int | None
+    progress: ProgressEstimate | None  # its state (stage, the fraction's kinetics) is rebuilt by replay
     events: tuple[tuple[str, str, float, str, float], ...]  # event id, type, time, file, confidence
 
 
@@ -49,9 +55,8 @@ class Recorder(Sink):
             (context.event_id(str(e.type)), str(e.type), e.time_s, e.file, e.confidence)
             for e in result.events
         )
-        self.seen.append(
-            Seen(context.frame_id(result.file), str(result.stage), result.crystal_fraction, t1, events)
-        )
+        frame_id, stage = context.frame_id(result.file), str(result.stage)
+        self.seen.append(Seen(frame_id, stage, result.crystal_fraction, t1, result.progress, events))
         return []
 
     def write(self, payloads: list[str]) -> None:
@@ -67,7 +72,10 @@ def processors(ocr_cache: Path):
 @pytest.fixture(scope="module")
 def other_run(tmp_path_factory: pytest.TempPathFactory) -> SimulatedRun:
     """Another seed at another frame size, through melting: its state must not leak into the reference's."""
-    options = SimulationOptions(seed=5, seconds=200, width=640, height=480)
+    options = SimulationOptions(
+        seed=5, seconds=80, width=640, height=480, workers=1,
+        profile=FurnaceProfile(peak_at_s=160.0, hold_s=10.0, cool_rate_c_per_s=10.0),
+    )  # fmt: skip
     return simulate(tmp_path_factory.mktemp("other"), options, progress=False)
 
 
@@ -104,11 +112,11 @@ def feed(daemon: Daemon, items: Iterable[FrameArrival]) -> None:
 
 @pytest.fixture(scope="module")
 def alone(
-    reference_run: SimulatedRun, other_run: SimulatedRun, processors, tmp_path_factory
+    whole_run: SimulatedRun, other_run: SimulatedRun, processors, tmp_path_factory
 ) -> dict[str, list[Seen]]:
     """Each run through a daemon of its own, uninterrupted."""
     seen = {}
-    for name, run in (("ref", reference_run), ("other", other_run)):
+    for name, run in (("ref", whole_run), ("other", other_run)):
         recorder = Recorder()
         feed(make_daemon(tmp_path_factory.mktemp(name), processors, recorder), arrivals(run, name))
         seen[name] = recorder.seen
@@ -118,14 +126,16 @@ def alone(
 def test_the_uninterrupted_runs_find_their_events(alone: dict[str, list[Seen]]) -> None:
     types = [[event[1] for s in seen for event in s.events] for seen in (alone["ref"], alone["other"])]
     assert types[0][-2:] == ["crystallization_start", "crystallization_end"]
+    # the progress a restart must carry over includes the kinetics fitted to the fraction so far
+    assert any(s.progress is not None and s.progress.basis is ProgressBasis.KINETICS for s in alone["ref"])
     assert "melting_complete" in types[1]
     assert {s.id.split("/")[1] for s in alone["ref"]}.isdisjoint({s.id.split("/")[1] for s in alone["other"]})
 
 
 def test_a_restart_at_random_frames_changes_nothing_a_subscriber_sees(
-    reference_run: SimulatedRun, processors, alone: dict[str, list[Seen]], tmp_path: Path
+    whole_run: SimulatedRun, processors, alone: dict[str, list[Seen]], tmp_path: Path
 ) -> None:
-    items = arrivals(reference_run, "ref")
+    items = arrivals(whole_run, "ref")
     cuts = sorted(random.Random(1).sample(range(1, len(items)), 2))
     recorder = Recorder()
     daemon = make_daemon(tmp_path, processors, recorder)
@@ -148,17 +158,20 @@ def test_a_restart_at_random_frames_changes_nothing_a_subscriber_sees(
 
 
 def test_two_runs_streaming_at_once_are_two_independent_runs(
-    reference_run: SimulatedRun, other_run: SimulatedRun, processors, alone, tmp_path: Path
+    whole_run: SimulatedRun, other_run: SimulatedRun, processors, alone, tmp_path: Path
 ) -> None:
-    ref, other = arrivals(reference_run, "ref"), arrivals(other_run, "other")
+    ref, other = arrivals(whole_run, "ref"), arrivals(other_run, "other")
     recorder = Recorder()
     daemon = make_daemon(tmp_path, processors, recorder, idle_s=30)
-    feed(daemon, ref[:100])  # an old run being copied in while a new one records
+    feed(daemon, ref[:20])  # an old run being copied in while a new one records
+    retired = False
     for i in range(len(other)):
-        feed(daemon, [other[i], *ref[100 + 2 * i : 102 + 2 * i]])
-        if i == 200:  # a while without frames: both sessions retire, then resume from their checkpoints
+        feed(daemon, [other[i], *ref[20 + i : 21 + i]])
+        if i == 40:  # a while without frames: both sessions retire, then resume from their checkpoints
             daemon.retire_idle(now=daemon.sessions[ref[0].key.id].last_active + 31)
             assert not daemon.sessions
-    feed(daemon, ref[100 + 2 * len(other) :])
+            retired = True
+    feed(daemon, ref[20 + len(other) :])
+    assert retired and 20 + len(other) < len(ref)  # both runs were mid-way when they retired
     by_run = {name: [s for s in recorder.seen if s.id.split("/")[1].startswith(f"{name}@")] for name in alone}
     assert by_run == alone
