@@ -96,11 +96,13 @@ class SinkWriter:
         return False
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Deliver what is queued for at most timeout_s; the rest stays in the outbox for the next start."""
+        """Deliver what is queued for at most timeout_s; the rest stays in the outbox for the next start. A
+        destination that is down is not waited for: its items are on disk already, and a stop (systemctl,
+        a restart) should not hang on a broker or database that may be away for hours."""
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout_s)
+            self._thread.join(0.0 if self._down_since is not None else timeout_s)
             self._halt.set()
             self._thread.join(5.0)
             if self._thread.is_alive():

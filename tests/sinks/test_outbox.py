@@ -134,6 +134,27 @@ def test_a_destination_that_is_away_gets_everything_in_order_once_back(writer) -
     assert w.stats().failed == 5 and w.stats().written == 10 and w.health().ok
 
 
+def test_a_stop_delivers_what_waits_but_does_not_wait_for_a_destination_that_is_away(writer) -> None:
+    dest = Destination()
+    w = writer(dest)
+    names = fill(w, 6)
+    w.start()
+    w.stop(10.0)  # up: what is queued is delivered before the writer stops
+    assert dest.received == names and w.stats().queued == 0
+
+    away = Destination()
+    away.answers = [Retry("connection refused")] * 1000
+    w = writer(away)
+    fill(w, 6)
+    w.start()
+    wait_until(lambda: not w.health().ok, "the outage noticed")
+    stopping = threading.Thread(target=w.stop, args=(60.0,))
+    stopping.start()
+    stopping.join(10.0)  # far less than the 60 s it may give a destination that is up
+    assert not stopping.is_alive() and not w.alive()
+    assert w.stats().queued == 6 and not away.received  # on disk for the next start
+
+
 def test_a_batch_too_large_is_sent_in_halves(writer) -> None:
     dest = Destination()
     dest.answers = [TooLarge("HTTP 413"), TooLarge("HTTP 413")]
