@@ -31,14 +31,13 @@ _BEFORE_COOLING = (Stage.HEATING, Stage.MELTING, Stage.MOLTEN)
 
 
 class OnlineProgress:
-    """Fed each frame's stage, events and crystal fraction in order; `estimate()` is the latest frame's."""
+    """Fed each frame's stage, events and crystal fraction in order; says the frame's progress."""
 
     def __init__(self) -> None:
         self._start: float | None = None
         self._times: list[float] = []
         self._fractions: list[float | None] = []
         self._in_range = 0
-        self._estimate: ProgressEstimate | None = None
 
     def update(
         self, time_s: float, stage: Stage, events: Sequence[StageEvent], fraction: float | None
@@ -47,18 +46,13 @@ class OnlineProgress:
             if event.type is EventType.CRYSTALLIZATION_START:
                 self._start = event.time_s
         if stage in _BEFORE_COOLING:
-            self._estimate = ProgressEstimate(0.0, ProgressBasis.STAGE)
-        elif stage is Stage.SOLID:
-            self._estimate = ProgressEstimate(100.0, ProgressBasis.STAGE)
-        elif stage is Stage.CRYSTALLIZING and self._start is not None:
+            return ProgressEstimate(0.0, ProgressBasis.STAGE)
+        if stage is Stage.SOLID:
+            return ProgressEstimate(100.0, ProgressBasis.STAGE)
+        if stage is Stage.CRYSTALLIZING and self._start is not None:
             self._observe(time_s, fraction)
-            self._estimate = self._kinetics(time_s)
-        else:
-            self._estimate = None
-        return self._estimate
-
-    def estimate(self) -> ProgressEstimate | None:
-        return self._estimate
+            return self._kinetics(time_s)
+        return None
 
     def _observe(self, time_s: float, fraction: float | None) -> None:
         self._times.append(time_s)
