@@ -281,6 +281,7 @@ def cmd_evaluate_analytics(args: argparse.Namespace) -> int:
     try:
         variants = sweep.select(args.variants, sweep.VARIANTS, "variant")
         scenarios = sweep.select(args.scenarios, sweep.SCENARIOS, "scenario")
+        scenarios = sweep.reseeded(scenarios, args.seed_offset)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -601,6 +602,8 @@ def build_parser() -> argparse.ArgumentParser:
     ea.add_argument("out", type=Path, help="working folder (runs are kept and reused)")
     ea.add_argument("--variants", nargs="+", metavar="NAME", help="camera variants (default: all)")
     ea.add_argument("--scenarios", nargs="+", metavar="NAME", help="programmes and seeds (default: all)")
+    ea.add_argument("--seed-offset", type=int, default=0, metavar="N",
+                    help="add N to every scenario's seed: runs unseen while tuning (default: 0)")  # fmt: skip
     _config(ea)
     _quiet(ea)
     ea.set_defaults(func=cmd_evaluate_analytics)

@@ -104,6 +104,14 @@ VARIANTS: tuple[Variant, ...] = (
 )
 
 
+def reseeded(scenarios: Sequence[Scenario], offset: int) -> list[Scenario]:
+    """The same programmes with other seeds (other kinetics, crystals, noise and camera draws): runs the
+    detectors were never tuned on. The seed goes into the name, so a working folder never mixes them."""
+    if offset == 0:
+        return list(scenarios)
+    return [Scenario(f"{s.name}-seed{s.seed + offset}", s.seed + offset, s.profile) for s in scenarios]
+
+
 def scenario_options(s: Scenario) -> SimulationOptions:
     """From 110 s to 25 s after the true crystallization end."""
     kinetics = draw_kinetics(s.profile, np.random.default_rng([s.seed, 1]))
