@@ -21,6 +21,12 @@ from monitor.records import Features
 # relative, so crystals stay textured as the scene cools and dims, and the smooth melt stays smooth.
 TEXTURE_LEVEL = 0.05
 _WINDOW = (5, 5)
+POWDER_FRAMES = 5  # frames of powder (the run's first with its box) that show where the sample is
+_POWDER_BLUR = (9, 9)  # halved pixels the powder's texture is averaged over before it is thresholded
+_POWDER_SHARE = 0.2  # a powder mask smaller than this share of the box: no powder seen, the whole box counts
+# The mask grows by 4 halved pixels: the powder's rim is less grainy than its middle, and the last liquid
+# freezes at the rim (without it, the texture flattened before growth ended: 47/50 sweep runs, not 49).
+_POWDER_GROW = np.ones((9, 9), np.uint8)
 _NOISE_STRIP = 24  # rows of chamber wall the noise is measured on
 _UNCLIPPED = (20.0, 235.0)  # channel means between these scale with the camera's gain
 
@@ -35,6 +41,7 @@ class FeatureExtractor:
 
     def new_run(self) -> None:
         self._previous: np.ndarray | None = None
+        self._powder = _PowderMask()
         self.camera = CameraTracker()
         self._sample_box: Box | None = self.config.sample_roi
 
@@ -68,7 +75,9 @@ class FeatureExtractor:
         self._previous = colour
         camera = self.camera.observe(mean, step)
         box = self.sample_box(w, h)
-        texture, area_texture, share = sample_texture(image, box)
+        squared = texture_map(image, box)
+        texture, share = _contrast(squared)
+        area_texture = self._powder.area_texture(squared, box)
         probes = tuple(
             tuple(float(v) for v in image[min(y, h - 1), min(x, w - 1)]) for x, y in self._probe_points(box)
         )
@@ -109,26 +118,73 @@ def sample_contrast(small: np.ndarray, box: Box, downscale: int) -> tuple[float,
     return (b, g, r)
 
 
-def sample_texture(image: np.ndarray, box: Box) -> tuple[float, float, float]:
-    """The sample box's mean local contrast (local std / local mean), its mean squared local contrast, and
-    the share of its pixels whose contrast is above TEXTURE_LEVEL.
+class _PowderMask:
+    """Where in the box the sample is: the pixels that were grainy powder on the run's first POWDER_FRAMES
+    frames with this box. The box also holds some wall and the thermocouple wires below the sample, and the
+    wires' contrast against the wall grows as they stop glowing on cooling: over the whole box that made the
+    texture keep rising after growth had ended and hid the end."""
 
-    Both means, since they part near the end of growth. The squared one is an area average: a 5x5 window
-    that is a fifth crystal adds a fifth of a crystal's variance, so it grows in step with the crystalline
-    area while the last liquid pockets freeze; the plain contrast gives that window almost half a crystal's
-    contrast (a square root), so it runs ahead of the crystal fraction and flattens early. Over the middle of
-    growth the plain contrast follows the fraction more closely (grain boundaries, which form as grains
-    meet, add variance late). The sensor's noise is taken out of the local variance first: a dark frame (a
-    fixed exposure while the sample cools) or a raised gain would otherwise look textured."""
+    def __init__(self) -> None:
+        self._box: Box | None = None
+        self._sum: np.ndarray | None = None
+        self._frames = 0
+        self.mask: np.ndarray | None = None  # None: the whole box (not learned yet, or no powder seen)
+
+    def area_texture(self, squared: np.ndarray | None, box: Box) -> float:
+        """The mean squared contrast over the sample's pixels (the whole box until they are known)."""
+        if squared is None:
+            return math.nan
+        if box != self._box or self._sum is None or self._sum.shape != squared.shape:
+            self._box, self._sum, self._frames, self.mask = box, np.zeros_like(squared), 0, None
+        if self._frames < POWDER_FRAMES:
+            self._sum += squared
+            self._frames += 1
+            if self._frames == POWDER_FRAMES:
+                # Blurred, so the powder's grain between its grainiest pixels counts, and thin lines do not.
+                grainy = cv2.blur(self._sum / POWDER_FRAMES, _POWDER_BLUR) > 0.5 * TEXTURE_LEVEL**2
+                grainy = cv2.dilate(grainy.astype(np.uint8), _POWDER_GROW) > 0
+                self.mask = grainy if grainy.mean() >= _POWDER_SHARE else None
+        chosen = squared if self.mask is None else squared[self.mask]
+        return float(chosen.mean())
+
+
+def sample_texture(image: np.ndarray, box: Box) -> tuple[float, float, float]:
+    """The sample box's mean local contrast, its mean squared local contrast and its textured share
+    (texture_map); nan when the box is empty."""
+    squared = texture_map(image, box)
+    if squared is None:
+        return math.nan, math.nan, math.nan
+    texture, share = _contrast(squared)
+    return texture, float(squared.mean()), share
+
+
+def _contrast(squared: np.ndarray | None) -> tuple[float, float]:
+    """The mean local contrast and the share of pixels whose contrast is above TEXTURE_LEVEL."""
+    if squared is None:
+        return math.nan, math.nan
+    contrast = np.sqrt(squared)
+    return float(contrast.mean()), float((contrast > TEXTURE_LEVEL).mean())
+
+
+def texture_map(image: np.ndarray, box: Box) -> np.ndarray | None:
+    """The squared local contrast (local variance / local mean squared) of each pixel of the sample box,
+    halved; None when the box is empty.
+
+    Its mean and the mean of its square root part near the end of growth. The squared one is an area
+    average: a 5x5 window that is a fifth crystal adds a fifth of a crystal's variance, so it grows in step
+    with the crystalline area while the last liquid pockets freeze; the plain contrast gives that window
+    almost half a crystal's contrast (a square root), so it runs ahead of the crystal fraction and flattens
+    early. Over the middle of growth the plain contrast follows the fraction more closely (grain boundaries,
+    which form as grains meet, add variance late). The sensor's noise is taken out of the local variance
+    first: a dark frame (a fixed exposure while the sample cools) or a raised gain would otherwise look
+    textured."""
     roi = image[box.y : box.y + box.height, box.x : box.x + box.width]
     if roi.size == 0:
-        return math.nan, math.nan, math.nan
+        return None
     grey = _halved(cv2.cvtColor(roi, cv2.COLOR_BGR2GRAY))
     mean = cv2.blur(grey, _WINDOW)
     variance = cv2.blur(grey * grey, _WINDOW) - mean * mean
-    squared = np.maximum(variance - noise_variance(image, box), 0.0) / np.maximum(mean, 1.0) ** 2
-    contrast = np.sqrt(squared)
-    return float(contrast.mean()), float(squared.mean()), float((contrast > TEXTURE_LEVEL).mean())
+    return np.maximum(variance - noise_variance(image, box), 0.0) / np.maximum(mean, 1.0) ** 2
 
 
 def noise_variance(image: np.ndarray, box: Box) -> float:
