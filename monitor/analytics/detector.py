@@ -14,9 +14,9 @@ The physics each event must obey, enforced here:
 - nothing happens while 1# holds at its peak: no event is searched for, or dated, in the hold;
 - crystals form on cooling below the liquidus: crystallization_start only once 1# has left its hold and is
   below the 1# at fully_molten;
-- crystallization ends when the crystalline share stops growing: where the texture has covered 97 % of its
-  rise from the melt to the flat plateau that follows (analytics/growth_end.py; a smooth end works as well
-  as a sudden one).
+- crystallization ends when the crystalline share stops growing: where the sample's texture has covered
+  97.5 % of its rise from the melt to the flat plateau that follows (analytics/growth_end.py; a smooth end
+  works as well as a sudden one).
 A step counts only if the level after it holds for HOLD frames and differs from the median of the WINDOW
 frames before: a glint (an excursion of up to 4 frames that comes back) is neither a step up nor, when it
 ends, a step down. Where the evidence is missing (a table of channel means has no sample box), the event is
@@ -289,7 +289,7 @@ class StageDetector:
         return next(i for i, p in enumerate(self._points) if p.time_s >= (cooling or -math.inf))
 
     def _find_crystallization_end(self) -> None:
-        """Growth stops: the texture has covered 97 % of its rise to a flat plateau (growth_end.py)."""
+        """Growth stops: the texture has covered LEVEL of its rise to a flat plateau (growth_end.py)."""
         start, melt = self._index[EventType.CRYSTALLIZATION_START], self._index[EventType.FULLY_MOLTEN]
         found = find_growth_end(self._texture.values, start, melt)
         if isinstance(found, str):

@@ -5,8 +5,8 @@ lies the run's own kinetics. For X = 0.5, i/N is 0.41 at Avrami n = 1.8 and 0.60
 reads one frame cannot be within 3 pp over the kinetics real fluxes have. The run's history closes the gap:
 - Before the melt cools nothing crystallizes (heating, melting, the hold): 0 %. Solid: 100 %.
 - From crystallization_start on, the online fraction since the start is fitted with JMAK/Avrami,
-  X = 1 - exp(-k t^n) (kinetics.py). The detector ends growth where the texture has covered END_FRACTION of
-  its rise (growth_end.py), the 97 % crossing of that curve, so N = (-ln(1 - END_FRACTION) / k)^(1/n) and
+  X = 1 - exp(-k t^n) (kinetics.py). The detector ends growth where END_FRACTION (97 %) is crystalline
+  (growth_end.py), the 97 % crossing of that curve, so N = (-ln(1 - END_FRACTION) / k)^(1/n) and
   i/N = t / N. Every input is the run's own: no rig constant, no training.
 - Otherwise (cooling before the start is confirmed, the first seconds of growth before the fit has enough
   points, a run whose fraction cannot be fitted) nothing in the history tells, and the image model's

@@ -204,14 +204,15 @@ def format_sweep(results: list[ScenarioResult]) -> str:
     """One row per run, then one per variant: runs passed, the worst |error| of each event, false events."""
     kinds = list(EventType)
     short = {k: k.value.replace("crystallization", "cryst").replace("melting", "melt") for k in kinds}
-    head = f"{'variant':<19} {'scenario':<18} " + " ".join(f"{short[k]:>14}" for k in kinds)
+    wide = max([18, *(len(r.scenario.name) for r in results)])  # reseeded names are longer
+    head = f"{'variant':<19} {'scenario':<{wide}} " + " ".join(f"{short[k]:>14}" for k in kinds)
     lines = [head + "  false  unreliable  avrami n (true)  pass"]
     for r in results:
         cells = " ".join(f"{_error(r.errors.get(k)):>14}" for k in kinds)
         fit = r.result.summary.avrami
         n = "-" if fit is None else f"{fit.n:.2f}"
         lines.append(
-            f"{r.variant:<19} {r.scenario.name:<18} {cells}  {len(r.false_events):>5}"
+            f"{r.variant:<19} {r.scenario.name:<{wide}} {cells}  {len(r.false_events):>5}"
             f"  {','.join(r.unreliable) or '-':>10}  {n:>8} ({r.true_n:.2f})  {'yes' if r.passed else 'NO'}"
         )
     lines += ["", f"{'variant':<19} {'runs passed':>11} " + " ".join(f"{short[k]:>14}" for k in kinds)]
