@@ -204,16 +204,14 @@ class StageDetector:
         if amplitude <= 0 or len(after) < self.confirm_frames:
             return
         top = x[peak]
-        # A third of the flash gone within two frames, and still gone HOLD frames on (a glint comes back).
+        # A third of the flash gone within two frames, and still gone HOLD frames on (a glint comes back); and
+        # beyond the level's own jitter while heating (a flickering light's spike is no flash).
         low = int(np.argmin(after[:2]))
-        drop = top - after[low]
-        if drop > 0.3 * amplitude and all(top - v > 0.15 * amplitude for v in after[low:]):
-            self._mark(
-                EventType.MELTING_COMPLETE,
-                peak,
-                confidence(drop / (0.3 * amplitude)),
-                [Evidence("flash collapse", drop, 0.3 * amplitude, f"flash amplitude {amplitude:.1f}")],
-            )
+        drop, need = top - after[low], max(0.3 * amplitude, 4.0 * self._level.noise_before(start))
+        if drop > need and all(top - v > 0.15 * amplitude for v in after[low:]):
+            note = f"flash amplitude {amplitude:.1f}"
+            self._mark(EventType.MELTING_COMPLETE, peak, confidence(drop / need),
+                       [Evidence("flash collapse", drop, need, note)])  # fmt: skip
             self._collapse = drop
 
     def _find_fully_molten(self) -> None:

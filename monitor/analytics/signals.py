@@ -52,8 +52,12 @@ class Series:
         # slope that builds up over ten frames is not a transition).
         if abs(x[i] - old) < 0.6 * abs(size) or abs(x[i] - x[max(i - SHARP_FRAMES, 0)]) < 0.7 * abs(size):
             return None
-        diffs = np.diff(np.asarray(x[max(start, i - NOISE_FRAMES) : i], dtype=float))
-        return Step(i, size, robust_std(diffs))
+        return Step(i, size, self.noise_before(i, start=start))
+
+    def noise_before(self, i: int, *, start: int = 0) -> float:
+        """The frame-to-frame noise over up to NOISE_FRAMES frames before i (not before `start`); inf when
+        there are too few."""
+        return robust_std(np.diff(np.asarray(self.values[max(start, i - NOISE_FRAMES) : i], dtype=float)))
 
 
 def theil_sen(y: np.ndarray) -> float:
