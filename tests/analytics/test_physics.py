@@ -39,12 +39,15 @@ def run(
     textured: bool = True,
     until: int = 700,
     drift: float = 0.0,
+    flicker: float = 0.0,
+    seed: int = 0,
 ) -> StageDetector:
     """Feed 110..until s; `sample_steps` multiplies the sample contrast from a time on, `glints` adds a
     3-frame excursion (of both signals) at a time; the texture grows from the first step on, and the crystals'
-    contrast gains `drift` of itself per frame as they cool and dim."""
+    contrast gains `drift` of itself per frame as they cool and dim; a light flickering by `flicker` (+-, each
+    frame) scales the level."""
     sample_steps, glints = sample_steps or {}, glints or {}
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     detector = StageDetector()
     grow_from = min(sample_steps, default=math.inf)
     for t in range(110, until):
@@ -52,7 +55,7 @@ def run(
         for at, factor in sample_steps.items():
             if t >= at:
                 sample *= factor
-        level = level_at(t)
+        level = level_at(t) * (1.0 + rng.uniform(-flicker, flicker))
         for at, frames in glints.items():
             if at <= t < at + frames:
                 level *= 1.25
@@ -86,6 +89,25 @@ def test_the_end_of_growth_holds_while_the_crystals_keep_gaining_contrast() -> N
     ended, within the 5 s target, and not later as a growth curve fitted through the drift would put it."""
     events = found(run(sample_steps={560: 0.96}, drift=0.001))
     assert events[EventType.CRYSTALLIZATION_END] == pytest.approx(640, abs=5)
+
+
+KNOWN_FLICKER_MISSES = [
+    # A spike one frame before the flash's top becomes the peak, and the collapse comes 3 frames after it.
+    pytest.param(4, marks=pytest.mark.xfail(strict=True, reason="peak placed by a spike: no collapse")),
+    # The flicker hides the flash's climb: melting_start is never confirmed, so nothing after it.
+    pytest.param(7, marks=pytest.mark.xfail(strict=True, reason="melting_start lost in the flicker")),
+]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, *KNOWN_FLICKER_MISSES])
+def test_a_flickering_light_s_spikes_are_no_melt_flash(seed: int) -> None:
+    """+-4 % flicker (about +-4 grey levels here): a spike and its fall while heating are within the level's
+    own jitter, so melting_complete is the flash's collapse, and fully_molten the clearing after it. (Seed 1
+    is the case: before, a spike at 123 s was the flash and fully_molten came at 149 s.) Seeds 4 and 7 show
+    two flicker failures not solved yet: a missed event each, not a wrong one."""
+    events = found(run(sample_steps={560: 0.96}, flicker=0.04, seed=seed))
+    assert events[EventType.MELTING_COMPLETE] == pytest.approx(148, abs=3)
+    assert events[EventType.FULLY_MOLTEN] == pytest.approx(192, abs=3)
 
 
 def test_a_pause_in_growth_is_not_its_end() -> None:
