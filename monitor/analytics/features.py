@@ -76,7 +76,7 @@ class FeatureExtractor:
         camera = self.camera.observe(mean, step)
         box = self.sample_box(w, h)
         squared = texture_map(image, box)
-        texture, share = _contrast(squared)
+        texture, share = contrast_of(squared)
         area_texture = self._powder.area_texture(squared, box)
         probes = tuple(
             tuple(float(v) for v in image[min(y, h - 1), min(x, w - 1)]) for x, y in self._probe_points(box)
@@ -93,12 +93,12 @@ class FeatureExtractor:
             gain=camera.gain,
             level=camera.level,
             exposure_step=camera.exposure_step,
-            sample_contrast=sample_contrast(colour, box, f),
+            sample_contrast=samplecontrast_of(colour, box, f),
             area_texture=area_texture,
         )
 
 
-def sample_contrast(small: np.ndarray, box: Box, downscale: int) -> tuple[float, float, float]:
+def samplecontrast_of(small: np.ndarray, box: Box, downscale: int) -> tuple[float, float, float]:
     """Per channel, the mean of the sample box over the mean of everything else, on the downscaled frame: a
     gain or a flicker multiplies both, so only what happens at the sample moves it. Every channel, since
     which one carries the sample depends on the scene: red saturates in a bright glow, blue and green go
@@ -148,17 +148,7 @@ class _PowderMask:
         return float(chosen.mean())
 
 
-def sample_texture(image: np.ndarray, box: Box) -> tuple[float, float, float]:
-    """The sample box's mean local contrast, its mean squared local contrast and its textured share
-    (texture_map); nan when the box is empty."""
-    squared = texture_map(image, box)
-    if squared is None:
-        return math.nan, math.nan, math.nan
-    texture, share = _contrast(squared)
-    return texture, float(squared.mean()), share
-
-
-def _contrast(squared: np.ndarray | None) -> tuple[float, float]:
+def contrast_of(squared: np.ndarray | None) -> tuple[float, float]:
     """The mean local contrast and the share of pixels whose contrast is above TEXTURE_LEVEL."""
     if squared is None:
         return math.nan, math.nan

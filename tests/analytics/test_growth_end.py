@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from monitor.analytics.features import FeatureExtractor, sample_texture
+from monitor.analytics.features import FeatureExtractor, contrast_of, texture_map
 from monitor.analytics.growth_end import PLATEAU, GrowthEnd, find_growth_end
 from monitor.config import parse_config
 from monitor.config.overlay import Box
@@ -119,14 +119,21 @@ def pockets(share: float, *, seed: int = 1) -> np.ndarray:
     return liquid.astype(bool)
 
 
+def box_texture(image: np.ndarray) -> tuple[float, float]:
+    """The whole box's mean local contrast and mean squared local contrast (the area texture)."""
+    squared = texture_map(image, BOX)
+    assert squared is not None
+    return contrast_of(squared)[0], float(squared.mean())
+
+
 def test_the_area_texture_follows_the_crystal_fraction_where_the_mean_contrast_runs_ahead() -> None:
     """With the last liquid as small pockets, the mean local contrast is near its full value while liquid
     is left (a window with some crystal in it looks textured); the mean squared contrast, an area average,
     is at the crystalline share."""
-    full_contrast, full_area, _ = sample_texture(scene(np.zeros((BOX.height, BOX.width), bool)), BOX)
-    melt_contrast, melt_area, _ = sample_texture(scene(np.ones((BOX.height, BOX.width), bool)), BOX)
+    full_contrast, full_area = box_texture(scene(np.zeros((BOX.height, BOX.width), bool)))
+    melt_contrast, melt_area = box_texture(scene(np.ones((BOX.height, BOX.width), bool)))
     for liquid in (0.1, 0.05):
-        contrast, area, _ = sample_texture(scene(pockets(liquid)), BOX)
+        contrast, area = box_texture(scene(pockets(liquid)))
         crystalline = 1.0 - liquid
         by_area = (area - melt_area) / (full_area - melt_area)
         by_contrast = (contrast - melt_contrast) / (full_contrast - melt_contrast)
@@ -138,8 +145,8 @@ def test_the_area_texture_does_not_jump_with_the_camera_gain() -> None:
     """A relative measure with the sensor noise taken out: an exposure step (gain x1.3) leaves it within
     3 %, so the detector needs no bridging at camera steps (which dropped real growth)."""
     liquid = pockets(0.3)
-    _, before, _ = sample_texture(scene(liquid, gain=1.0), BOX)
-    _, after, _ = sample_texture(scene(liquid, gain=1.3, seed=5), BOX)
+    _, before = box_texture(scene(liquid, gain=1.0))
+    _, after = box_texture(scene(liquid, gain=1.3, seed=5))
     assert after == pytest.approx(before, rel=0.03)
 
 
@@ -217,7 +224,7 @@ def test_a_smooth_end_beside_darkening_wires_is_found_within_five_frames(growing
     """The wires' contrast grows through the growth and after it: over the whole box that drift hides the
     end (checked, so the case is a real one); over the sample the powder showed, the end is found."""
     frames, start, end = growing_run
-    whole_box = [sample_texture(f, BOX)[1] for f in frames]
+    whole_box = [box_texture(f)[1] for f in frames]
     assert ends_on(whole_box, start) is None
     found = ends_on(extracted(frames), start)
     assert found is not None and found == pytest.approx(end, abs=5)
