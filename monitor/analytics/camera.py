@@ -139,6 +139,7 @@ class CameraTracker:
     _jitter: list[float] = field(default_factory=list)  # recent frame-to-frame uniform log-ratios
     _ramp: list[tuple[int, float]] = field(default_factory=list)  # (index, log-ratio) of a uniform run
     _long_run: bool = False  # the uniform run outgrew MAX_RAMP: the scene, until it stops
+    _long: list[tuple[int, float]] = field(default_factory=list)  # its frames, while a glint may end it
     _revised: list[tuple[int, float]] = field(default_factory=list)  # levels known better in hindsight
     _levels: list[float] = field(default_factory=list)  # each frame's level, as last given
 
@@ -190,18 +191,54 @@ class CameraTracker:
             and abs(step.log_ratio) >= MIN_UNIFORM
             and (not self._ramp or (self._ramp[0][1] > 0) == (step.log_ratio > 0))
         )
-        if same_way and self._long_run:
-            return False
-        self._long_run = False
+        if self._long_run:
+            turned = bool(self._long) and (self._long[0][1] > 0) != (step.log_ratio > 0)
+            if turned and self._ramp_then_glint(index, self._long):
+                self._long_run, self._long = False, []
+                return True
+            if same_way:  # either way: a scene that lit up may dim again, still the scene
+                if turned:
+                    self._long = []
+                elif self._long and len(self._long) < MAX_RAMP + GLINT_FRAMES:
+                    self._long.append((index, step.log_ratio))
+                return False
+            self._long_run, self._long = False, []
         applied = False
         if self._ramp and not same_way:
             applied = self._close_ramp()
         if step.uniform and abs(step.log_ratio) >= MIN_UNIFORM:
             self._ramp.append((index, step.log_ratio))
             if len(self._ramp) > MAX_RAMP:
-                self._ramp.clear()
+                self._long, self._ramp = self._ramp, []
                 self._long_run = True
         return applied
+
+    def _ramp_then_glint(self, index: int, run: list[tuple[int, float]]) -> bool:
+        """A uniform run too long for a ramp that this frame ends by falling sharply back to where it stood
+        up to GLINT_FRAMES frames ago: a ramp with a glint on its heels (auto exposure settling as a
+        reflection flares, larger than any of the ramp's frames). The ramp is a step, the frames after it a
+        glint; True when that is so."""
+        mean, previous = self._raw[index], self._raw[index - 1]
+        for g in range(1, min(GLINT_FRAMES, len(run) - 1) + 1):
+            ramp, first_glint = run[:-g], run[-g][0]
+            if len(ramp) > MAX_RAMP or run[-1][0] != index - 1:
+                continue
+            before = self._raw[first_glint - 1]
+            jump = previous - before
+            # A flare stands out of the ramp (the scene lighting up for long, then dimming, does not).
+            flare = abs(math.log(max(previous, 1e-6) / max(before, 1e-6)))
+            if flare < max(MIN_STEP, *(abs(r) for _, r in ramp)):
+                continue
+            back = abs(mean - before) <= 0.35 * abs(jump)
+            sharp = (mean - previous) * jump < 0 and abs(mean - previous) > 0.5 * abs(jump)
+            if back and sharp:
+                self._ramp = ramp
+                if not self._close_ramp():
+                    return False
+                self._glint.update(range(first_glint, index))
+                self._bridge(ramp[0][0], index - 1)
+                return True
+        return False
 
     def _close_ramp(self) -> bool:
         ramp, self._ramp = self._ramp, []

@@ -83,6 +83,7 @@ class StageDetector:
         self._melt_start_level = math.nan
         self._collapse = math.nan
         self._programme = Programme()
+        self._revised_from: int | None = None  # the earliest level revised since the last frame
 
     @property
     def events(self) -> list[StageEvent]:
@@ -114,6 +115,7 @@ class StageDetector:
         for index, level in revisions:
             if 0 <= index < len(self._level.values):
                 self._level.values[index] = level
+                self._revised_from = index if self._revised_from is None else min(index, self._revised_from)
 
     def update(self, observation: Observation) -> list[StageEvent]:
         self._points.append(observation)
@@ -150,6 +152,7 @@ class StageDetector:
             self._find_crystallization_start()
         elif EventType.CRYSTALLIZATION_END not in ev:
             self._find_crystallization_end()
+        self._revised_from = None
 
     def _mark(self, kind: EventType, index: int, confidence: float, evidence: list[Evidence]) -> None:
         p = self._points[index]
@@ -216,26 +219,24 @@ class StageDetector:
 
     def _find_fully_molten(self) -> None:
         """The turbid melt clears: the next held sharp drop of the level once the collapse has settled, while
-        1# still climbs (nothing happens to a fully molten sample in the hold)."""
+        1# still climbs (nothing happens to a fully molten sample in the hold). A gain ramp is known only when
+        it ends, after the frames it moved were judged: those whose hold it covered are judged again."""
         n = len(self._points)
         start = self._index[EventType.MELTING_COMPLETE] + 3
-        i = n - self.confirm_frames
+        last = n - self.confirm_frames
         self._marks.why[EventType.FULLY_MOLTEN] = "no held drop of the frame mean after the flash"
-        if i - start < WINDOW:
-            return
-        if self._heating_over(i, EventType.FULLY_MOLTEN):
-            return
-        step = self._level.step_at(i, start=start, hold=self.confirm_frames)
-        if step is None or step.size >= 0:
-            return
-        threshold = max(4.0 * step.noise, 0.1 * self._collapse)
-        if -step.size > threshold:
-            self._mark(
-                EventType.FULLY_MOLTEN,
-                i,
-                confidence(-step.size / threshold),
-                [Evidence("level drop", step.size, -threshold, f"noise {step.noise:.2f}/frame")],
-            )
+        first = last if self._revised_from is None else min(self._revised_from - self.confirm_frames, last)
+        for i in range(max(first, start + WINDOW), last + 1):
+            if self._heating_over(i, EventType.FULLY_MOLTEN):
+                return
+            step = self._level.step_at(i, start=start, hold=self.confirm_frames)
+            if step is None or step.size >= 0:
+                continue
+            threshold = max(4.0 * step.noise, 0.1 * self._collapse)
+            if -step.size > threshold:
+                evidence = [Evidence("level drop", step.size, -threshold, f"noise {step.noise:.2f}/frame")]
+                self._mark(EventType.FULLY_MOLTEN, i, confidence(-step.size / threshold), evidence)
+                return
 
     def _find_crystallization_start(self) -> None:
         """Crystals cloud the melt: a held step of the sample contrast while cooling below the liquidus."""

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from monitor.analytics.camera import CameraTracker, StepMeasure
 from monitor.analytics.detector import Observation, StageDetector
 from monitor.config.overlay import PlausibilityConfig
 from monitor.pipeline.batch import analyze_table
@@ -126,6 +127,28 @@ def test_a_pause_in_growth_is_not_its_end() -> None:
         )  # fmt: skip
     events = found(detector)
     assert events[EventType.CRYSTALLIZATION_END] == pytest.approx(636, abs=5)
+
+
+def test_a_gain_ramp_right_after_the_clearing_does_not_hide_it() -> None:
+    """The camera brightens 8 % a frame for four frames from the frame after the clearing drop (192 s), and a
+    reflection flares on the next: the ramp is known only when the flare has gone, after the drop's frames
+    were judged with the raw levels. Revised, they show the drop, and fully molten is dated at it."""
+    detector, tracker = StageDetector(), CameraTracker()
+    rng = np.random.default_rng(2)
+    previous = None
+    for t in range(110, 300):
+        gain = 1.08 ** min(max(t - 192, 0), 4)
+        mean = level_at(t) * gain * (1.2 if t == 197 else 1.0) + rng.normal(0, 0.2)
+        # What measure_step says of frames (tested in test_camera.py): the camera's moves are uniform.
+        moved = previous is not None and (192 < t <= 198)
+        ratio = 0.0 if previous is None else math.log(mean / previous)
+        step = StepMeasure(ratio, uniform=moved, channels=(ratio,) * 3, pixel_share=1.0 if moved else 0.3)
+        state = tracker.observe(mean, step)
+        detector.revise(tracker.take_revisions())
+        detector.update(Observation(float(t), f"{t:04d}.jpg", state.level, t1_at(t)))
+        previous = mean
+    assert [i + 110 for i in range(190) if tracker.flags(i)] == [193, 194, 195, 196, 197]
+    assert found(detector)[EventType.FULLY_MOLTEN] == 192
 
 
 def test_the_biggest_drop_being_a_glint_in_early_cooling_gives_no_crystallization_start() -> None:
