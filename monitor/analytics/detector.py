@@ -14,13 +14,10 @@ The physics each event must obey, enforced here:
 - nothing happens while 1# holds at its peak: no event is searched for, or dated, in the hold;
 - crystals form on cooling below the liquidus: crystallization_start only once 1# has left its hold and is
   below the 1# at fully_molten;
-- crystallization ends when the crystalline share stops growing: where the sample's texture has covered
-  97.5 % of its rise from the melt to the flat plateau that follows (analytics/growth_end.py; a smooth end
-  works as well as a sudden one).
+- crystallization ends when the crystalline share stops growing (analytics/growth_end.py).
 A step counts only if the level after it holds for HOLD frames and differs from the median of the WINDOW
-frames before: a glint (an excursion of up to 4 frames that comes back) is neither a step up nor, when it
-ends, a step down. Where the evidence is missing (a table of channel means has no sample box), the event is
-reported as not found with the reason: a missed alert is better than a false one.
+frames before: a glint (an excursion of up to 4 frames that comes back) is no step either way. Where the
+evidence is missing (a table of means has no sample box), the event is not found, with the reason.
 """
 
 import math
@@ -194,12 +191,18 @@ class StageDetector:
                 return
 
     def _find_melting_complete(self) -> None:
-        """The flash collapses: the event is its peak, the frame before the collapse."""
+        """The flash collapses: the event is its peak, the frame before the collapse. Of a flat top (a glint,
+        or a flickering light's spikes) that is its last frame within twice the level's jitter of the highest,
+        the jitter scaled to the top's brightness (a flicker multiplies)."""
         x = self._level.values
         n = len(x)
         start = self._index[EventType.MELTING_START]
         self._marks.why[EventType.MELTING_COMPLETE] = "the melt flash has not collapsed"
-        peak = max(range(start, n), key=lambda i: x[i])
+        jitter = self._level.noise_before(start)
+        highest = max(x[start:n])
+        scale = highest / self._melt_start_level if self._melt_start_level > 0 else 1.0
+        band = 2.0 * jitter * scale if math.isfinite(jitter) else 0.0
+        peak = max(i for i in range(start, n) if x[i] >= highest - band)
         if self._heating_over(peak, EventType.MELTING_COMPLETE):
             return
         amplitude = x[peak] - self._melt_start_level
@@ -210,7 +213,7 @@ class StageDetector:
         # A third of the flash gone within two frames, and still gone HOLD frames on (a glint comes back); and
         # beyond the level's own jitter while heating (a flickering light's spike is no flash).
         low = int(np.argmin(after[:2]))
-        drop, need = top - after[low], max(0.3 * amplitude, 4.0 * self._level.noise_before(start))
+        drop, need = top - after[low], max(0.3 * amplitude, 4.0 * jitter)
         if drop > need and all(top - v > 0.15 * amplitude for v in after[low:]):
             note = f"flash amplitude {amplitude:.1f}"
             self._mark(EventType.MELTING_COMPLETE, peak, confidence(drop / need),
