@@ -36,12 +36,13 @@ class Series:
 
     def step_at(self, i: int, *, start: int, hold: int = HOLD) -> Step | None:
         """The step into frame i: the median of the `hold` frames from i against the median of up to WINDOW
-        frames before (not before `start`); None if the new level does not hold or the data are short."""
+        frames before (not before `start`); None if the new level does not hold or the data are short. The
+        frames before must all be measured: a signal that has only just come out of clipping (a dim channel
+        as the camera raises its gain) has no level to step from yet."""
         x = self.values
         before = np.asarray(x[max(start, i - WINDOW) : i], dtype=float)
-        before = before[~np.isnan(before)]
         after = np.asarray(x[i : i + hold], dtype=float)
-        if before.size < HOLD or after.size < hold or np.isnan(after).any():
+        if before.size < HOLD or np.isnan(before).any() or after.size < hold or np.isnan(after).any():
             return None
         old, new = float(np.median(before)), float(np.median(after))
         size = new - old

@@ -179,6 +179,21 @@ def test_a_glint_in_the_sample_signal_during_crystallizing_temperatures_is_not_a
     assert EventType.CRYSTALLIZATION_START not in found(detector)
 
 
+def test_a_channel_just_out_of_clipping_has_no_level_to_step_from() -> None:
+    """Blue comes out of the black at 595 s as the camera raises its gain, and its ratio settles 2 % lower
+    within six frames (near black, a channel's ratio does not scale with the gain): no baseline yet, so no
+    step. The sample's own step at 640 s is the start (a run from the sweep, seed 2003, had it 6 s early)."""
+    detector = StageDetector()
+    rng = np.random.default_rng(4)
+    for t in range(110, 700):
+        blue = math.nan if t < 595 else (1.43 if t < 601 else 1.40) + (0.1 if t >= 640 else 0.0)
+        red = 1.3 - (0.07 if t >= 640 else 0.0)
+        sample = tuple(v + rng.normal(0, 0.001) for v in (blue, 1.34, red))
+        detector.update(Observation(float(t), f"{t:04d}.jpg", level_at(t) + rng.normal(0, 0.2), t1_at(t),
+                                    sample=sample, texture=0.002))  # fmt: skip
+    assert found(detector)[EventType.CRYSTALLIZATION_START] == 640
+
+
 def test_no_crystallization_start_while_1_is_above_its_fully_molten_value() -> None:
     """A held change of the sample at 340 s (1462 degC, above the 1326-1368 degC of fully molten) is not
     nucleation; the one at 560 s is."""
