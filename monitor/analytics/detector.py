@@ -6,8 +6,7 @@ It reads signals the camera cannot fake (see analytics/camera.py):
   `texture`, the mean squared local contrast of the sample box with the sensor noise taken out (an area
   average of the crystals: features.area_texture), for crystallization.
 The level's frames the camera moved are revised in hindsight (`revise`). The texture, a ratio within the
-frame, is taken as it is at an exposure step: bridging its jump there dropped real growth (and the last
-pockets' freeze when a step fell on it).
+frame, is taken as it is at an exposure step: bridging its jump there dropped real growth.
 
 The physics each event must obey, enforced here:
 - events come in order: melting_start -> melting_complete -> fully_molten -> crystallization_start -> end;
@@ -27,7 +26,7 @@ import numpy as np
 
 from monitor.analytics.growth_end import find_growth_end
 from monitor.analytics.programme import Programme
-from monitor.analytics.signals import HOLD, NOISE_FRAMES, WINDOW, Series, Step, confidence, theil_sen
+from monitor.analytics.signals import HOLD, NOISE_FRAMES, WINDOW, Series, Step, confidence, knee, theil_sen
 from monitor.analytics.stats import robust_std
 from monitor.records import EventType, Evidence, Features, MissedEvent, Stage, StageEvent
 from monitor.stages import stage_at
@@ -107,8 +106,7 @@ class StageDetector:
         ]
 
     def revise(self, revisions: list[tuple[int, float]]) -> None:
-        """Levels of earlier frames known better in hindsight (CameraTracker.take_revisions): a ramp of the
-        camera's gain or a glint, recognised only once over."""
+        """Levels known better in hindsight (CameraTracker.take_revisions): a gain ramp's, a glint's."""
         for index, level in revisions:
             if 0 <= index < len(self._level.values):
                 self._level.values[index] = level
@@ -128,8 +126,7 @@ class StageDetector:
         return [e for k, e in self._marks.events.items() if k not in before]
 
     def _heating_over(self, i: int, kind: EventType) -> bool:
-        """The heating events happen before 1# holds: from the hold on they are not searched for (a drop or
-        a flash there is something else), and the reason says so."""
+        """Heating events are not searched for from 1#'s hold on (a drop or flash there is something else)."""
         if self._programme.hold_from is not None and i >= self._programme.hold_from:
             self._marks.why[kind] = "1# reached its hold before this was seen"
             return True
@@ -185,7 +182,10 @@ class StageDetector:
             threshold = max(3.0 * pace, float(np.median(before)) + 4.0 * spread)
             if slope > threshold:
                 note = f"over {k} frames; heating pace {pace:.2f}/frame, slope spread before {spread:.2f}"
-                self._mark(kind, n - k, confidence(slope / threshold),
+                # Dated where the climb begins, not where the window that confirmed it does (3 frames early).
+                b = max(n - 3 * k - 1, 0)
+                at = b + knee([p.time_s for p in self._points[b:n]], x[b:n])
+                self._mark(kind, at, confidence(slope / threshold),
                            [Evidence("level climb per frame", slope, threshold, note)])  # fmt: skip
                 self._melt_start_level = float(np.median(baseline[-5:]))
                 return

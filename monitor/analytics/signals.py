@@ -1,6 +1,7 @@
 """Signals of one run for the stage detector: a series with its held, sharp steps; robust slopes; how an
 event's confidence follows its margin over the threshold."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +60,18 @@ class Series:
         """The frame-to-frame noise over up to NOISE_FRAMES frames before i (not before `start`); inf when
         there are too few."""
         return robust_std(np.diff(np.asarray(self.values[max(start, i - NOISE_FRAMES) : i], dtype=float)))
+
+
+def knee(times: Sequence[float], values: Sequence[float]) -> int:
+    """Where a climb begins in the values at those times (ending in the climb): the first frame after the
+    hinge of the two-line fit (the level's own trend, then the climb) with the least squared error."""
+    t, y = np.asarray(times, dtype=float), np.asarray(values, dtype=float)
+    errors = []
+    for j in range(1, y.size - 1):
+        design = np.column_stack([np.ones_like(t), t - t[0], np.maximum(t - t[j], 0.0)])
+        coef = np.linalg.lstsq(design, y, rcond=None)[0]
+        errors.append(float(((design @ coef - y) ** 2).sum()))
+    return int(np.argmin(errors)) + 2 if errors else y.size - 1
 
 
 def theil_sen(y: np.ndarray) -> float:

@@ -26,8 +26,9 @@ from monitor.simulate import FurnaceProfile, SimulationOptions, simulate
 from monitor.simulate.options import CameraOptions
 from monitor.simulate.profile import build_timeline, draw_kinetics
 
-# Largest |time error| allowed per event (s); melting_start has no target, only "found".
+# Largest |time error| allowed per event (s), as issue 13 sets them.
 TOLERANCE_S = {
+    EventType.MELTING_START: 3.0,
     EventType.MELTING_COMPLETE: 3.0,
     EventType.FULLY_MOLTEN: 3.0,
     EventType.CRYSTALLIZATION_START: 3.0,

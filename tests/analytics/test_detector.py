@@ -1,6 +1,5 @@
 """The online stage detector on the reference run: events against truth, causality, confirmation delay."""
 
-import math
 from dataclasses import replace
 
 import cv2
@@ -48,7 +47,7 @@ def feed(
 
 
 TOLERANCE = {EventType.MELTING_COMPLETE: 3, EventType.FULLY_MOLTEN: 3, EventType.CRYSTALLIZATION_START: 3,
-             EventType.CRYSTALLIZATION_END: 5, EventType.MELTING_START: math.inf}  # fmt: skip
+             EventType.CRYSTALLIZATION_END: 5, EventType.MELTING_START: 3}  # fmt: skip
 
 
 def test_every_event_found_within_tolerance(series, reference_run: SimulatedRun) -> None:
@@ -71,7 +70,7 @@ def test_every_frame_gets_the_true_stage(series, reference_run: SimulatedRun) ->
     labels = [detector.stage_of(t) for t, *_ in series]
     truth = reference_run.timeline.stage
     agree = np.mean([a == b for a, b in zip(labels, truth, strict=True)])
-    # melting_start has no time target (the flash builds up gradually): a few frames may differ there.
+    # Each event may be dated a few frames off its target (3 s, 5 s for the end): those frames may differ.
     assert agree >= 0.985
     assert labels[-1] is Stage.SOLID
 

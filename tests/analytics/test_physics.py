@@ -80,6 +80,8 @@ def found(detector: StageDetector) -> dict[EventType, float]:
 def test_a_clean_run_gives_every_event_in_order() -> None:
     events = found(run(sample_steps={560: 0.96}))
     assert list(events) == list(EventType)
+    # Where the climb begins (127 is the last frame of heating), not where the window that confirmed it did.
+    assert events[EventType.MELTING_START] == 128
     assert events[EventType.FULLY_MOLTEN] == 192 and events[EventType.CRYSTALLIZATION_START] == 560
     # The end target is 5 s: a smooth end's plateau keeps creeping up for a while, so it is judged early.
     assert events[EventType.CRYSTALLIZATION_END] == pytest.approx(640, abs=5)
@@ -106,6 +108,7 @@ def test_a_flickering_light_s_spikes_are_no_melt_flash(seed: int) -> None:
     frame before the top was the peak, and the collapse came three frames after it, too late.) Seed 7 shows
     a flicker failure not solved yet: a missed event, not a wrong one."""
     events = found(run(sample_steps={560: 0.96}, flicker=0.04, seed=seed))
+    assert events[EventType.MELTING_START] == pytest.approx(128, abs=4)  # seed 1: 4 s early, on a spike
     assert events[EventType.MELTING_COMPLETE] == pytest.approx(148, abs=3)
     assert events[EventType.FULLY_MOLTEN] == pytest.approx(192, abs=3)
 
@@ -228,7 +231,7 @@ def test_the_real_run() -> None:
     )  # fmt: skip
     events = {e.type: e for e in result.events}
     assert {k: e.time_s for k, e in events.items()} == {
-        EventType.MELTING_START: 119,
+        EventType.MELTING_START: 120,
         EventType.MELTING_COMPLETE: 148,
         EventType.FULLY_MOLTEN: 193,
     }
