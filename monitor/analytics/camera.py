@@ -128,7 +128,8 @@ class CameraTracker:
     On frames, an auto exposure often ramps its gain over a few frames (+5 % four times, say), while a
     flickering light jitters every frame by a few percent both ways: a step is a run of up to MAX_RAMP
     frames that all change uniformly the same way, whose total beats both MIN_STEP and the run's jitter;
-    a longer uniform run is the scene (a flash lights the whole chamber), not the camera."""
+    a longer uniform run is the scene (a flash lights the whole chamber), not the camera, unless a glint
+    that stands out of it ends it (a ramp with a reflection flaring on its heels)."""
 
     _log_gain: float = 0.0
     _raw: list[float] = field(default_factory=list)
@@ -218,10 +219,12 @@ class CameraTracker:
         up to GLINT_FRAMES frames ago: a ramp with a glint on its heels (auto exposure settling as a
         reflection flares, larger than any of the ramp's frames). The ramp is a step, the frames after it a
         glint; True when that is so."""
+        if run[-1][0] != index - 1:  # the run had grown too long to keep every frame
+            return False
         mean, previous = self._raw[index], self._raw[index - 1]
         for g in range(1, min(GLINT_FRAMES, len(run) - 1) + 1):
             ramp, first_glint = run[:-g], run[-g][0]
-            if len(ramp) > MAX_RAMP or run[-1][0] != index - 1:
+            if len(ramp) > MAX_RAMP:
                 continue
             before = self._raw[first_glint - 1]
             jump = previous - before
