@@ -115,6 +115,7 @@ class CameraState:
 @dataclass(slots=True)
 class _Step:
     index: int  # the first frame of the step
+    last: int  # its last frame (a ramp's)
     log_ratio: float  # what it did to the mean (the level divides it out)
     level_before: float  # raw mean of the frame before the step
     level_after: float  # raw mean of its last frame
@@ -137,7 +138,7 @@ class CameraTracker:
     _exposure: set[int] = field(default_factory=set)
     _glint: set[int] = field(default_factory=set)
     _trend: list[float] = field(default_factory=list)  # log-changes of the mean between frames without a step
-    _jitter: list[float] = field(default_factory=list)  # recent frame-to-frame uniform log-ratios
+    _jitter: list[tuple[int, float]] = field(default_factory=list)  # recent (index, frame-to-frame log-ratio)
     _ramp: list[tuple[int, float]] = field(default_factory=list)  # (index, log-ratio) of a uniform run
     _long_run: bool = False  # the uniform run outgrew MAX_RAMP: the scene, until it stops
     _long: list[tuple[int, float]] = field(default_factory=list)  # its frames, while a glint may end it
@@ -186,7 +187,7 @@ class CameraTracker:
     def _follow_ramp(self, index: int, step: StepMeasure) -> bool:
         """Grow or close the current run of uniform same-way changes; True if closing it registered a step
         (applied from this frame on)."""
-        self._jitter = [*self._jitter[-59:], step.log_ratio]
+        self._jitter = [*self._jitter[-59:], (index, step.log_ratio)]
         same_way = (
             step.uniform
             and abs(step.log_ratio) >= MIN_UNIFORM
@@ -247,7 +248,11 @@ class CameraTracker:
         ramp, self._ramp = self._ramp, []
         total = sum(r for _, r in ramp)
         # Flicker does not add up over frames: a run of its log-ratios telescopes to two frames' factors.
-        threshold = max(MIN_STEP, 3.5 * robust_std(self._jitter, minimum=5, short=0.0))
+        # The jitter is the scene's and the light's: not the camera's own steps (an exposure ramp on the run's
+        # first frames made a glint's edge look like jitter), its glints, or the run being judged.
+        moved = self._exposure | self._glint | {i for i, _ in ramp}
+        jitter = [r for i, r in self._jitter if i not in moved]
+        threshold = max(MIN_STEP, 3.5 * robust_std(jitter, minimum=5, short=0.0))
         if abs(total) < threshold:
             return False
         return self._register(ramp[0][0], ramp[-1][0])
@@ -262,7 +267,7 @@ class CameraTracker:
         trend = self._scene_trend()
         log_ratio = math.log(after / before) - trend * (last - first + 1)
         self._log_gain += log_ratio
-        self._steps.append(_Step(first, log_ratio, before, after))
+        self._steps.append(_Step(first, last, log_ratio, before, after))
         self._exposure.update(range(first, last + 1))
         self._bridge(first, last)
         return True
@@ -276,7 +281,8 @@ class CameraTracker:
             back = abs(mean - s.level_before) <= 0.35 * abs(jump)
             # A sharp move against the step, not the slow drift that follows a real one.
             sharp = (mean - previous) * jump < 0 and abs(mean - previous) > 0.5 * abs(jump)
-            if back and sharp and index - s.index <= GLINT_FRAMES:
+            # Counted from the step's last frame: a flicker frame the same way may join a glint's rise.
+            if back and sharp and index - s.last <= GLINT_FRAMES:
                 # The excursion began at this step: every step since belongs to it.
                 for undone in self._steps[k:]:
                     self._log_gain -= undone.log_ratio
