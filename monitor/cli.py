@@ -279,7 +279,8 @@ def cmd_evaluate_analytics(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     try:
-        variants = sweep.select(args.variants, sweep.VARIANTS, "variant")
+        known = (*sweep.VARIANTS, *sweep.PROBES)
+        variants = sweep.select(args.variants, known, "variant") if args.variants else list(sweep.VARIANTS)
         scenarios = sweep.select(args.scenarios, sweep.SCENARIOS, "scenario")
         scenarios = sweep.reseeded(scenarios, args.seed_offset)
     except ValueError as exc:
@@ -600,7 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
         "  furnace-monitor evaluate-analytics work/sweep --variants zoomed --scenarios hot-fast-cooling",
     )  # fmt: skip
     ea.add_argument("out", type=Path, help="working folder (runs are kept and reused)")
-    ea.add_argument("--variants", nargs="+", metavar="NAME", help="camera variants (default: all)")
+    ea.add_argument("--variants", nargs="+", metavar="NAME",
+                    help="camera variants (default: the sweep's ten; also the probe cameras slow-settle,"
+                         " narrow-ae, dim-gain, long-glints)")  # fmt: skip
     ea.add_argument("--scenarios", nargs="+", metavar="NAME", help="programmes and seeds (default: all)")
     ea.add_argument("--seed-offset", type=int, default=0, metavar="N",
                     help="add N to every scenario's seed: runs unseen while tuning (default: 0)")  # fmt: skip

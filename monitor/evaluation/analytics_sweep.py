@@ -103,6 +103,14 @@ VARIANTS: tuple[Variant, ...] = (
         smooth_end=True,
     ),
 )
+# Cameras kept out of the default sweep and out of tuning, to probe with (`--variants`): the detectors were
+# judged on them once, after the fact.
+PROBES: tuple[Variant, ...] = (
+    Variant("slow-settle", CameraOptions(ae_settle_frames=(5, 8))),
+    Variant("narrow-ae", CameraOptions(ae_low=85.0, ae_high=150.0, ae_target=110.0)),
+    Variant("dim-gain", CameraOptions(gain=0.5, flicker=0.02, blur_sigma=1.0), noise_sigma=3.0),
+    Variant("long-glints", CameraOptions(glint_rate=1 / 60, glint_frames=(3, 6))),
+)
 
 
 def reseeded(scenarios: Sequence[Scenario], offset: int) -> list[Scenario]:

@@ -1,6 +1,7 @@
-"""The sweep on seeds it was never tuned on: other runs of the same programmes, kept apart."""
+"""The sweep on seeds and cameras it was never tuned on: other runs of the same programmes, and probe
+cameras, kept apart."""
 
-from monitor.evaluation.analytics_sweep import SCENARIOS, reseeded, scenario_options
+from monitor.evaluation.analytics_sweep import PROBES, SCENARIOS, VARIANTS, reseeded, scenario_options
 
 
 def test_an_offset_gives_other_runs_of_the_same_programmes_under_their_own_names() -> None:
@@ -13,3 +14,13 @@ def test_an_offset_gives_other_runs_of_the_same_programmes_under_their_own_names
     lengths = [scenario_options(s).seconds for s in SCENARIOS]
     assert [scenario_options(s).seconds for s in again] != lengths
     assert reseeded(SCENARIOS, 0) == list(SCENARIOS)
+
+
+def test_the_probe_cameras_are_others_than_the_sweep_s() -> None:
+    """Each probe camera is a camera of its own (not one of the sweep's under another name), so a probe run
+    is one the detectors were not tuned on."""
+    assert not {p.name for p in PROBES} & {v.name for v in VARIANTS}
+    base = scenario_options(SCENARIOS[0])
+    sweep_cameras = [v.options(base).camera for v in VARIANTS]
+    for probe in PROBES:
+        assert probe.options(base).camera not in sweep_cameras, probe.name
