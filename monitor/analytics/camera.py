@@ -216,10 +216,8 @@ class CameraTracker:
         return applied
 
     def _ramp_then_glint(self, index: int, run: list[tuple[int, float]]) -> bool:
-        """A uniform run too long for a ramp that this frame ends by falling sharply back to where it stood
-        up to GLINT_FRAMES frames ago: a ramp with a glint on its heels (auto exposure settling as a
-        reflection flares, larger than any of the ramp's frames). The ramp is a step, the frames after it a
-        glint; True when that is so."""
+        """True if this frame ends a uniform run too long for a ramp by falling sharply back to where it stood
+        up to GLINT_FRAMES frames ago: a ramp (a step), then a glint larger than any of its frames."""
         if run[-1][0] != index - 1:  # the run had grown too long to keep every frame
             return False
         mean, previous = self._raw[index], self._raw[index - 1]
