@@ -103,6 +103,13 @@ def table_step(
     )
 
 
+def _falls_back(mean: float, previous: float, before: float, jump: float) -> bool:
+    """This frame's mean falls sharply from the previous one back to `before`, undoing a `jump`: a sharp
+    move against it, not the slow drift that follows a real step."""
+    sharp = (mean - previous) * jump < 0 and abs(mean - previous) > 0.5 * abs(jump)
+    return sharp and abs(mean - before) <= 0.35 * abs(jump)
+
+
 @dataclass(frozen=True, slots=True)
 class CameraState:
     """The camera's part of one frame, as known when the frame was processed."""
@@ -226,14 +233,11 @@ class CameraTracker:
             if len(ramp) > MAX_RAMP:
                 continue
             before = self._raw[first_glint - 1]
-            jump = previous - before
             # A flare stands out of the ramp (the scene lighting up for long, then dimming, does not).
             flare = abs(math.log(max(previous, 1e-6) / max(before, 1e-6)))
             if flare < max(MIN_STEP, *(abs(r) for _, r in ramp)):
                 continue
-            back = abs(mean - before) <= 0.35 * abs(jump)
-            sharp = (mean - previous) * jump < 0 and abs(mean - previous) > 0.5 * abs(jump)
-            if back and sharp:
+            if _falls_back(mean, previous, before, previous - before):
                 self._ramp = ramp
                 if not self._close_ramp():
                     return False
@@ -246,8 +250,7 @@ class CameraTracker:
         ramp, self._ramp = self._ramp, []
         total = sum(r for _, r in ramp)
         # Flicker does not add up over frames: a run of its log-ratios telescopes to two frames' factors.
-        # The jitter is the scene's and the light's: not the camera's own steps (an exposure ramp on the run's
-        # first frames made a glint's edge look like jitter), its glints, or the run being judged.
+        # Not the camera's own steps, glints or this run (a ramp on the first frames hid a glint's edge).
         moved = self._exposure | self._glint | {i for i, _ in ramp}
         jitter = [r for i, r in self._jitter if i not in moved]
         threshold = max(MIN_STEP, 3.5 * robust_std(jitter, minimum=5, short=0.0))
@@ -275,12 +278,9 @@ class CameraTracker:
         scene, and the gain goes back to what it was before it. True when this frame is such a return."""
         previous = self._raw[index - 1] if index else mean
         for k, s in enumerate(self._steps):
-            jump = s.level_after - s.level_before
-            back = abs(mean - s.level_before) <= 0.35 * abs(jump)
-            # A sharp move against the step, not the slow drift that follows a real one.
-            sharp = (mean - previous) * jump < 0 and abs(mean - previous) > 0.5 * abs(jump)
             # Counted from the step's last frame: a flicker frame the same way may join a glint's rise.
-            if back and sharp and index - s.last <= GLINT_FRAMES:
+            back = _falls_back(mean, previous, s.level_before, s.level_after - s.level_before)
+            if back and index - s.last <= GLINT_FRAMES:
                 # The excursion began at this step: every step since belongs to it.
                 for undone in self._steps[k:]:
                     self._log_gain -= undone.log_ratio

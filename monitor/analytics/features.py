@@ -93,12 +93,12 @@ class FeatureExtractor:
             gain=camera.gain,
             level=camera.level,
             exposure_step=camera.exposure_step,
-            sample_contrast=samplecontrast_of(colour, box, f),
+            sample_contrast=sample_contrast_of(colour, box, f),
             area_texture=area_texture,
         )
 
 
-def samplecontrast_of(small: np.ndarray, box: Box, downscale: int) -> tuple[float, float, float]:
+def sample_contrast_of(small: np.ndarray, box: Box, downscale: int) -> tuple[float, float, float]:
     """Per channel, the mean of the sample box over the mean of everything else, on the downscaled frame: a
     gain or a flicker multiplies both, so only what happens at the sample moves it. Every channel, since
     which one carries the sample depends on the scene: red saturates in a bright glow, blue and green go
