@@ -20,8 +20,8 @@ import numpy as np
 from monitor.analytics.stats import robust_std
 from monitor.records import Flag, FlagKind
 
-# A glint lasts at most this many frames (the real run's lasts 3: 355-357 s).
-GLINT_FRAMES = 4
+# A glint lasts at most this many frames: the real run's last 3 (355-357 s) and 8 (300-307 s, in the hold).
+GLINT_FRAMES = 8
 # Pixels darker or brighter than this are clipped or drowned in noise: their ratio says nothing.
 _DARK, _BRIGHT = 12.0, 243.0
 # A frame changes uniformly when its log-ratio is at least this (2 %) and the channels and pixels agree.

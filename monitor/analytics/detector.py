@@ -15,8 +15,8 @@ The physics each event must obey, enforced here:
   below the 1# at fully_molten;
 - crystallization ends when the crystalline share stops growing (analytics/growth_end.py).
 A step counts only if the level after it holds for HOLD frames and differs from the median of the WINDOW
-frames before: a glint (an excursion of up to 4 frames that comes back) is no step either way. Where the
-evidence is missing (a table of means has no sample box), the event is not found, with the reason.
+frames before: a 1-4 frame excursion that comes back is no step (on frames the camera tracker takes glints
+of up to 8 out first). Without the evidence (a table of means has no sample box): not found, with why.
 """
 
 import math

@@ -135,6 +135,31 @@ def test_a_glint_after_a_ramp_on_the_first_frames_is_still_a_glint(seed: int) ->
     assert levels[30] / levels[8] == pytest.approx(truths[30] / truths[8], rel=0.02)
 
 
+@pytest.mark.parametrize("frames", [5, 6, 8])
+def test_an_excursion_as_long_as_the_real_run_s_longest_is_a_glint(frames: int) -> None:
+    """The real run's longest excursion lasts 8 frames (300-307 s, in the hold: green +19 %, then back).
+    Held 5-8 frames and back, a +20 % flare is a glint and costs no gain; a probe camera whose glints
+    lasted 5-6 frames kept their returns as steps down (fully_molten lost on seed 3001)."""
+    light = np.ones(60)
+    light[20 : 20 + frames] *= 1.2
+    base = np.clip(scene(np.random.default_rng(9)), 0, 110)
+    levels, truths, tracker = run_through_steps(base, np.ones(60), light)
+    assert [i for i in range(60) if tracker.flags(i)] == list(range(20, 20 + frames))
+    assert all(tracker.flags(i) == (Flag(FlagKind.GLINT),) for i in range(20, 20 + frames))
+    assert levels[40] / levels[19] == pytest.approx(truths[40] / truths[19], rel=0.02)
+
+
+def test_a_step_that_holds_longer_than_a_glint_stays_a_step() -> None:
+    """A +20 % gain step, and the whole scene dimming sharply back 9 frames later: too late for a glint, so
+    two steps (a uniform dimming is the gain's own signature)."""
+    gains, light = np.ones(60), np.ones(60)
+    gains[20:] *= 1.2
+    light[29:] /= 1.2
+    _, _, tracker = run_through_steps(np.clip(scene(np.random.default_rng(10)), 0, 110), gains, light)
+    assert [i for i in range(60) if tracker.flags(i)] == [20, 29]
+    assert all(tracker.flags(i) == (Flag(FlagKind.EXPOSURE_STEP),) for i in (20, 29))
+
+
 def test_a_scene_that_lights_up_for_long_is_still_no_step_when_it_dims_sharply() -> None:
     """Five uniform rises of the whole scene and then a sharp fall to where the fifth began look like a ramp
     with a glint after it, but no ramp: the rises are the scene's, 3 % each, under a step."""
