@@ -26,8 +26,17 @@ import numpy as np
 
 from monitor.analytics.growth_end import find_growth_end
 from monitor.analytics.programme import Programme
-from monitor.analytics.signals import HOLD, NOISE_FRAMES, WINDOW, Series, Step, confidence, knee, theil_sen
-from monitor.analytics.stats import robust_std
+from monitor.analytics.signals import (
+    HOLD,
+    NOISE_FRAMES,
+    WINDOW,
+    Series,
+    Step,
+    climb_threshold,
+    confidence,
+    knee,
+    theil_sen,
+)
 from monitor.records import EventType, Evidence, Features, MissedEvent, Stage, StageEvent
 from monitor.stages import stage_at
 
@@ -48,14 +57,7 @@ class Observation:
     @classmethod
     def of(cls, time_s: float, file: str, features: Features, t1_c: float | None) -> "Observation":
         level = features.level if not math.isnan(features.level) else features.mean
-        return cls(
-            time_s,
-            file,
-            level,
-            t1_c,
-            features.sample_contrast,
-            features.area_texture,
-        )
+        return cls(time_s, file, level, t1_c, features.sample_contrast, features.area_texture)
 
 
 @dataclass(slots=True)
@@ -173,13 +175,8 @@ class StageDetector:
             if n < 2 * k + 4 or self._heating_over(n - k, kind):
                 return
             baseline = np.asarray(x[max(0, n - k - NOISE_FRAMES) : n - k], dtype=float)
-            pace = max(float(np.nanmedian(np.diff(baseline))), 0.2)
-            # The slope of every window of k+1 frames before: what heating, noise and flicker give.
-            windows = np.lib.stride_tricks.sliding_window_view(baseline, k + 1)
-            before = np.asarray([theil_sen(w) for w in windows])
-            spread = max(robust_std(before), 0.05)
+            threshold, pace, spread = climb_threshold(baseline, k)
             slope = theil_sen(np.asarray(x[n - k - 1 :], dtype=float))
-            threshold = max(3.0 * pace, float(np.median(before)) + 4.0 * spread)
             if slope > threshold:
                 note = f"over {k} frames; heating pace {pace:.2f}/frame, slope spread before {spread:.2f}"
                 # Dated where the climb begins, not where the window that confirmed it does (3 frames early).

@@ -1,6 +1,7 @@
 """Signals of one run for the stage detector: a series with its held, sharp steps; robust slopes; how an
 event's confidence follows its margin over the threshold."""
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -78,3 +79,23 @@ def theil_sen(y: np.ndarray) -> float:
     """The median of the slopes between every pair of points: one or two wild frames do not tip it."""
     i, j = np.triu_indices(y.size, k=1)
     return float(np.median((y[j] - y[i]) / (j - i)))
+
+
+def climb_threshold(baseline: np.ndarray, k: int) -> tuple[float, float, float]:
+    """How fast a (k+1)-frame window must climb to be more than the heating, noise and flicker of the
+    baseline frames before it: (threshold, heating pace, spread of such windows' slopes)."""
+    measured = baseline[~np.isnan(baseline)]
+    # A slope over every pair: the median of frame-to-frame steps swings by a level or more under a
+    # flickering light, and 3x that pace had hidden a 3/frame climb (synthetic flicker, seed 7).
+    line = theil_sen(measured) if measured.size > 1 else 0.0
+    pace = max(line, 0.2)
+    # The slopes of the windows before. Few fit in a short heating, and their spread can come out far too
+    # small (a flicker then passed for the climb, up to 13 s early), so it is at least what the frames'
+    # scatter about the heating line lets a (k+1)-frame slope do by chance.
+    windows = np.lib.stride_tricks.sliding_window_view(baseline, k + 1)
+    before = np.asarray([theil_sen(w) for w in windows])
+    residual = measured - line * np.arange(measured.size)
+    scatter = max(robust_std(residual, short=0.0), float(np.std(residual)) if residual.size else 0.0)
+    chance = scatter * math.sqrt(12.0 / ((k + 1) * ((k + 1) ** 2 - 1)))
+    spread = max(robust_std(before), chance, 0.05)
+    return max(3.0 * pace, float(np.median(before)) + 4.0 * spread), pace, spread

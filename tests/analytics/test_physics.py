@@ -94,21 +94,18 @@ def test_the_end_of_growth_holds_while_the_crystals_keep_gaining_contrast() -> N
     assert events[EventType.CRYSTALLIZATION_END] == pytest.approx(640, abs=5)
 
 
-KNOWN_FLICKER_MISSES = [
-    # The flicker hides the flash's climb: melting_start is never confirmed, so nothing after it.
-    pytest.param(7, marks=pytest.mark.xfail(strict=True, reason="melting_start lost in the flicker")),
-]
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5, 6, *KNOWN_FLICKER_MISSES])
+@pytest.mark.parametrize("seed", range(20))
 def test_a_flickering_light_s_spikes_are_no_melt_flash(seed: int) -> None:
     """+-4 % flicker (about +-4 grey levels here): a spike and its fall while heating are within the level's
-    own jitter, so melting_complete is the flash's collapse, and fully_molten the clearing after it. (Seed 1
-    is the case: before, a spike at 123 s was the flash and fully_molten came at 149 s. Seed 4: a spike one
-    frame before the top was the peak, and the collapse came three frames after it, too late.) Seed 7 shows
-    a flicker failure not solved yet: a missed event, not a wrong one."""
+    own jitter, so melting_start is the climb's, melting_complete the flash's collapse, and fully_molten the
+    clearing after it. (Seed 1 was the case for the flash: a spike at 123 s was taken for it and
+    fully_molten came at 149 s. Seed 4: a spike one frame before the top was the peak, and the collapse
+    came three frames after it, too late.) melting_start used to be lost on seeds 7 and 18: the heating pace,
+    read from frame-to-frame steps, came out so high under the flicker that the climb never beat 3x it. It
+    was 4-7 s early on seeds 1, 8 and 19: the first frames a climb may be judged on hold too few windows to
+    know the flicker by, and a spike was taken for the climb."""
     events = found(run(sample_steps={560: 0.96}, flicker=0.04, seed=seed))
-    assert events[EventType.MELTING_START] == pytest.approx(128, abs=4)  # seed 1: 4 s early, on a spike
+    assert events[EventType.MELTING_START] == pytest.approx(128, abs=3)
     assert events[EventType.MELTING_COMPLETE] == pytest.approx(148, abs=3)
     assert events[EventType.FULLY_MOLTEN] == pytest.approx(192, abs=3)
 
