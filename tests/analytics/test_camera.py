@@ -137,8 +137,8 @@ def test_a_glint_after_a_ramp_on_the_first_frames_is_still_a_glint(seed: int) ->
 
 @pytest.mark.parametrize("frames", [5, 6, 8])
 def test_an_excursion_as_long_as_the_real_run_s_longest_is_a_glint(frames: int) -> None:
-    """The real run's longest excursion lasts 8 frames (300-307 s, in the hold: green +19 %, then back).
-    Held 5-8 frames and back, a +20 % flare is a glint and costs no gain; a probe camera whose glints
+    """The real run's longest excursion lasts 8 frames (300-307 s, in the hold: green up 14-26 %, back at
+    308). Held 5-8 frames and back, a +20 % flare is a glint and costs no gain; a probe camera whose glints
     lasted 5-6 frames kept their returns as steps down (fully_molten lost on seed 3001)."""
     light = np.ones(60)
     light[20 : 20 + frames] *= 1.2
