@@ -90,8 +90,8 @@ def climb_threshold(baseline: np.ndarray, k: int) -> tuple[float, float, float]:
     line = theil_sen(measured) if measured.size > 1 else 0.0
     pace = max(line, 0.2)
     # The slopes of the windows before. Few fit in a short heating, and their spread can come out far too
-    # small (a flicker then passed for the climb, up to 13 s early), so it is at least what the frames'
-    # scatter about the heating line lets a (k+1)-frame slope do by chance.
+    # small (a flicker spike then passed for the climb, 4-7 s early), so it is at least the standard error
+    # of a line's slope over k+1 frames with the frames' scatter about the heating line.
     windows = np.lib.stride_tricks.sliding_window_view(baseline, k + 1)
     before = np.asarray([theil_sen(w) for w in windows])
     residual = measured - line * np.arange(measured.size)
