@@ -104,9 +104,9 @@ def table_step(
 
 
 def _falls_back(mean: float, previous: float, before: float, jump: float) -> bool:
-    """This frame's mean falls sharply from the previous one back to `before`, undoing a `jump`: a sharp
-    move against it, not the slow drift that follows a real step."""
-    sharp = (mean - previous) * jump < 0 and abs(mean - previous) > 0.5 * abs(jump)
+    """This frame's mean moves sharply back to `before`, undoing a `jump` (not a real step's slow drift): from
+    the jump's side, or from beyond `before` when a glint the other way came next (up, down, then back)."""
+    sharp = (mean - previous) * (before - previous) > 0 and abs(mean - previous) > 0.5 * abs(jump)
     return sharp and abs(mean - before) <= 0.35 * abs(jump)
 
 

@@ -149,6 +149,23 @@ def test_an_excursion_as_long_as_the_real_run_s_longest_is_a_glint(frames: int) 
     assert levels[40] / levels[19] == pytest.approx(truths[40] / truths[19], rel=0.02)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_two_glints_back_to_back_up_then_down_cost_no_gain(seed: int) -> None:
+    """A reflection (+13 %) for two frames, a puff of fume (x0.7) for four at once after it, then back, as
+    the scene starts to brighten 3 % a frame: the return undoes both. Before, it undid only the fume's and
+    kept the reflection as a 13 % step; the melt's start came 4 s late (an unseen camera with a glint every
+    40 s, seed 4002)."""
+    rng = np.random.default_rng(seed)
+    light = np.ones(40)
+    light[16:18] *= 1.13
+    light[18:22] *= 0.7
+    light[21:] *= 1.03 ** np.arange(1, 20)
+    levels, truths, tracker = run_through_steps(np.clip(scene(rng), 0, 110), np.ones(40), light)
+    assert {i for i in range(40) if tracker.flags(i)} <= set(range(16, 22))
+    assert not [i for i in range(40) if tracker.flags(i) == (Flag(FlagKind.EXPOSURE_STEP),)]
+    assert levels[30] / levels[15] == pytest.approx(truths[30] / truths[15], rel=0.02)
+
+
 def test_a_step_that_holds_longer_than_a_glint_stays_a_step() -> None:
     """A +20 % gain step, and the whole scene dimming sharply back 9 frames later: too late for a glint, so
     two steps (a uniform dimming is the gain's own signature)."""
