@@ -103,11 +103,11 @@ def table_step(
     )
 
 
-def _falls_back(mean: float, previous: float, before: float, jump: float) -> bool:
+def _falls_back(mean: float, previous: float, before: float, jump: float, beyond: bool = False) -> bool:
     """This frame's mean moves sharply back to `before`, undoing a `jump` (not a real step's slow drift): from
-    the jump's side, or from beyond `before` when a glint the other way came next (up, down, then back)."""
-    sharp = (mean - previous) * (before - previous) > 0 and abs(mean - previous) > 0.5 * abs(jump)
-    return sharp and abs(mean - before) <= 0.35 * abs(jump)
+    the jump's side, or with `beyond` from either (a step the other way came next: up, down, then back)."""
+    sharp = (mean - previous) * (jump if not beyond else previous - before) < 0
+    return sharp and abs(mean - previous) > 0.5 * abs(jump) and abs(mean - before) <= 0.35 * abs(jump)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +183,7 @@ class CameraTracker:
         return float(np.median(self._trend[-5:])) if self._trend else 0.0
 
     def _bridge(self, first: int, last: int) -> None:
-        """Frames first..last were the camera's doing: their level carries on the scene's trend from the
-        frame before them."""
+        """Frames first..last were the camera's: their level carries on at the scene's trend from before."""
         if first == 0:
             return
         trend = self._scene_trend()
@@ -274,12 +273,13 @@ class CameraTracker:
         return True
 
     def _undo_excursion(self, index: int, mean: float) -> bool:
-        """A recent step whose level this frame returns to, sharply, is a glint: its frames are not the
-        scene, and the gain goes back to what it was before it. True when this frame is such a return."""
+        """A recent step whose level this frame returns to, sharply, is a glint: its frames are not the scene,
+        and the gain goes back to what it was before it. True when this frame is such a return."""
         previous = self._raw[index - 1] if index else mean
         for k, s in enumerate(self._steps):
             # Counted from the step's last frame: a flicker frame the same way may join a glint's rise.
-            back = _falls_back(mean, previous, s.level_before, s.level_after - s.level_before)
+            beyond = any(later.log_ratio * s.log_ratio < 0 for later in self._steps[k + 1 :])
+            back = _falls_back(mean, previous, s.level_before, s.level_after - s.level_before, beyond)
             if back and index - s.last <= GLINT_FRAMES:
                 # The excursion began at this step: every step since belongs to it.
                 for undone in self._steps[k:]:

@@ -104,12 +104,18 @@ VARIANTS: tuple[Variant, ...] = (
     ),
 )
 # Cameras kept out of the default sweep and out of tuning, to probe with (`--variants`): the detectors were
-# judged on them once, after the fact.
+# judged on them after the fact (the first four on seeds 3000-3004, the other six on 4000-4004).
 PROBES: tuple[Variant, ...] = (
     Variant("slow-settle", CameraOptions(ae_settle_frames=(5, 8))),
     Variant("narrow-ae", CameraOptions(ae_low=85.0, ae_high=150.0, ae_target=110.0)),
     Variant("dim-gain", CameraOptions(gain=0.5, flicker=0.02, blur_sigma=1.0), noise_sigma=3.0),
     Variant("long-glints", CameraOptions(glint_rate=1 / 60, glint_frames=(3, 6))),
+    Variant("heavy-blur", CameraOptions(blur_sigma=3.0), noise_sigma=3.0),
+    Variant("small-sample", CameraOptions(scale=0.75, offset=(30, -20))),
+    Variant("strong-flicker", CameraOptions(flicker=0.06)),
+    Variant("bright-gain", CameraOptions(gain=1.6, white_balance=(0.9, 1.0, 1.2))),
+    Variant("noisy", CameraOptions(), noise_sigma=8.0),
+    Variant("frequent-glints", CameraOptions(glint_rate=1 / 40)),
 )
 
 

@@ -1,10 +1,12 @@
 """The camera told apart from the sample: photometric steps on frames and on tables, gain compensation,
 glints recognised in hindsight."""
 
+import math
+
 import numpy as np
 import pytest
 
-from monitor.analytics.camera import NO_STEP, CameraTracker, measure_step, table_step
+from monitor.analytics.camera import NO_STEP, CameraTracker, StepMeasure, measure_step, table_step
 from monitor.records import Flag, FlagKind
 
 
@@ -220,3 +222,21 @@ def test_on_a_table_only_a_joint_rise_while_cooling_is_the_camera() -> None:
     assert not table_step(after, before, cooling=True, noise=0.2).is_step  # a fall is left to the detector
     assert not table_step(before, (0.5, 73.7, 150.0), cooling=True, noise=0.2).is_step  # red fell
     assert not table_step(before, (0.5, 53.0, 154.5), cooling=True, noise=0.2).is_step  # within noise
+
+
+def test_an_exposure_ramp_back_to_the_level_before_a_glint_is_no_return_of_it() -> None:
+    """A glint (+13 %), then the melt clears and the picture dims (the sample only: no camera step), and the
+    auto exposure ramps its gain up to where the mean stood before the glint. The mean comes back, but from
+    below and by the camera: the glint is not undone there, and the ramp is a step (a probe camera, narrow
+    auto exposure, seed 3004, lost fully_molten when it was taken for the glint's return)."""
+    means = [101.8, 101.6, 101.7, 101.6, 114.8, 87.9, 96.5, 105.0, 102.7, 110.9, 111.2, 111.3, 111.7]
+    uniform = {4, 6, 7, 9}  # the glint's rise and the ramp's frames; the clearing is local
+    tracker = CameraTracker()
+    state = tracker.observe(means[0], NO_STEP)
+    for i in range(1, len(means)):
+        r = math.log(means[i] / means[i - 1])
+        step = StepMeasure(log_ratio=r, uniform=i in uniform, channels=(r, r, r), pixel_share=0.9)
+        state = tracker.observe(means[i], step)
+    assert not [i for i in range(len(means)) if tracker.flags(i) == (Flag(FlagKind.GLINT),)]
+    assert [tracker.flags(i) for i in (6, 7)] == [(Flag(FlagKind.EXPOSURE_STEP),)] * 2
+    assert state.gain == pytest.approx(means[4] / means[3] * means[7] / means[5], rel=0.03)

@@ -17,10 +17,21 @@ def test_an_offset_gives_other_runs_of_the_same_programmes_under_their_own_names
 
 
 def test_the_probe_cameras_are_others_than_the_sweep_s() -> None:
-    """Each probe camera is a camera of its own (not one of the sweep's under another name), so a probe run
-    is one the detectors were not tuned on."""
+    """Each probe camera is a camera of its own (not one of the sweep's under another name: its lens,
+    sensor noise or frame differ), so a probe run is one the detectors were not tuned on."""
     assert not {p.name for p in PROBES} & {v.name for v in VARIANTS}
+    assert len({p.name for p in PROBES}) == len(PROBES)
     base = scenario_options(SCENARIOS[0])
-    sweep_cameras = [v.options(base).camera for v in VARIANTS]
+    sweep_runs = [v.options(base) for v in VARIANTS]
     for probe in PROBES:
-        assert probe.options(base).camera not in sweep_cameras, probe.name
+        assert probe.options(base) not in sweep_runs, probe.name
+
+
+def test_the_help_names_every_probe_camera() -> None:
+    """The help of `evaluate-analytics --variants` names the probe cameras by hand (building the parser does
+    not import the simulator): it must name each one."""
+    from monitor.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    variants = next(a for a in sub.choices["evaluate-analytics"]._actions if a.dest == "variants")
+    assert all(p.name in " ".join(variants.help.split()) for p in PROBES)

@@ -129,7 +129,7 @@ def test_evaluate_analytics_names_an_unknown_variant(
     assert main(["evaluate-analytics", str(tmp_path), "--variants", "pinhole", "-q"]) == 2
     err = capsys.readouterr().err
     assert "unknown variant pinhole; known: fixed-exposure, auto-exposure" in err
-    assert "slow-settle, narrow-ae, dim-gain, long-glints" in err  # the probe cameras, by name only
+    assert "slow-settle, narrow-ae, dim-gain, long-glints, heavy-blur" in err  # the probe cameras, by name
 
 
 def test_analyze_cli_on_a_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
