@@ -277,9 +277,9 @@ class CameraTracker:
         and the gain goes back to what it was before it. True when this frame is such a return."""
         previous = self._raw[index - 1] if index else mean
         for k, s in enumerate(self._steps):
-            # Counted from the step's last frame: a flicker frame the same way may join a glint's rise.
             beyond = any(later.log_ratio * s.log_ratio < 0 for later in self._steps[k + 1 :])
             back = _falls_back(mean, previous, s.level_before, s.level_after - s.level_before, beyond)
+            # Counted from the step's last frame: a flicker frame the same way may join a glint's rise.
             if back and index - s.last <= GLINT_FRAMES:
                 # The excursion began at this step: every step since belongs to it.
                 for undone in self._steps[k:]:
