@@ -19,12 +19,14 @@ frames before: a 1-4 frame excursion that comes back is no step (on frames the c
 of up to 8 out first). Without the evidence (a table of means has no sample box): not found, with why.
 """
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from monitor.analytics.growth_end import find_growth_end
+from monitor.analytics.growth_end import SamplePixels, find_growth_end
+from monitor.analytics.observation import Observation
 from monitor.analytics.programme import Programme
 from monitor.analytics.signals import (
     HOLD,
@@ -37,27 +39,8 @@ from monitor.analytics.signals import (
     knee,
     theil_sen,
 )
-from monitor.records import EventType, Evidence, Features, MissedEvent, Stage, StageEvent
+from monitor.records import EventType, Evidence, MissedEvent, Stage, StageEvent
 from monitor.stages import stage_at
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """What the detector needs of one frame."""
-
-    time_s: float
-    file: str
-    level: float  # gain-compensated whole-frame mean
-    t1_c: float | None
-    # Sample contrast per channel (B, G, R); nan = not measured (a table of means)
-    sample: tuple[float, float, float] = (math.nan, math.nan, math.nan)
-    # Mean squared local contrast of the sample box, noise removed; nan = not measured (a table of means)
-    texture: float = math.nan
-
-    @classmethod
-    def of(cls, time_s: float, file: str, features: Features, t1_c: float | None) -> "Observation":
-        level = features.level if not math.isnan(features.level) else features.mean
-        return cls(time_s, file, level, t1_c, features.sample_contrast, features.area_texture)
 
 
 @dataclass(slots=True)
@@ -76,6 +59,7 @@ class StageDetector:
         self._level = Series()
         self._sample = (Series(), Series(), Series())
         self._texture = Series()
+        self._pixels = SamplePixels()
         self._marks = _Marks()
         self._index: dict[EventType, int] = {}
         self._melt_start_level = math.nan
@@ -115,7 +99,8 @@ class StageDetector:
                 self._revised_from = index if self._revised_from is None else min(index, self._revised_from)
 
     def update(self, observation: Observation) -> list[StageEvent]:
-        self._points.append(observation)
+        self._pixels.add(len(self._points), observation.pixels)
+        self._points.append(dataclasses.replace(observation, pixels=None))  # the pixels are kept above
         # The level is already gain-compensated; frames the camera moved are revised through `revise`.
         self._level.append(observation.level)
         # Ratios inside the frame: the camera's gain cancels out, and a local change may coincide with it.
@@ -288,9 +273,9 @@ class StageDetector:
         return next(i for i, p in enumerate(self._points) if p.time_s >= (cooling or -math.inf))
 
     def _find_crystallization_end(self) -> None:
-        """Growth stops: the texture has covered LEVEL of its rise to a flat plateau (growth_end.py)."""
+        """Growth stops: the sample's pixels have crystallized, or its texture has reached a plateau."""
         start, melt = self._index[EventType.CRYSTALLIZATION_START], self._index[EventType.FULLY_MOLTEN]
-        found = find_growth_end(self._texture.values, start, melt)
+        found = find_growth_end(self._texture.values, start, melt, self._pixels)
         if isinstance(found, str):
             self._marks.why[EventType.CRYSTALLIZATION_END] = found
         else:

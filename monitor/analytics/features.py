@@ -44,6 +44,9 @@ class FeatureExtractor:
         self._powder = _PowderMask()
         self.camera = CameraTracker()
         self._sample_box: Box | None = self.config.sample_roi
+        # The last frame's squared local contrast over the sample's pixels (for growth_end.SamplePixels):
+        # an array per frame, so kept beside the Features record, not in it.
+        self.sample_pixels: np.ndarray | None = None
 
     def set_sample_box(self, box: Box) -> None:
         """The run's sample box (located from its frames); analytics.sample_roi, when set, wins."""
@@ -77,7 +80,8 @@ class FeatureExtractor:
         box = self.sample_box(w, h)
         squared = texture_map(image, box)
         texture, share = contrast_of(squared)
-        area_texture = self._powder.area_texture(squared, box)
+        self.sample_pixels = self._powder.pixels(squared, box)
+        area_texture = math.nan if self.sample_pixels is None else float(self.sample_pixels.mean())
         probes = tuple(
             tuple(float(v) for v in image[min(y, h - 1), min(x, w - 1)]) for x, y in self._probe_points(box)
         )
@@ -130,10 +134,10 @@ class _PowderMask:
         self._frames = 0
         self.mask: np.ndarray | None = None  # None: the whole box (not learned yet, or no powder seen)
 
-    def area_texture(self, squared: np.ndarray | None, box: Box) -> float:
-        """The mean squared contrast over the sample's pixels (the whole box until they are known)."""
+    def pixels(self, squared: np.ndarray | None, box: Box) -> np.ndarray | None:
+        """The squared contrast of the sample's pixels (the whole box until they are known), flattened."""
         if squared is None:
-            return math.nan
+            return None
         if box != self._box or self._sum is None or self._sum.shape != squared.shape:
             self._box, self._sum, self._frames, self.mask = box, np.zeros_like(squared), 0, None
         if self._frames < POWDER_FRAMES:
@@ -144,8 +148,7 @@ class _PowderMask:
                 grainy = cv2.blur(self._sum / POWDER_FRAMES, _POWDER_BLUR) > 0.5 * TEXTURE_LEVEL**2
                 grainy = cv2.dilate(grainy.astype(np.uint8), _POWDER_GROW) > 0
                 self.mask = grainy if grainy.mean() >= _POWDER_SHARE else None
-        chosen = squared if self.mask is None else squared[self.mask]
-        return float(chosen.mean())
+        return squared.ravel() if self.mask is None else squared[self.mask]
 
 
 def contrast_of(squared: np.ndarray | None) -> tuple[float, float]:

@@ -122,7 +122,8 @@ class FrameProcessor:
         features = self.features.extract(frame.image)
         t1 = None if reading.t1.value is None else float(reading.t1.value)
         self.detector.revise(self.features.camera.take_revisions())
-        events = self.detector.update(Observation.of(time_s, frame.name, features, t1))
+        observation = Observation.of(time_s, frame.name, features, t1, self.features.sample_pixels)
+        events = self.detector.update(observation)
         stage = self.detector.stage
         self._fraction.observe(time_s, features.textured_share)
         if stage is Stage.HEATING:

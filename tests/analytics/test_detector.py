@@ -17,8 +17,8 @@ from monitor.simulate import SimulatedRun
 
 
 @pytest.fixture(scope="module")
-def series(reference_run: SimulatedRun) -> list[tuple[float, str, Features, float]]:
-    """(time, file, features, 1#) of every frame of the reference run."""
+def series(reference_run: SimulatedRun) -> list[tuple[float, str, Features, float, np.ndarray | None]]:
+    """(time, file, features, 1#, the sample's pixels) of every frame of the reference run."""
     config = parse_config({}, env={})
     extractor = FeatureExtractor(config.analytics)
     locator = SampleLocator(ignore=(config.overlay.box,))
@@ -29,9 +29,9 @@ def series(reference_run: SimulatedRun) -> list[tuple[float, str, Features, floa
         features = extractor.extract(image)
         # Hindsight levels of a camera ramp, as the pipeline passes them on, folded into the series.
         for index, level in extractor.camera.take_revisions():
-            t, file, f, t1 = out[index]
-            out[index] = (t, file, replace(f, level=level), t1)
-        out.append((float(frame.time_s), frame.file, features, float(frame.t1_c)))
+            t, file, f, t1, pixels = out[index]
+            out[index] = (t, file, replace(f, level=level), t1, pixels)
+        out.append((float(frame.time_s), frame.file, features, float(frame.t1_c), extractor.sample_pixels))
     return out
 
 
@@ -41,8 +41,8 @@ def feed(
     """Run the detector; also note at which frame index each event was confirmed."""
     detector = StageDetector()
     confirmed_at: dict[EventType, int] = {}
-    for i, (t, file, f, t1) in enumerate(series[:stop]):
-        for event in detector.update(Observation.of(t, file, f, t1 if with_t1 else None)):
+    for i, (t, file, f, t1, pixels) in enumerate(series[:stop]):
+        for event in detector.update(Observation.of(t, file, f, t1 if with_t1 else None, pixels)):
             confirmed_at[event.type] = i
     return detector, confirmed_at
 
@@ -79,7 +79,7 @@ def test_every_frame_gets_the_true_stage(series, reference_run: SimulatedRun) ->
 def test_events_are_confirmed_within_a_few_frames(series) -> None:
     """Step events wait HOLD frames (longer than a glint lasts); the end of growth waits for its plateau."""
     detector, confirmed_at = feed(series)
-    index = {file: i for i, (_, file, _, _) in enumerate(series)}
+    index = {file: i for i, (_, file, *_) in enumerate(series)}
     for event in detector.events:
         delay = confirmed_at[event.type] - index[event.file]
         limit = PLATEAU if event.type is EventType.CRYSTALLIZATION_END else HOLD + 1

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from monitor.analytics.features import FeatureExtractor, contrast_of, texture_map
-from monitor.analytics.growth_end import PLATEAU, GrowthEnd, find_growth_end
+from monitor.analytics.growth_end import MAX_PIXELS, PLATEAU, SHARE, GrowthEnd, SamplePixels, find_growth_end
 from monitor.config import parse_config
 from monitor.config.overlay import Box
 
@@ -155,13 +155,17 @@ def test_the_area_texture_does_not_jump_with_the_camera_gain() -> None:
 POWDER, MOLTEN, GROWTH, AFTER = 5, 40, 70, 30  # frames of each phase of the image run below
 
 
-def sample_run(*, grows: bool, seed: int = 0, rim_last: bool = False) -> tuple[list[np.ndarray], int, int]:
+def sample_run(
+    *, grows: bool, seed: int = 0, rim_last: bool = False, last_contrast: float = 1.0, n: float = 2.5
+) -> tuple[list[np.ndarray], int, int]:
     """Frames of BOX: an elliptical sample (grainy powder, then smooth melt, then crystals spreading from
     random nuclei, the last 3 % ending smoothly, no snap) on a smooth wall, with two thermocouple wires
     hanging in the box's lower corners. The wires glow like the wall while hot and darken against it as
     they cool, from crystallization_start on. Also the indices of crystallization_start and of the frame
     that is 97 % crystalline. rim_last: the powder is less grainy towards its rim, and the crystals grow
-    from the middle outwards, so the last liquid is at the rim."""
+    from the middle outwards, so the last liquid is at the rim. last_contrast: the facets of the last tenth
+    to crystallize have this many times the contrast of the rest (grain boundaries, where grains meet last,
+    are the most contrasted). n: the Avrami exponent."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0 : BOX.height, 0 : BOX.width]
     across, down = (xx - BOX.width / 2) / (0.4 * BOX.width), (yy - BOX.height / 2) / (0.32 * BOX.height)
@@ -180,8 +184,10 @@ def sample_run(*, grows: bool, seed: int = 0, rim_last: bool = False) -> tuple[l
         arrival = radius + 0.05 * arrival
     order = np.zeros(sample.shape, np.float32)
     order[sample] = np.argsort(np.argsort(arrival[sample])) / sample.sum()
+    last = order >= 0.9
+    facets[last] = 1.0 + (facets[last] - 1.0) * last_contrast
     duration = GROWTH - 10.0
-    k = -math.log(0.03) / duration**2.5
+    k = -math.log(0.03) / duration**n
     start = POWDER + MOLTEN
     frames = []
     for i in range(POWDER + MOLTEN + GROWTH + AFTER):
@@ -189,7 +195,7 @@ def sample_run(*, grows: bool, seed: int = 0, rim_last: bool = False) -> tuple[l
         if i < POWDER:
             image[sample] = 100.0 * powder[sample]
         else:
-            fraction = 1.0 - math.exp(-k * max(i - start, 0) ** 2.5) if grows else 0.0
+            fraction = 1.0 - math.exp(-k * max(i - start, 0) ** n) if grows else 0.0
             crystal = sample & (order < fraction)
             image[crystal] = 100.0 * facets[crystal]
         image[wires] = 100.0 * (1.0 - 0.006 * max(i - start, 0))
@@ -233,6 +239,7 @@ def test_a_smooth_end_beside_darkening_wires_is_found_within_five_frames(growing
 def test_no_growth_beside_darkening_wires_is_no_end() -> None:
     frames, start, _ = sample_run(grows=False, seed=1)
     assert ends_on(extracted(frames), start) is None
+    assert pixel_end(frames, start) is None
 
 
 def test_the_last_liquid_at_the_powder_s_faint_rim_still_counts() -> None:
@@ -241,3 +248,79 @@ def test_the_last_liquid_at_the_powder_s_faint_rim_still_counts() -> None:
     frames, start, end = sample_run(grows=True, seed=2, rim_last=True)
     found = ends_on(extracted(frames), start)
     assert found is not None and found == pytest.approx(end, abs=5)
+
+
+# --- judged pixel by pixel ------------------------------------------------------------------------------
+
+
+def pixel_end(frames: list[np.ndarray], start: int) -> GrowthEnd | None:
+    """The first end found frame by frame with the sample's pixels, as the detector searches."""
+    extractor = FeatureExtractor(parse_config({}, env={}).analytics)
+    extractor.set_sample_box(BOX)
+    pixels, texture = SamplePixels(), []
+    for i, frame in enumerate(frames):
+        texture.append(extractor.extract(frame).area_texture)
+        pixels.add(i, extractor.sample_pixels)
+        if i >= start + PLATEAU:
+            found = find_growth_end(texture, start, POWDER, pixels)
+            if isinstance(found, GrowthEnd):
+                return found
+    return None
+
+
+@pytest.mark.parametrize("n", [2.0, 2.5])
+@pytest.mark.parametrize("last_contrast", [3.0, 0.3])
+def test_the_end_is_dated_by_area_whatever_the_contrast_of_the_last_liquid(
+    last_contrast: float, n: float
+) -> None:
+    """The last tenth to crystallize three times as contrasted as the rest (grain boundaries), or a third:
+    the texture's level lags or runs ahead of the area by more than the 5 s target (checked, so the cases
+    are real ones); judged on the sample's pixels, the end is found within it either way."""
+    frames, start, end = sample_run(grows=True, seed=4, last_contrast=last_contrast, n=n)
+    by_level = ends_on(extracted(frames), start)
+    assert by_level is None or abs(by_level - end) > 5
+    found = pixel_end(frames, start)
+    assert found is not None and found.index == pytest.approx(end, abs=5)
+    share = found.evidence[-1]
+    assert share.signal == "crystallized share of the sample's pixels" and share.value >= SHARE
+
+
+def test_pixel_ends_hold_on_the_runs_the_level_already_got_right(growing_run) -> None:
+    frames, start, end = growing_run
+    found = pixel_end(frames, start)
+    assert found is not None and found.index == pytest.approx(end, abs=5)
+    frames, start, end = sample_run(grows=True, seed=2, rim_last=True)
+    found = pixel_end(frames, start)
+    assert found is not None and found.index == pytest.approx(end, abs=5)
+
+
+def test_without_pixels_on_every_frame_the_level_judges() -> None:
+    """A frame without pixels (not measured) in the window, or pixels of another size (a new sample box)
+    after crystallization_start, leave the judgement to the texture's level: the same answers, frame by
+    frame, as without pixels at all."""
+    fraction, end = jmak(90.0, 3.0, START + 150, snap=True)
+    texture = list(texture_of(fraction))
+    rng = np.random.default_rng(0)
+    gap, moved = SamplePixels(), SamplePixels()
+    answers = []
+    for i in range(len(texture)):
+        gap.add(i, None if i == START + 20 else rng.random(400).astype(np.float32))
+        moved.add(i, rng.random(400 if i <= START + 30 else 300).astype(np.float32))
+        if i >= START + PLATEAU:
+            without = find_growth_end(texture[: i + 1], START, MELT_FROM)
+            assert find_growth_end(texture[: i + 1], START, MELT_FROM, gap) == without
+            assert find_growth_end(texture[: i + 1], START, MELT_FROM, moved) == without
+            answers.append(without)
+    found = [a for a in answers if isinstance(a, GrowthEnd)]
+    assert found and found[0].index == pytest.approx(end, abs=2)
+
+
+def test_a_large_sample_is_sampled_evenly() -> None:
+    """A large frame's sample is thinned to at most MAX_PIXELS, spread over all of it (not its first rows)."""
+    pixels = SamplePixels()
+    where = np.arange(45_000, dtype=np.float32) / 45_000  # each pixel's position in the sample
+    pixels.add(0, where)
+    kept = pixels._maps[0].astype(np.float32)
+    assert MAX_PIXELS // 2 <= kept.size <= MAX_PIXELS
+    assert kept[0] < 0.01 and kept[-1] > 0.99
+    assert kept.mean() == pytest.approx(0.5, abs=0.01)
