@@ -99,7 +99,8 @@ class StageDetector:
                 self._revised_from = index if self._revised_from is None else min(index, self._revised_from)
 
     def update(self, observation: Observation) -> list[StageEvent]:
-        self._pixels.add(len(self._points), observation.pixels)
+        if EventType.CRYSTALLIZATION_END not in self._marks.events:  # no use for them after it
+            self._pixels.add(len(self._points), observation.pixels)
         self._points.append(dataclasses.replace(observation, pixels=None))  # the pixels are kept above
         # The level is already gain-compensated; frames the camera moved are revised through `revise`.
         self._level.append(observation.level)
@@ -211,15 +212,22 @@ class StageDetector:
         last = n - self.confirm_frames
         self._marks.why[EventType.FULLY_MOLTEN] = "no held drop of the frame mean after the flash"
         first = last if self._revised_from is None else min(self._revised_from - self.confirm_frames, last)
+        jitter = self._level.noise_before(self._index[EventType.MELTING_START])
+        jitter = jitter if math.isfinite(jitter) else 0.0
         for i in range(max(first, start + WINDOW), last + 1):
             if self._heating_over(i, EventType.FULLY_MOLTEN):
                 return
             step = self._level.step_at(i, start=start, hold=self.confirm_frames)
             if step is None or step.size >= 0:
                 continue
-            threshold = max(4.0 * step.noise, 0.1 * self._collapse)
+            # The few settled frames since the collapse may look quiet by chance (a flicker gave 0.7/frame
+            # over 11 frames, 2.5 while heating): the level's jitter while heating, scaled, is a floor.
+            level = self._level.values[i - 1]
+            floor = jitter * level / self._melt_start_level if self._melt_start_level > 0 else 0.0
+            threshold = max(4.0 * step.noise, 4.0 * floor, 0.1 * self._collapse)
             if -step.size > threshold:
-                evidence = [Evidence("level drop", step.size, -threshold, f"noise {step.noise:.2f}/frame")]
+                note = f"noise {step.noise:.2f}/frame, while heating {floor:.2f}"
+                evidence = [Evidence("level drop", step.size, -threshold, note)]
                 self._mark(EventType.FULLY_MOLTEN, i, confidence(-step.size / threshold), evidence)
                 return
 
