@@ -21,11 +21,11 @@ On frames the end is judged pixel by pixel (SamplePixels), where the texture's l
 mean over the sample cannot follow the area near the end, since where the last liquid lies decides how far
 the texture runs ahead of the area or lags it (grain boundaries, the last to form, are the most
 contrasted). A pixel of the sample has crystallized once its contrast has covered FRONT of its rise to the
-plateau after i, and growth has ended when SHARE of the pixels that rose have. SHARE is above
-END_FRACTION because a pocket smaller than a 5x5 window is counted by the windows around it: with each
-pixel's final level known, 98.9-99.4 % of the pixels had crossed at the true 97 % on two slow sweep runs
-(seed 1003, smooth end and everything at once). On the 148 stored sweep runs (seeds 0-4,
-1000-1004, 2000-2004) the pixels put 143-144 ends within 5 s (5th-95th percentile -3..+1 s), the texture's
+plateau after i, and growth has ended when SHARE of the pixels that rose have. SHARE is above END_FRACTION
+because a pocket smaller than a 5x5 window is counted by the windows around it: with each pixel's final
+level known, 98.9-99.4 % of the pixels had covered half their rise at the true 97 % on two slow runs (seed
+1003, smooth end and everything at once). On the 148 stored sweep runs (seeds 0-4, 1000-1004, 2000-2004)
+the pixels put 143-144 ends within 5 s (5th-95th percentile -3..+1 s), the texture's
 level 139 (-5..+4 s); the runs with slow tails, 7-12 s early by the level, were what it was built for.
 """
 
