@@ -83,7 +83,8 @@ class SamplePixels:
             return
         if pixels.size > MAX_PIXELS:
             pixels = pixels[:: math.ceil(pixels.size / MAX_PIXELS)]
-        if any(m.shape != pixels.shape for m in self._maps.values()):
+        # The kept maps all have one shape (a new one resets them): the first stands for all.
+        if self._maps and next(iter(self._maps.values())).shape != pixels.shape:
             self._reset()
         self._maps[index] = pixels.astype(np.float16)
         if self._keep_from is None:
