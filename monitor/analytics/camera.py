@@ -4,9 +4,9 @@ A camera's auto exposure (or gain) multiplies every unsaturated pixel by one fac
 excursion that comes back within a few frames. The sample changes only part of the picture, and its colour
 (the glow's channels move by different factors). So:
 - on frames, a photometric step is a large log-ratio between consecutive frames that is the same for every
-  channel and nearly every unsaturated pixel (`measure_step`);
+  channel and nearly every unsaturated pixel (photometric.measure_step);
 - on a table of channel means there are no pixels: an upward jump of every unclipped channel within a frame
-  while 1# is falling is the camera, since a cooling sample only dims (`table_step`).
+  while 1# is falling is the camera, since a cooling sample only dims (photometric.table_step).
 `CameraTracker` turns those per-frame measurements into the run's gain (the product of the steps), a
 gain-compensated brightness, and in hindsight recognises glints: a step that is undone within
 `GLINT_FRAMES` frames is an excursion, and neither of its edges changes the gain.
@@ -17,90 +17,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from monitor.analytics.photometric import MIN_UNIFORM, StepMeasure
 from monitor.analytics.stats import robust_std
 from monitor.records import Flag, FlagKind
 
 # A glint lasts at most this many frames: the real run's last 3 (355-357 s) and 8 (300-307 s, in the hold).
 GLINT_FRAMES = 8
-# Pixels darker or brighter than this are clipped or drowned in noise: their ratio says nothing.
-_DARK, _BRIGHT = 12.0, 243.0
-# A frame changes uniformly when its log-ratio is at least this (2 %) and the channels and pixels agree.
-MIN_UNIFORM = 0.02
 # A step: uniform changes the same way over at most MAX_RAMP frames, adding up to at least MIN_STEP (8 %),
 # well above sensor noise and slow dimming (and above the run's flicker: see CameraTracker).
 MIN_STEP = 0.08
 MAX_RAMP = 4
-# The channels' log-ratios agree within this share of the step: the glow's colour shifts do not.
-_CHANNEL_AGREEMENT = 0.35
-# This share of unsaturated pixels moves with the median ratio (within half the step): global, not local.
-_PIXEL_AGREEMENT = 0.6
-
-
-@dataclass(frozen=True, slots=True)
-class StepMeasure:
-    """The photometric change from the previous frame: log of the common factor and whether it is one."""
-
-    log_ratio: float  # median log(current / previous) over unsaturated pixels (0 = no change)
-    uniform: bool  # a change of at least MIN_UNIFORM, by the same factor for every channel and most pixels
-    channels: tuple[float, ...]  # per-channel median log-ratios (nan where a channel had too few pixels)
-    pixel_share: float  # share of unsaturated pixels within half the step of the median
-    # decided: is_step is the verdict (a table); else the tracker judges the run of frames (ramps, jitter).
-    is_step: bool = False
-    decided: bool = False
-
-
-NO_STEP = StepMeasure(log_ratio=0.0, uniform=False, channels=(), pixel_share=math.nan)
-
-
-def measure_step(previous: np.ndarray, current: np.ndarray) -> StepMeasure:
-    """Compare two downscaled BGR frames (float32, same shape) pixel by pixel on their unsaturated values;
-    every other pixel of every other row is plenty for a median."""
-    previous, current = previous[::2, ::2], current[::2, ::2]
-    valid = (previous > _DARK) & (previous < _BRIGHT) & (current > _DARK) & (current < _BRIGHT)
-    if valid.sum() < 64:
-        return NO_STEP
-    logs = np.log(np.maximum(current, 1.0)) - np.log(np.maximum(previous, 1.0))
-    overall = float(np.median(logs[valid]))
-    channels = []
-    for c in range(current.shape[-1]):
-        v = valid[..., c]
-        # A channel with few usable pixels (blue in a red-hot scene) cannot vote.
-        channels.append(float(np.median(logs[..., c][v])) if v.mean() > 0.05 else math.nan)
-    votes = [c for c in channels if not math.isnan(c)]
-    tolerance = max(abs(overall) * 0.5, 0.01)
-    pixel_share = float((np.abs(logs[valid] - overall) <= tolerance).mean())
-    agree = len(votes) >= 2 and all(abs(c - overall) <= _CHANNEL_AGREEMENT * abs(overall) for c in votes)
-    uniform = agree and pixel_share >= _PIXEL_AGREEMENT and abs(overall) >= MIN_UNIFORM
-    return StepMeasure(
-        log_ratio=overall,
-        uniform=uniform,
-        channels=tuple(channels),
-        pixel_share=pixel_share,
-    )
-
-
-def table_step(
-    previous: tuple[float, float, float], current: tuple[float, float, float], *, cooling: bool, noise: float
-) -> StepMeasure:
-    """The same judgement on whole-frame channel means (B, G, R): an upward jump of every unclipped channel
-    while the sample cools. Downward jumps are left to the detector: on means alone a clearing melt and a
-    darker exposure look the same."""
-    before, after = sum(previous) / 3.0, sum(current) / 3.0
-    if before <= 0 or after <= 0:
-        return NO_STEP
-    log_ratio = math.log(after / before)
-    # A channel near 0 or 255 is clipped and may not move; the others must all rise.
-    moving = [a - b for a, b in zip(previous, current, strict=True) if 3.0 < b < 250.0]
-    all_up = len(moving) >= 2 and all(d < 0 for d in moving)
-    big = after - before > max(4.0 * noise, 3.0)
-    return StepMeasure(
-        log_ratio=log_ratio,
-        uniform=all_up,
-        channels=tuple(math.log(max(c, 0.5) / max(p, 0.5)) for p, c in zip(previous, current, strict=True)),
-        pixel_share=math.nan,
-        is_step=cooling and all_up and big,
-        decided=True,
-    )
 
 
 def _falls_back(mean: float, previous: float, before: float, jump: float, beyond: bool = False) -> bool:

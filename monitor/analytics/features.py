@@ -11,8 +11,9 @@ import math
 import cv2
 import numpy as np
 
-from monitor.analytics.camera import NO_STEP, CameraTracker, measure_step
+from monitor.analytics.camera import CameraTracker
 from monitor.analytics.locate import default_box, probe_points_in
+from monitor.analytics.photometric import NO_STEP, measure_step
 from monitor.config.analytics import AnalyticsConfig
 from monitor.config.overlay import Box
 from monitor.records import Features

@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from monitor.analytics.camera import NO_STEP, CameraTracker, table_step
+from monitor.analytics.camera import CameraTracker
 from monitor.analytics.detector import NOISE_FRAMES, Observation, StageDetector
 from monitor.analytics.fraction import offline_fraction
 from monitor.analytics.health import assess
 from monitor.analytics.kinetics import fit_avrami
 from monitor.analytics.locate import LOCK_FRAMES, SampleFinding
+from monitor.analytics.photometric import NO_STEP, table_step
 from monitor.analytics.result import AnalysisResult, RunSummary
 from monitor.analytics.stats import robust_std
 from monitor.config.overlay import PlausibilityConfig

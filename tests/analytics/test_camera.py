@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from monitor.analytics.camera import NO_STEP, CameraTracker, StepMeasure, measure_step, table_step
+from monitor.analytics.camera import CameraTracker
+from monitor.analytics.photometric import NO_STEP, StepMeasure, measure_step, table_step
 from monitor.records import Flag, FlagKind
 
 

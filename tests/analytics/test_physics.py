@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from monitor.analytics.camera import CameraTracker, StepMeasure
+from monitor.analytics.camera import CameraTracker
 from monitor.analytics.detector import Observation, StageDetector
+from monitor.analytics.photometric import StepMeasure
 from monitor.config.overlay import PlausibilityConfig
 from monitor.pipeline.batch import analyze_table
 from monitor.records import EventType, FlagKind
