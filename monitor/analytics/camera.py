@@ -77,6 +77,7 @@ class CameraTracker:
     _long: list[tuple[int, float]] = field(default_factory=list)  # its frames, while a glint may end it
     _revised: list[tuple[int, float]] = field(default_factory=list)  # levels known better in hindsight
     _levels: list[float] = field(default_factory=list)  # each frame's level, as last given
+    _uniform: set[int] = field(default_factory=set)  # recent frames that changed uniformly
 
     def observe(self, mean: float, step: StepMeasure) -> CameraState:
         index = len(self._raw)
@@ -120,11 +121,18 @@ class CameraTracker:
         """Grow or close the current run of uniform same-way changes; True if closing it registered a step
         (applied from this frame on)."""
         self._jitter = [*self._jitter[-59:], (index, step.log_ratio)]
+        if step.uniform:
+            self._uniform = {i for i in self._uniform if index - i <= GLINT_FRAMES + MAX_RAMP} | {index}
         same_way = (
             step.uniform
             and abs(step.log_ratio) >= MIN_UNIFORM
             and (not self._ramp or (self._ramp[0][1] > 0) == (step.log_ratio > 0))
         )
+        if same_way and len(self._ramp) == MAX_RAMP:
+            # A whole ramp, then a change under half its typical frame's: the light's flicker the same way,
+            # which does not make the camera's ramp the scene's long brightening.
+            typical = float(np.median([abs(r) for _, r in self._ramp]))
+            same_way = abs(step.log_ratio) >= 0.5 * typical
         if self._long_run:
             turned = bool(self._long) and (self._long[0][1] > 0) != (step.log_ratio > 0)
             if turned and self._ramp_then_glint(index, self._long):
@@ -179,9 +187,26 @@ class CameraTracker:
         moved = self._exposure | self._glint | {i for i, _ in ramp}
         jitter = [r for i, r in self._jitter if i not in moved]
         threshold = max(MIN_STEP, 3.5 * robust_std(jitter, minimum=5, short=0.0))
-        if abs(total) < threshold:
+        if abs(total) < threshold or self._ends_excursion(ramp[0][0], ramp[-1][0]):
             return False
         return self._register(ramp[0][0], ramp[-1][0])
+
+    def _ends_excursion(self, first: int, last: int) -> bool:
+        """Frames first..last take the mean back to where it stood before a uniform jump the other way up to
+        GLINT_FRAMES frames earlier, one within the light's jitter and so no step itself: a glint's return,
+        whose rise was not registered to be undone. Its frames are the glint's, and the gain stays."""
+        after, jump = self._raw[last], self._raw[last] - self._raw[first - 1]
+        for k in range(first - 1, max(first - 1 - GLINT_FRAMES, 0), -1):
+            edge = self._raw[k] - self._raw[k - 1]
+            if (
+                k in self._uniform
+                and edge * jump < 0
+                and _falls_back(after, self._raw[k], self._raw[k - 1], edge)
+            ):
+                self._glint.update(range(k, last))
+                self._bridge(k, last - 1)
+                return True
+        return False
 
     def _register(self, first: int, last: int) -> bool:
         """A step over frames first..last, divided out of the level from now on."""

@@ -241,3 +241,50 @@ def test_an_exposure_ramp_back_to_the_level_before_a_glint_is_no_return_of_it() 
     assert not [i for i in range(len(means)) if tracker.flags(i) == (Flag(FlagKind.GLINT),)]
     assert [tracker.flags(i) for i in (6, 7)] == [(Flag(FlagKind.EXPOSURE_STEP),)] * 2
     assert state.gain == pytest.approx(means[4] / means[3] * means[7] / means[5], rel=0.03)
+
+
+def test_a_ramp_with_a_flicker_frame_the_same_way_after_it_is_still_a_step() -> None:
+    """Auto exposure ramps its gain +8 % a frame for four frames, and the light flickers 3 % the same way on
+    the next: five uniform rises in a row, but the fifth is under half a ramp frame's, the light's, and the
+    ramp stays a step. Taken for the scene's long brightening, it had left the level 39 % high right after
+    the melt cleared, and fully_molten was lost (an unseen run, everything at once, seed 6004)."""
+    gains, light = np.ones(40), np.ones(40)
+    for i in range(20, 24):
+        gains[i:] *= 1.08
+    light[24:] *= 1.03
+    base = np.clip(scene(np.random.default_rng(11)), 0, 110)
+    levels, truths, tracker = run_through_steps(base, gains, light)
+    assert [i for i in range(40) if tracker.flags(i) == (Flag(FlagKind.EXPOSURE_STEP),)] == [20, 21, 22, 23]
+    assert levels[30] / levels[19] == pytest.approx(truths[30] / truths[19], rel=0.02)
+
+
+def feed_means(means: list[float]) -> tuple[CameraTracker, float]:
+    """Whole-frame means whose every change of 2 % or more is uniform (the camera's, or the light's): the
+    tracker, and the gain it holds at the end."""
+    tracker = CameraTracker()
+    state = tracker.observe(means[0], NO_STEP)
+    for i in range(1, len(means)):
+        r = math.log(means[i] / means[i - 1])
+        uniform = abs(r) >= 0.02
+        state = tracker.observe(
+            means[i], StepMeasure(log_ratio=r, uniform=uniform, channels=(r, r, r), pixel_share=0.9)
+        )
+    return tracker, state.gain
+
+
+@pytest.mark.parametrize("frames", [1, 2, 3])
+def test_a_glint_whose_rise_was_too_small_for_a_step_is_still_a_glint(frames: int) -> None:
+    """A faint reflection, +7.5 % (under the 8 % of a step), and back, landing 1 % lower since the scene
+    dims: the return alone is over 8 %. It is the glint's end, not a step down: before, the gain fell 8 %
+    there and the level stayed 8 % high (an unseen run, everything at once, seed 6001: melting_start 9 s
+    early, then nothing found after it)."""
+    base = [80.0 * (1 - 0.001 * i) for i in range(30)]
+    after = [base[-1] * 0.99 * (1 - 0.001 * i) for i in range(10)]
+    tracker, gain = feed_means(base + [base[-1] * 1.075] * frames + after)
+    assert [i for i in range(30 + frames + 10) if tracker.flags(i)] == list(range(30, 30 + frames))
+    assert all(tracker.flags(i) == (Flag(FlagKind.GLINT),) for i in range(30, 30 + frames))
+    assert gain == pytest.approx(1.0)
+    # The same fall with no rise before it is a step down.
+    tracker, gain = feed_means(base + [base[-1] * 0.99 / 1.075] * 10)
+    assert [tracker.flags(i) for i in range(40)].count((Flag(FlagKind.EXPOSURE_STEP),)) == 1
+    assert gain == pytest.approx(0.99 / 1.075, rel=0.01)
