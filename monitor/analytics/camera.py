@@ -195,13 +195,15 @@ class CameraTracker:
         """Frames first..last take the mean back to where it stood before a uniform jump the other way up to
         GLINT_FRAMES frames earlier, one within the light's jitter and so no step itself: a glint's return,
         whose rise was not registered to be undone. Its frames are the glint's, and the gain stays."""
-        after, jump = self._raw[last], self._raw[last] - self._raw[first - 1]
+        after, top = self._raw[last], self._raw[first - 1]
         for k in range(first - 1, max(first - 1 - GLINT_FRAMES, 0), -1):
-            edge = self._raw[k] - self._raw[k - 1]
+            # The excursion from frame k on, most of it k's uniform jump (a flicker frame's is no glint).
+            origin = self._raw[k - 1]
+            edge, excursion = self._raw[k] - origin, top - origin
             if (
                 k in self._uniform
-                and edge * jump < 0
-                and _falls_back(after, self._raw[k], self._raw[k - 1], edge)
+                and edge * excursion > 0.5 * excursion**2
+                and _falls_back(after, top, origin, excursion)
             ):
                 self._glint.update(range(k, last))
                 self._bridge(k, last - 1)

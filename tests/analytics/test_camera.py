@@ -288,3 +288,21 @@ def test_a_glint_whose_rise_was_too_small_for_a_step_is_still_a_glint(frames: in
     tracker, gain = feed_means(base + [base[-1] * 0.99 / 1.075] * 10)
     assert [tracker.flags(i) for i in range(40)].count((Flag(FlagKind.EXPOSURE_STEP),)) == 1
     assert gain == pytest.approx(0.99 / 1.075, rel=0.01)
+
+
+def test_a_ramp_back_up_after_the_clearing_is_no_return_of_a_flicker_dip_before_it() -> None:
+    """The light dips 5 % (uniform), the melt clears the next frame (-22 %, the sample only), and the auto
+    exposure ramps the mean back up to where it stood before the dip: the ramp is a step, since the dip was
+    no glint's rise (most of the way down was the clearing). Taken for a glint's end, it lost fully_molten
+    (everything at once, seed 1001)."""
+    means = [84.1, 83.7, 84.9, 81.0, 62.9, 65.9, 75.0, 78.3, 84.6, 84.8, 88.3, 85.3, 87.5]
+    uniform = {3, 5, 6, 7, 8, 10, 11}  # the dip, the ramp's frames and the light's flicker after it
+    tracker = CameraTracker()
+    state = tracker.observe(means[0], NO_STEP)
+    for i in range(1, len(means)):
+        r = math.log(means[i] / means[i - 1])
+        step = StepMeasure(log_ratio=r, uniform=i in uniform, channels=(r, r, r), pixel_share=0.9)
+        state = tracker.observe(means[i], step)
+    assert [tracker.flags(i) for i in range(5, 9)] == [(Flag(FlagKind.EXPOSURE_STEP),)] * 4
+    assert not [i for i in range(len(means)) if tracker.flags(i) == (Flag(FlagKind.GLINT),)]
+    assert state.gain == pytest.approx(84.6 / 62.9, rel=0.05)
