@@ -9,7 +9,8 @@ excursion that comes back within a few frames. The sample changes only part of t
   while 1# is falling is the camera, since a cooling sample only dims (photometric.table_step).
 `CameraTracker` turns those per-frame measurements into the run's gain (the product of the steps), a
 gain-compensated brightness, and in hindsight recognises glints: a step that is undone within
-`GLINT_FRAMES` frames is an excursion, and neither of its edges changes the gain.
+`GLINT_FRAMES` frames is an excursion, and neither of its edges changes the gain (nor does the return of a
+glint whose rise was too small to be a step by itself).
 """
 
 import math
@@ -63,7 +64,8 @@ class CameraTracker:
     flickering light jitters every frame by a few percent both ways: a step is a run of up to MAX_RAMP
     frames that all change uniformly the same way, whose total beats both MIN_STEP and the run's jitter;
     a longer uniform run is the scene (a flash lights the whole chamber), not the camera, unless a glint
-    that stands out of it ends it (a ramp with a reflection flaring on its heels)."""
+    that stands out of it ends it (a ramp with a reflection flaring on its heels) or the frame that would
+    make it longer changes under half as much as the ramp's frames (the light flickering the same way)."""
 
     _log_gain: float = 0.0
     _raw: list[float] = field(default_factory=list)
