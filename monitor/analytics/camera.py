@@ -204,6 +204,7 @@ class CameraTracker:
             edge, excursion = self._raw[k] - origin, top - origin
             if (
                 k in self._uniform
+                and k not in self._exposure  # a registered rise: its return is a step back (or undoes it)
                 and edge * excursion > 0.5 * excursion**2
                 and _falls_back(after, top, origin, excursion)
             ):
