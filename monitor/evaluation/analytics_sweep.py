@@ -104,7 +104,8 @@ VARIANTS: tuple[Variant, ...] = (
     ),
 )
 # Cameras kept out of the default sweep and out of tuning, to probe with (`--variants`): the detectors were
-# judged on them after the fact (the first four on seeds 3000-3004, the other six on 4000-4004).
+# judged on them after the fact (the first four on seeds 3000-3004, the next six on 4000-4004, the last four
+# on 7000-7004).
 PROBES: tuple[Variant, ...] = (
     Variant("slow-settle", CameraOptions(ae_settle_frames=(5, 8))),
     Variant("narrow-ae", CameraOptions(ae_low=85.0, ae_high=150.0, ae_target=110.0)),
@@ -116,6 +117,10 @@ PROBES: tuple[Variant, ...] = (
     Variant("bright-gain", CameraOptions(gain=1.6, white_balance=(0.9, 1.0, 1.2))),
     Variant("noisy", CameraOptions(), noise_sigma=8.0),
     Variant("frequent-glints", CameraOptions(glint_rate=1 / 40)),
+    Variant("small-frame", CameraOptions(), size=(320, 240)),
+    Variant("vga", CameraOptions(), size=(640, 480)),
+    Variant("offset-far", CameraOptions(offset=(110, 70), scale=1.1)),
+    Variant("dim-noisy", CameraOptions(gain=0.6), noise_sigma=6.0),
 )
 
 
