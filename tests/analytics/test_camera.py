@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from monitor.analytics.camera import CameraTracker
+from monitor.analytics.camera import CameraState, CameraTracker
 from monitor.analytics.photometric import NO_STEP, StepMeasure, measure_step, table_step
 from monitor.records import Flag, FlagKind
 
@@ -232,12 +232,7 @@ def test_an_exposure_ramp_back_to_the_level_before_a_glint_is_no_return_of_it() 
     auto exposure, seed 3004, lost fully_molten when it was taken for the glint's return)."""
     means = [101.8, 101.6, 101.7, 101.6, 114.8, 87.9, 96.5, 105.0, 102.7, 110.9, 111.2, 111.3, 111.7]
     uniform = {4, 6, 7, 9}  # the glint's rise and the ramp's frames; the clearing is local
-    tracker = CameraTracker()
-    state = tracker.observe(means[0], NO_STEP)
-    for i in range(1, len(means)):
-        r = math.log(means[i] / means[i - 1])
-        step = StepMeasure(log_ratio=r, uniform=i in uniform, channels=(r, r, r), pixel_share=0.9)
-        state = tracker.observe(means[i], step)
+    tracker, state = feed_steps(means, uniform)
     assert not [i for i in range(len(means)) if tracker.flags(i) == (Flag(FlagKind.GLINT),)]
     assert [tracker.flags(i) for i in (6, 7)] == [(Flag(FlagKind.EXPOSURE_STEP),)] * 2
     assert state.gain == pytest.approx(means[4] / means[3] * means[7] / means[5], rel=0.03)
@@ -258,18 +253,18 @@ def test_a_ramp_with_a_flicker_frame_the_same_way_after_it_is_still_a_step() -> 
     assert levels[30] / levels[19] == pytest.approx(truths[30] / truths[19], rel=0.02)
 
 
-def feed_means(means: list[float]) -> tuple[CameraTracker, float]:
-    """Whole-frame means whose every change of 2 % or more is uniform (the camera's, or the light's): the
-    tracker, and the gain it holds at the end."""
+def feed_steps(means: list[float], uniform: set[int] | None = None) -> tuple[CameraTracker, CameraState]:
+    """Whole-frame means, each change a uniform one if its frame is in `uniform` (by default every change of
+    2 % or more: the camera's or the light's): the tracker, and the state of the last frame."""
     tracker = CameraTracker()
     state = tracker.observe(means[0], NO_STEP)
     for i in range(1, len(means)):
         r = math.log(means[i] / means[i - 1])
-        uniform = abs(r) >= 0.02
+        moved = abs(r) >= 0.02 if uniform is None else i in uniform
         state = tracker.observe(
-            means[i], StepMeasure(log_ratio=r, uniform=uniform, channels=(r, r, r), pixel_share=0.9)
+            means[i], StepMeasure(log_ratio=r, uniform=moved, channels=(r, r, r), pixel_share=0.9)
         )
-    return tracker, state.gain
+    return tracker, state
 
 
 @pytest.mark.parametrize("frames", [1, 2, 3])
@@ -280,14 +275,14 @@ def test_a_glint_whose_rise_was_too_small_for_a_step_is_still_a_glint(frames: in
     early, then nothing found after it)."""
     base = [80.0 * (1 - 0.001 * i) for i in range(30)]
     after = [base[-1] * 0.99 * (1 - 0.001 * i) for i in range(10)]
-    tracker, gain = feed_means(base + [base[-1] * 1.075] * frames + after)
+    tracker, state = feed_steps(base + [base[-1] * 1.075] * frames + after)
     assert [i for i in range(30 + frames + 10) if tracker.flags(i)] == list(range(30, 30 + frames))
     assert all(tracker.flags(i) == (Flag(FlagKind.GLINT),) for i in range(30, 30 + frames))
-    assert gain == pytest.approx(1.0)
+    assert state.gain == pytest.approx(1.0)
     # The same fall with no rise before it is a step down.
-    tracker, gain = feed_means(base + [base[-1] * 0.99 / 1.075] * 10)
+    tracker, state = feed_steps(base + [base[-1] * 0.99 / 1.075] * 10)
     assert [tracker.flags(i) for i in range(40)].count((Flag(FlagKind.EXPOSURE_STEP),)) == 1
-    assert gain == pytest.approx(0.99 / 1.075, rel=0.01)
+    assert state.gain == pytest.approx(0.99 / 1.075, rel=0.01)
 
 
 def test_a_ramp_back_up_after_the_clearing_is_no_return_of_a_flicker_dip_before_it() -> None:
@@ -297,12 +292,7 @@ def test_a_ramp_back_up_after_the_clearing_is_no_return_of_a_flicker_dip_before_
     (everything at once, seed 1001)."""
     means = [84.1, 83.7, 84.9, 81.0, 62.9, 65.9, 75.0, 78.3, 84.6, 84.8, 88.3, 85.3, 87.5]
     uniform = {3, 5, 6, 7, 8, 10, 11}  # the dip, the ramp's frames and the light's flicker after it
-    tracker = CameraTracker()
-    state = tracker.observe(means[0], NO_STEP)
-    for i in range(1, len(means)):
-        r = math.log(means[i] / means[i - 1])
-        step = StepMeasure(log_ratio=r, uniform=i in uniform, channels=(r, r, r), pixel_share=0.9)
-        state = tracker.observe(means[i], step)
+    tracker, state = feed_steps(means, uniform)
     assert [tracker.flags(i) for i in range(5, 9)] == [(Flag(FlagKind.EXPOSURE_STEP),)] * 4
     assert not [i for i in range(len(means)) if tracker.flags(i) == (Flag(FlagKind.GLINT),)]
     assert state.gain == pytest.approx(84.6 / 62.9, rel=0.05)
@@ -316,11 +306,6 @@ def test_the_return_of_a_rise_taken_for_a_step_is_a_step_back() -> None:
     7001: melting_complete 18 s and fully_molten 48 s early)."""
     means = [89.8, 89.7, 92.2, 122.5, 125.6, 128.2, 131.0, 105.0, 107.6, 110.2, 112.8, 115.5, 118.4]
     uniform = {3, 7}
-    tracker = CameraTracker()
-    state = tracker.observe(means[0], NO_STEP)
-    for i in range(1, len(means)):
-        r = math.log(means[i] / means[i - 1])
-        step = StepMeasure(log_ratio=r, uniform=i in uniform, channels=(r, r, r), pixel_share=0.9)
-        state = tracker.observe(means[i], step)
+    tracker, state = feed_steps(means, uniform)
     assert [tracker.flags(i) for i in (3, 7)] == [(Flag(FlagKind.EXPOSURE_STEP),)] * 2
     assert state.gain == pytest.approx(1.0, abs=0.05)
