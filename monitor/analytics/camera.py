@@ -111,6 +111,11 @@ class CameraTracker:
         """The scene's own log-change per frame lately (frames without a camera step)."""
         return float(np.median(self._trend[-5:])) if self._trend else 0.0
 
+    def _glint_over(self, first: int, end: int) -> None:
+        """Frames first..end-1 were a glint: flagged so, and their level carried on from before it."""
+        self._glint.update(range(first, end))
+        self._bridge(first, end - 1)
+
     def _bridge(self, first: int, last: int) -> None:
         """Frames first..last were the camera's: their level carries on at the scene's trend from before."""
         if first == 0:
@@ -208,8 +213,7 @@ class CameraTracker:
                 and edge * excursion > 0.5 * excursion**2
                 and _falls_back(after, top, origin, excursion)
             ):
-                self._glint.update(range(k, last))
-                self._bridge(k, last - 1)
+                self._glint_over(k, last)
                 return True
         return False
 
@@ -241,8 +245,7 @@ class CameraTracker:
                 for undone in self._steps[k:]:
                     self._log_gain -= undone.log_ratio
                 self._exposure.difference_update(range(s.index, index))
-                self._glint.update(range(s.index, index))
-                self._bridge(s.index, index - 1)
+                self._glint_over(s.index, index)
                 del self._steps[k:]
                 return True
         return False
