@@ -211,6 +211,9 @@ class CameraTracker:
                 k in self._uniform
                 and k not in self._exposure  # a registered rise: its return is a step back (or undoes it)
                 and edge * excursion > 0.5 * excursion**2
+                # Away from where it began all along: a glint that came back since is over, and what moved
+                # the mean after it (the melt clearing) is not the glint's.
+                and all(abs(self._raw[j] - origin) > 0.35 * abs(excursion) for j in range(k, first))
                 and _falls_back(after, top, origin, excursion)
             ):
                 self._glint_over(k, last)

@@ -309,3 +309,17 @@ def test_the_return_of_a_rise_taken_for_a_step_is_a_step_back() -> None:
     tracker, state = feed_steps(means, uniform)
     assert [tracker.flags(i) for i in (3, 7)] == [(Flag(FlagKind.EXPOSURE_STEP),)] * 2
     assert state.gain == pytest.approx(1.0, abs=0.05)
+
+
+def test_a_ramp_after_a_glint_that_came_back_is_no_return_of_it() -> None:
+    """A puff of fume dims the view 14 % for a frame and clears, the melt clears (-25 %, the sample only)
+    and the auto exposure ramps the mean back up, to where it stood before the puff: the ramp is a step,
+    since that glint was over before the clearing. Taken for the puff's end, it bridged the clearing out of
+    the level and lost fully_molten and everything after it (gain and white balance, unseen seed 8004)."""
+    means = [93.27, 93.05, 93.0, 80.22, 80.1, 92.03, 92.32, 68.92, 73.56, 79.01, 84.6, 90.45, 90.46, 90.68]
+    uniform = {3, 5, 8, 9, 10, 11}  # the puff, its end and the ramp's frames; the clearing is the sample's
+    tracker, state = feed_steps(means, uniform)
+    assert [tracker.flags(i) for i in (3, 4)] == [(Flag(FlagKind.GLINT),)] * 2
+    assert [tracker.flags(i) for i in range(8, 12)] == [(Flag(FlagKind.EXPOSURE_STEP),)] * 4
+    assert state.gain == pytest.approx(90.45 / 68.92, rel=0.03)
+    assert state.level == pytest.approx(68.92 * 90.68 / 90.45, rel=0.03)  # the clearing stays in the level
