@@ -312,7 +312,7 @@ def test_the_return_of_a_rise_taken_for_a_step_is_a_step_back() -> None:
 
 
 def test_a_ramp_after_a_glint_that_came_back_is_no_return_of_it() -> None:
-    """A puff of fume dims the view 14 % for a frame and clears, the melt clears (-25 %, the sample only)
+    """A puff of fume dims the view 14 % for two frames and clears, the melt clears (-25 %, the sample only)
     and the auto exposure ramps the mean back up, to where it stood before the puff: the ramp is a step,
     since that glint was over before the clearing. Taken for the puff's end, it bridged the clearing out of
     the level and lost fully_molten and everything after it (gain and white balance, unseen seed 8004)."""
