@@ -30,11 +30,16 @@ MIN_STEP = 0.08
 MAX_RAMP = 4
 
 
+def _is_back(mean: float, before: float, jump: float) -> bool:
+    """The mean stands where it was before a `jump`, within 35 % of it."""
+    return abs(mean - before) <= 0.35 * abs(jump)
+
+
 def _falls_back(mean: float, previous: float, before: float, jump: float, beyond: bool = False) -> bool:
     """This frame's mean moves sharply back to `before`, undoing a `jump` (not a real step's slow drift): from
     the jump's side, or with `beyond` from either (a step the other way came next: up, down, then back)."""
     sharp = (mean - previous) * (jump if not beyond else previous - before) < 0
-    return sharp and abs(mean - previous) > 0.5 * abs(jump) and abs(mean - before) <= 0.35 * abs(jump)
+    return sharp and abs(mean - previous) > 0.5 * abs(jump) and _is_back(mean, before, jump)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +218,7 @@ class CameraTracker:
                 and edge * excursion > 0.5 * excursion**2
                 # Away from where it began all along: a glint that came back since is over, and what moved
                 # the mean after it (the melt clearing) is not the glint's.
-                and all(abs(self._raw[j] - origin) > 0.35 * abs(excursion) for j in range(k, first))
+                and not any(_is_back(self._raw[j], origin, excursion) for j in range(k, first))
                 and _falls_back(after, top, origin, excursion)
             ):
                 self._glint_over(k, last)
