@@ -30,16 +30,18 @@ MIN_STEP = 0.08
 MAX_RAMP = 4
 
 
-def _is_back(mean: float, before: float, jump: float) -> bool:
-    """The mean stands where it was before a `jump`, within 35 % of it."""
-    return abs(mean - before) <= 0.35 * abs(jump)
+def _is_back(mean: float, before: float, jump: float, slack: float = 0.0) -> bool:
+    """The mean stands where it was before a `jump`, within 35 % of it (or within `slack`)."""
+    return abs(mean - before) <= max(0.35 * abs(jump), slack)
 
 
-def _falls_back(mean: float, previous: float, before: float, jump: float, beyond: bool = False) -> bool:
+def _falls_back(
+    mean: float, previous: float, before: float, jump: float, beyond: bool = False, slack: float = 0.0
+) -> bool:
     """This frame's mean moves sharply back to `before`, undoing a `jump` (not a real step's slow drift): from
     the jump's side, or with `beyond` from either (a step the other way came next: up, down, then back)."""
     sharp = (mean - previous) * (jump if not beyond else previous - before) < 0
-    return sharp and abs(mean - previous) > 0.5 * abs(jump) and _is_back(mean, before, jump)
+    return sharp and abs(mean - previous) > 0.5 * abs(jump) and _is_back(mean, before, jump, slack)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,16 +199,18 @@ class CameraTracker:
         # Flicker does not add up over frames: a run of its log-ratios telescopes to two frames' factors.
         # Not the camera's own steps, glints or this run (a ramp on the first frames hid a glint's edge).
         moved = self._exposure | self._glint | {i for i, _ in ramp}
-        jitter = [r for i, r in self._jitter if i not in moved]
-        threshold = max(MIN_STEP, 3.5 * robust_std(jitter, minimum=5, short=0.0))
-        if abs(total) < threshold or self._ends_excursion(ramp[0][0], ramp[-1][0]):
+        jitter = 3.5 * robust_std([r for i, r in self._jitter if i not in moved], minimum=5, short=0.0)
+        if abs(total) < max(MIN_STEP, jitter) or self._ends_excursion(ramp[0][0], ramp[-1][0], jitter):
             return False
         return self._register(ramp[0][0], ramp[-1][0])
 
-    def _ends_excursion(self, first: int, last: int) -> bool:
+    def _ends_excursion(self, first: int, last: int, jitter: float) -> bool:
         """Frames first..last take the mean back to where it stood before a uniform jump the other way up to
         GLINT_FRAMES frames earlier, one within the light's jitter and so no step itself: a glint's return,
-        whose rise was not registered to be undone. Its frames are the glint's, and the gain stays."""
+        whose rise was not registered to be undone. Its frames are the glint's, and the gain stays. Back
+        means within 35 % of the jump, or within the light's `jitter` (a log-ratio) of where it began: under
+        a flickering light the frames either side of the glint flicker too, and a mean that ends up no
+        further from where it stood than the light jitters has taken no step."""
         after, top = self._raw[last], self._raw[first - 1]
         for k in range(first - 1, max(first - 1 - GLINT_FRAMES, 0), -1):
             # The excursion from frame k on, most of it k's uniform jump (a flicker frame's is no glint).
@@ -219,7 +223,7 @@ class CameraTracker:
                 # Away from where it began all along: a glint that came back since is over, and what moved
                 # the mean after it (the melt clearing) is not the glint's.
                 and not any(_is_back(self._raw[j], origin, excursion) for j in range(k, first))
-                and _falls_back(after, top, origin, excursion)
+                and _falls_back(after, top, origin, excursion, slack=origin * math.expm1(jitter))
             ):
                 self._glint_over(k, last)
                 return True

@@ -311,6 +311,28 @@ def test_the_return_of_a_rise_taken_for_a_step_is_a_step_back() -> None:
     assert state.gain == pytest.approx(1.0, abs=0.05)
 
 
+def test_a_glint_under_a_flickering_light_ends_where_the_light_jitters() -> None:
+    """A light flickering +-6 % a frame, a 14 % dark glint for four frames, and its end: +23 % in one frame,
+    landing 7.6 % above the frame before the glint (that frame's flicker, and the melt starting to glow).
+    Past 35 % of the glint, yet within the light's jitter: the glint's end, not a step up. Taken for a step,
+    the gain rose 31 % and the level sat 31 % low through melting (strong flicker, unseen seed 8004:
+    melting_start 5 s late)."""
+    means = [
+        99.28, 100.71, 101.5, 99.49, 98.43, 103.1, 99.1, 103.11, 98.06, 103.54, 101.57, 101.12, 106.26,
+        97.7, 100.84, 106.71, 99.87, 86.91, 83.29, 88.68, 85.23, 107.44, 108.88, 105.49, 115.16,
+    ]  # fmt: skip
+    uniform = {5, 13, 17, 21}  # the measurement's: the glint's edges and two flicker frames
+    tracker, state = feed_steps(means, uniform)
+    assert [i for i in range(len(means)) if tracker.flags(i)] == [17, 18, 19, 20]
+    assert all(tracker.flags(i) == (Flag(FlagKind.GLINT),) for i in range(17, 21))
+    assert state.gain == pytest.approx(1.0)
+    # A steady light: landing as far above where a (smaller) glint began is a step up, and the glint none.
+    steady = [100.0] * 17 + [93.0] * 4 + [107.6] * 4
+    tracker, state = feed_steps(steady, {17, 21})
+    assert [tracker.flags(i) for i in range(17, 22)] == [()] * 4 + [(Flag(FlagKind.EXPOSURE_STEP),)]
+    assert state.gain == pytest.approx(107.6 / 93.0, rel=0.01)
+
+
 def test_a_ramp_after_a_glint_that_came_back_is_no_return_of_it() -> None:
     """A puff of fume dims the view 14 % for two frames and clears, the melt clears (-25 %, the sample only)
     and the auto exposure ramps the mean back up, to where it stood before the puff: the ramp is a step,
