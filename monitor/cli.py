@@ -275,7 +275,7 @@ def cmd_evaluate_models(args: argparse.Namespace) -> int:
 def cmd_evaluate_analytics(args: argparse.Namespace) -> int:
     from monitor.analytics.features import FeatureExtractor
     from monitor.evaluation import analytics_sweep as sweep
-    from monitor.pipeline.process import build_processor
+    from monitor.pipeline.process import FrameProcessor, build_processor
 
     config = load_config(args.config)
     try:
@@ -286,8 +286,16 @@ def cmd_evaluate_analytics(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    results = sweep.run_sweep(args.out, lambda: build_processor(config), variants=variants,
-                              scenarios=scenarios, progress=not args.quiet)  # fmt: skip
+
+    def build(liquidus_c: float | None) -> FrameProcessor:
+        analytics = config.analytics.model_copy(
+            update={"liquidus_c": liquidus_c or config.analytics.liquidus_c}
+        )
+        return build_processor(config.model_copy(update={"analytics": analytics}))
+
+    results = sweep.run_sweep(
+        args.out, build, variants=variants, scenarios=scenarios, progress=not args.quiet
+    )
     print(sweep.format_sweep(results))
     first = args.out / results[0].variant / results[0].scenario.name
     rate = sweep.features_and_stages_rate(first, FeatureExtractor(config.analytics))
@@ -605,7 +613,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="camera variants (default: the sweep's ten; also the probe cameras slow-settle,"
                          " narrow-ae, dim-gain, long-glints, heavy-blur, small-sample, strong-flicker,"
                          " bright-gain, noisy, frequent-glints, small-frame, vga, offset-far,"
-                         " dim-noisy)")  # fmt: skip
+                         " dim-noisy, late-start)")  # fmt: skip
     ea.add_argument("--scenarios", nargs="+", metavar="NAME", help="programmes and seeds (default: all)")
     ea.add_argument("--seed-offset", type=int, default=0, metavar="N",
                     help="add N to every scenario's seed: runs unseen while tuning (default: 0)")  # fmt: skip

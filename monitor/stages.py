@@ -20,7 +20,8 @@ def stage_at(t: float, events: Mapping[EventType, float], cooling_start_s: float
         return Stage.SOLID
     if reached(EventType.CRYSTALLIZATION_START):
         return Stage.CRYSTALLIZING
-    if cooling_start_s is not None and t >= cooling_start_s and reached(EventType.FULLY_MOLTEN):
+    # Cooling is 1#'s to tell, seen or not the melt before it (a recording begun late shows no heating event).
+    if cooling_start_s is not None and t >= cooling_start_s:
         return Stage.COOLING
     if reached(EventType.FULLY_MOLTEN):
         return Stage.MOLTEN

@@ -10,9 +10,10 @@ frame, is taken as it is at an exposure step: bridging its jump there dropped re
 
 The physics each event must obey, enforced here:
 - events come in order: melting_start -> melting_complete -> fully_molten -> crystallization_start -> end;
+  heating events not seen before 1#'s hold are given up (a recording begun late), not the cooling ones;
 - nothing happens while 1# holds at its peak: no event is searched for, or dated, in the hold;
 - crystals form on cooling below the liquidus: crystallization_start only once 1# has left its hold and is
-  below the 1# at fully_molten;
+  below the 1# at fully_molten (without it: the flux's configured liquidus; with neither: not searched);
 - crystallization ends when the crystalline share stops growing (analytics/growth_end.py).
 A step counts only if the level after it holds for HOLD frames and differs from the median of the WINDOW
 frames before: a 1-4 frame excursion that comes back is no step (on frames the camera tracker takes glints
@@ -33,14 +34,16 @@ from monitor.analytics.signals import (
     NOISE_FRAMES,
     WINDOW,
     Series,
-    Step,
     climb_threshold,
+    clouding_step,
     confidence,
     knee,
     theil_sen,
 )
 from monitor.records import EventType, Evidence, MissedEvent, Stage, StageEvent
 from monitor.stages import stage_at
+
+LATE = 30  # frames into 1#'s hold after which unseen heating events are over (searches confirm <= 10 late)
 
 
 @dataclass(slots=True)
@@ -52,9 +55,10 @@ class _Marks:
 class StageDetector:
     """Feed frames in time order with `update`; it returns the events it has just confirmed."""
 
-    def __init__(self, *, confirm_frames: int = HOLD) -> None:
+    def __init__(self, *, confirm_frames: int = HOLD, liquidus_c: float | None = None) -> None:
         # Fewer frames than a glint lasts cannot tell a glint from a step: HOLD is the floor.
         self.confirm_frames = max(confirm_frames, HOLD)
+        self.liquidus_c = liquidus_c  # the flux's, configured: the bound when fully_molten was not seen
         self._points: list[Observation] = []
         self._level = Series()
         self._sample = (Series(), Series(), Series())
@@ -66,6 +70,7 @@ class StageDetector:
         self._collapse = math.nan
         self._programme = Programme()
         self._revised_from: int | None = None  # the earliest level revised since the last frame
+        self._given_up: set[EventType] = set()  # heating events not seen before 1#'s hold (_give_up_heating)
 
     @property
     def events(self) -> list[StageEvent]:
@@ -123,18 +128,24 @@ class StageDetector:
     # --- one transition at a time, in order ----------------------------------------------------------
 
     def _step(self) -> None:
-        ev = self._marks.events
-        if EventType.MELTING_START not in ev:
-            self._find_melting_start()
-        elif EventType.MELTING_COMPLETE not in ev:
-            self._find_melting_complete()
-        elif EventType.FULLY_MOLTEN not in ev:
-            self._find_fully_molten()
-        elif EventType.CRYSTALLIZATION_START not in ev:
-            self._find_crystallization_start()
-        elif EventType.CRYSTALLIZATION_END not in ev:
-            self._find_crystallization_end()
+        self._give_up_heating()
+        searches = (self._find_melting_start, self._find_melting_complete, self._find_fully_molten,
+                    self._find_crystallization_start, self._find_crystallization_end)  # fmt: skip
+        for kind, find in zip(EventType, searches, strict=True):
+            if kind not in self._marks.events and kind not in self._given_up:
+                find()
+                break
         self._revised_from = None
+
+    def _give_up_heating(self) -> None:
+        """Heating events not seen LATE frames into 1#'s hold are over: a recording that began late, or a
+        melt the camera could not show, must not hide the cooling events."""
+        hold = self._programme.hold_from
+        if hold is not None and len(self._points) - hold >= LATE:
+            for kind in (EventType.MELTING_START, EventType.MELTING_COMPLETE, EventType.FULLY_MOLTEN):
+                if kind not in self._marks.events:
+                    self._given_up.add(kind)
+                    self._marks.why.setdefault(kind, "not seen before 1# reached its hold")
 
     def _mark(self, kind: EventType, index: int, confidence: float, evidence: list[Evidence]) -> None:
         p = self._points[index]
@@ -236,7 +247,7 @@ class StageDetector:
         kind = EventType.CRYSTALLIZATION_START
         n = len(self._points)
         i = n - self.confirm_frames
-        fm = self._marks.events[EventType.FULLY_MOLTEN]
+        fm = self._marks.events.get(EventType.FULLY_MOLTEN)
         has_t1 = any(p.t1_c is not None for p in self._points)
         if has_t1 and self._programme.cooling_start_s is None:
             self._marks.why[kind] = "1# has not started cooling"
@@ -252,28 +263,25 @@ class StageDetector:
             self._marks.why[kind] = "cooling has only just started"
             return
         t1 = self._points[i].t1_c
-        if fm.t1_c is not None and t1 is not None and not t1 < fm.t1_c:
-            self._marks.why[kind] = f"1# ({t1:g} degC) not yet below its value at fully molten ({fm.t1_c:g})"
+        # Below the liquidus: the run's own 1# at fully_molten, else the flux's configured one.
+        if fm is None and self.liquidus_c is None:
+            self._marks.why[kind] = "fully_molten not seen, so the liquidus is unknown (analytics.liquidus_c)"
+            return
+        bound, name = (
+            (fm.t1_c, "fully molten") if fm is not None else (self.liquidus_c, "the configured liquidus")
+        )
+        if bound is not None and t1 is not None and not t1 < bound:
+            self._marks.why[kind] = f"1# ({t1:g} degC) not yet below {name} ({bound:g})"
             return
         self._marks.why[kind] = "no held step of the sample contrast while cooling"
-        best: tuple[float, str, Step, float] | None = None
-        for channel, series in zip("BGR", self._sample, strict=True):
-            step = series.step_at(i, start=first, hold=self.confirm_frames)
-            if step is None:
-                continue
-            window = np.asarray(series.values[max(first, i - WINDOW) : i], dtype=float)
-            level = abs(float(np.median(window[~np.isnan(window)])))
-            threshold = max(4.0 * step.noise, 0.01 * level)
-            margin = abs(step.size) / threshold
-            if margin > 1.0 and (best is None or margin > best[0]):
-                best = (margin, channel, step, threshold)
+        best = clouding_step(self._sample, i, start=first, hold=self.confirm_frames)
         if best is None:
             return
         margin, channel, step, threshold = best
         note = f"noise {step.noise:.4f}/frame"
-        evidence = [Evidence(f"sample contrast step ({channel})", step.size, threshold, note)]
-        if fm.t1_c is not None and t1 is not None:
-            evidence.append(Evidence("1# below fully molten", t1, fm.t1_c, "cooling below the liquidus"))
+        evidence = [Evidence(f"sample contrast step ({'BGR'[channel]})", step.size, threshold, note)]
+        if bound is not None and t1 is not None:
+            evidence.append(Evidence(f"1# below {name}", t1, bound, "cooling below the liquidus"))
         self._mark(kind, i, confidence(margin), evidence)
 
     def _first_cooling_index(self) -> int:
@@ -282,7 +290,8 @@ class StageDetector:
 
     def _find_crystallization_end(self) -> None:
         """Growth stops: the sample's pixels have crystallized, or its texture has reached a plateau."""
-        start, melt = self._index[EventType.CRYSTALLIZATION_START], self._index[EventType.FULLY_MOLTEN]
+        # Without fully_molten (a recording that began late) the melt is read on the frames before the start.
+        start, melt = self._index[EventType.CRYSTALLIZATION_START], self._index.get(EventType.FULLY_MOLTEN, 0)
         found = find_growth_end(self._texture.values, start, melt, self._pixels)
         if isinstance(found, str):
             self._marks.why[EventType.CRYSTALLIZATION_END] = found

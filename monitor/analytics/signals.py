@@ -99,3 +99,22 @@ def climb_threshold(baseline: np.ndarray, k: int) -> tuple[float, float, float]:
     chance = scatter * math.sqrt(12.0 / ((k + 1) * ((k + 1) ** 2 - 1)))
     spread = max(robust_std(before), chance, 0.05)
     return max(3.0 * pace, float(np.median(before)) + 4.0 * spread), pace, spread
+
+
+def clouding_step(
+    channels: Sequence[Series], i: int, *, start: int, hold: int
+) -> tuple[float, int, Step, float] | None:
+    """The strongest held step into frame i among the sample contrast's channels (B, G, R), beyond four
+    times its noise and 1 % of its level: (margin over that threshold, channel index, step, threshold)."""
+    best: tuple[float, int, Step, float] | None = None
+    for c, series in enumerate(channels):
+        step = series.step_at(i, start=start, hold=hold)
+        if step is None:
+            continue
+        window = np.asarray(series.values[max(start, i - WINDOW) : i], dtype=float)
+        level = abs(float(np.median(window[~np.isnan(window)])))
+        threshold = max(4.0 * step.noise, 0.01 * level)
+        margin = abs(step.size) / threshold
+        if margin > 1.0 and (best is None or margin > best[0]):
+            best = (margin, c, step, threshold)
+    return best

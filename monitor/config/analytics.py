@@ -29,6 +29,14 @@ class AnalyticsConfig(Section):
         description="Box around the sample (px); its texture tells liquid from crystals. "
         "null = located per run from the frames (the simulator's camera: x=370 y=345 285x155).",
     )
+    liquidus_c: float | None = Field(
+        None,
+        gt=0,
+        le=2000,
+        description="The flux's liquidus, degC (from its datasheet): on a run that did not show fully_molten"
+        " (a recording begun late), crystallization_start is reported only below it. A run that shows"
+        " fully_molten is held to its own 1# there. null = without fully_molten, no crystallization.",
+    )
     probe_points: list[ProbePoint] | None = Field(
         None,
         description="Pixels whose RGB is followed; null = two points inside the sample box, where "

@@ -48,7 +48,9 @@ class FrameProcessor:
     def new_run(self) -> None:
         self.reader.new_run()
         self.features.new_run()
-        self.detector = StageDetector(confirm_frames=self.confirm_frames)
+        self.detector = StageDetector(
+            confirm_frames=self.confirm_frames, liquidus_c=self.features.config.liquidus_c
+        )
         self._fraction = OnlineFraction()
         self._thermocouples = ThermocoupleHealthMonitor()
         self._progress = OnlineProgress()

@@ -12,7 +12,7 @@ from monitor.analytics.detector import Observation, StageDetector
 from monitor.analytics.photometric import StepMeasure
 from monitor.config.overlay import PlausibilityConfig
 from monitor.pipeline.batch import analyze_table
-from monitor.records import EventType, FlagKind
+from monitor.records import EventType, FlagKind, Stage
 from tests.conftest import SHARED_DATA
 
 HOLD_FROM, COOL_FROM = 222, 321  # 1# reaches 1500 degC, then cools at 2 degC/s
@@ -43,16 +43,18 @@ def run(
     drift: float = 0.0,
     flicker: float = 0.0,
     seed: int = 0,
+    begin: int = 110,
+    liquidus_c: float | None = None,
 ) -> StageDetector:
     """Feed 110..until s; `sample_steps` multiplies the sample contrast from a time on, `glints` adds a
     3-frame excursion (of both signals) at a time; the texture grows from the first step on, and the crystals'
     contrast gains `drift` of itself per frame as they cool and dim; a light flickering by `flicker` (+-, each
-    frame) scales the level."""
+    frame) scales the level. `begin`: the recording's first second; `liquidus_c`: the flux's, configured."""
     sample_steps, glints = sample_steps or {}, glints or {}
     rng = np.random.default_rng(seed)
-    detector = StageDetector()
+    detector = StageDetector(liquidus_c=liquidus_c)
     grow_from = min(sample_steps, default=math.inf)
-    for t in range(110, until):
+    for t in range(begin, until):
         sample = 1.25
         for at, factor in sample_steps.items():
             if t >= at:
@@ -240,7 +242,50 @@ def test_nothing_happens_during_the_hold() -> None:
     assert all(not HOLD_FROM <= t <= COOL_FROM for t in events.values())
     why = {m.type: m.reason for m in detector.not_found()}
     assert "hold" in why[EventType.FULLY_MOLTEN]
-    assert "earlier event" in why[EventType.CRYSTALLIZATION_START]
+    assert "liquidus is unknown" in why[EventType.CRYSTALLIZATION_START]
+
+
+@pytest.mark.parametrize("begin", [135, 210, 300])
+def test_a_recording_begun_late_finds_crystallization_below_the_configured_liquidus(begin: int) -> None:
+    """The camera started during melting (135 s), after fully molten (210 s) or in the hold (300 s): the
+    heating events cannot be seen, and are given up once 1# has held its peak, with the reason. The
+    crystallization events are still found, below the flux's configured liquidus (1350 degC): the held
+    change at 340 s (1462 degC) is not nucleation, the one at 560 s (1022 degC) is."""
+    assert found(run(sample_steps={340: 0.96, 560: 0.96}, begin=begin, liquidus_c=1350.0)) == {
+        EventType.CRYSTALLIZATION_START: 560
+    }
+    detector = run(sample_steps={560: 0.96}, begin=begin, liquidus_c=1350.0)
+    events = found(detector)
+    assert list(events) == [EventType.CRYSTALLIZATION_START, EventType.CRYSTALLIZATION_END]
+    assert events[EventType.CRYSTALLIZATION_START] == 560
+    assert events[EventType.CRYSTALLIZATION_END] == pytest.approx(640, abs=5)
+    start = next(e for e in detector.events if e.type is EventType.CRYSTALLIZATION_START)
+    assert ("1# below the configured liquidus", 1022.0, 1350.0) in [
+        (e.signal, e.value, e.threshold) for e in start.evidence
+    ]
+    why = {m.type: m.reason for m in detector.not_found()}
+    assert all("hold" in why[k] for k in (EventType.MELTING_START, EventType.FULLY_MOLTEN))
+    # 1# tells the cooling stage, the melt before it unseen.
+    assert [detector.stage_of(t) for t in (330, 600, 700)] == [
+        Stage.COOLING,
+        Stage.CRYSTALLIZING,
+        Stage.SOLID,
+    ]
+
+
+def test_a_recording_begun_late_without_a_liquidus_reports_no_crystallization_and_why() -> None:
+    """Without fully_molten nor a configured liquidus, nucleation cannot be told from a change above the
+    liquidus (the real run's 1427 degC trap): not found, and the reason names the setting."""
+    detector = run(sample_steps={560: 0.96}, begin=210)
+    assert found(detector) == {}
+    why = {m.type: m.reason for m in detector.not_found()}
+    assert "analytics.liquidus_c" in why[EventType.CRYSTALLIZATION_START]
+
+
+def test_a_configured_liquidus_does_not_move_a_run_that_shows_fully_molten() -> None:
+    """The run's own fully-molten 1# bounds it: a liquidus set (wrongly) low changes nothing."""
+    events = found(run(sample_steps={560: 0.96}, liquidus_c=900.0))
+    assert events == found(run(sample_steps={560: 0.96}))
 
 
 def test_the_real_run() -> None:
