@@ -15,11 +15,6 @@ class Programme:
         self.hold_from: int | None = None  # the frame 1# reached the value it then held
         self.cooling_start_s: float | None = None  # the last second at the hold's temperature
 
-    @property
-    def peak_c(self) -> float:
-        """The highest 1# so far (-inf before any)."""
-        return self._max
-
     def follow(self, time_s: float, t1: float | None) -> None:
         self._t1.append(t1)
         self._times.append(time_s)
