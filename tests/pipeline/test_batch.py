@@ -106,6 +106,27 @@ def test_the_default_camera_passes_the_sweep_targets(
     assert [h.name for h in analysed.health if not h.reliable] == ["2#"]
 
 
+def test_a_recording_begun_after_fully_molten_still_alerts_below_the_configured_liquidus(
+    reference_run: SimulatedRun,
+) -> None:
+    """The reference run's frames from 210 s on (fully molten at 192 s), through the whole pipeline with
+    the flux's liquidus configured (the simulated flux clears at 1368 degC): the heating events are given up
+    with the reason, and both crystallization events come within their tolerance, the start with its
+    liquidus evidence. Before, such a run reported no event at all."""
+    config = parse_config({"analytics": {"liquidus_c": 1368.0}}, env={})
+    paths = [p for p in list_frames(reference_run.out) if int(p.stem) >= 210]
+    result = analyze_frames(paths, build_processor(config), run="late", progress=False)
+    truth = {e.type: e.time_s for e in read_events(reference_run.out / "events.json")}
+    found = {e.type: e.time_s for e in result.events}
+    assert list(found) == [EventType.CRYSTALLIZATION_START, EventType.CRYSTALLIZATION_END]
+    for kind, time_s in found.items():
+        assert abs(time_s - truth[kind]) <= TOLERANCE_S[kind], kind
+    start = result.events[0]
+    assert any(e.signal == "1# below the configured liquidus" and e.value < 1368.0 for e in start.evidence)
+    why = {m.type: m.reason for m in result.missed}
+    assert all("hold" in why[k] for k in (EventType.MELTING_START, EventType.FULLY_MOLTEN))
+
+
 def test_evaluate_analytics_camera_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Every camera option at once (auto exposure, gain and white balance, a soft and noisy lens, flicker
     with dropped seconds, another rig's aim and scale, a smooth crystallization end) on the reference
