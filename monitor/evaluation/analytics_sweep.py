@@ -72,10 +72,7 @@ class Variant:
     def options(self, base: SimulationOptions) -> SimulationOptions:
         update: dict[str, object] = {"camera": self.camera}
         if self.begins_after_molten_s is not None:
-            kinetics = draw_kinetics(base.profile, np.random.default_rng([base.seed, 1]))
-            molten = build_timeline(base.profile, kinetics, np.arange(110, 2000)).events[
-                EventType.FULLY_MOLTEN
-            ]
+            molten = true_time(base.profile, base.seed, EventType.FULLY_MOLTEN)
             start = int(molten + self.begins_after_molten_s)
             update["start"], update["seconds"] = start, base.start + base.seconds - start
         if self.smooth_end:
@@ -143,11 +140,15 @@ def reseeded(scenarios: Sequence[Scenario], offset: int) -> list[Scenario]:
     return [Scenario(f"{s.name}-seed{s.seed + offset}", s.seed + offset, s.profile) for s in scenarios]
 
 
+def true_time(profile: FurnaceProfile, seed: int, kind: EventType) -> float:
+    """When an event happens in the run the simulator draws for this programme and seed."""
+    kinetics = draw_kinetics(profile, np.random.default_rng([seed, 1]))
+    return float(build_timeline(profile, kinetics, np.arange(110, 2000)).events[kind])
+
+
 def scenario_options(s: Scenario) -> SimulationOptions:
     """From 110 s to 25 s after the true crystallization end."""
-    kinetics = draw_kinetics(s.profile, np.random.default_rng([s.seed, 1]))
-    timeline = build_timeline(s.profile, kinetics, np.arange(110, 2000))
-    end = timeline.events[EventType.CRYSTALLIZATION_END]
+    end = true_time(s.profile, s.seed, EventType.CRYSTALLIZATION_END)
     return SimulationOptions(seed=s.seed, profile=s.profile, start=110, seconds=int(end) + 25 - 110)
 
 

@@ -1,11 +1,15 @@
 """The sweep on seeds and cameras it was never tuned on: other runs of the same programmes, and probe
 cameras, kept apart."""
 
-import numpy as np
-
-from monitor.evaluation.analytics_sweep import PROBES, SCENARIOS, VARIANTS, reseeded, scenario_options
+from monitor.evaluation.analytics_sweep import (
+    PROBES,
+    SCENARIOS,
+    VARIANTS,
+    reseeded,
+    scenario_options,
+    true_time,
+)
 from monitor.records import EventType
-from monitor.simulate.profile import build_timeline, draw_kinetics
 
 
 def test_an_offset_gives_other_runs_of_the_same_programmes_under_their_own_names() -> None:
@@ -45,8 +49,6 @@ def test_the_late_start_probe_begins_after_fully_molten_and_ends_where_the_run_d
     """A camera started 40 s after the sample was fully molten: the same run, cut at its start."""
     base = scenario_options(SCENARIOS[0])
     late = next(p for p in PROBES if p.name == "late-start").options(base)
-    kinetics = draw_kinetics(base.profile, np.random.default_rng([base.seed, 1]))
-    molten = build_timeline(base.profile, kinetics, np.arange(110, 2000)).events[EventType.FULLY_MOLTEN]
-    assert late.start == int(molten) + 40
+    assert late.start == int(true_time(base.profile, base.seed, EventType.FULLY_MOLTEN)) + 40
     assert late.start + late.seconds == base.start + base.seconds
     assert late.model_copy(update={"start": base.start, "seconds": base.seconds}) == base
