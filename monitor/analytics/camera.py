@@ -87,6 +87,7 @@ class CameraTracker:
     _revised: list[tuple[int, float]] = field(default_factory=list)  # levels known better in hindsight
     _levels: list[float] = field(default_factory=list)  # each frame's level, as last given
     _uniform: set[int] = field(default_factory=set)  # recent frames that changed uniformly
+    _early: list[tuple[int, float]] = field(default_factory=list)  # a ramp closed before the jitter was known
 
     def observe(self, mean: float, step: StepMeasure) -> CameraState:
         index = len(self._raw)
@@ -96,6 +97,7 @@ class CameraTracker:
             applied = step.is_step and self._register(index, index)
         else:
             applied = self._follow_ramp(index, step)
+            self._judge_early(index)
         if self._undo_excursion(index, mean):
             self._ramp.clear()
             applied = False
@@ -193,16 +195,40 @@ class CameraTracker:
                 return True
         return False
 
+    def _light_jitter(self, ramp: list[tuple[int, float]]) -> float:
+        """3.5 robust standard deviations of the frame-to-frame log-ratios: what the light does by itself
+        (nan while fewer than 5 frames tell). Flicker does not add up over frames: a run of its log-ratios
+        telescopes to two frames' factors. Not the camera's own steps, glints or this run (a ramp on the
+        first frames hid a glint's edge)."""
+        moved = self._exposure | self._glint | {i for i, _ in ramp}
+        return 3.5 * robust_std([r for i, r in self._jitter if i not in moved], minimum=5, short=math.nan)
+
     def _close_ramp(self) -> bool:
         ramp, self._ramp = self._ramp, []
+        jitter = self._light_jitter(ramp)
+        if math.isnan(jitter) and abs(sum(r for _, r in ramp)) >= MIN_STEP:
+            # Too early to tell the camera from the light: under +-6 % flicker two frames rose 9 % on a run's
+            # third frame, and that "step" bent the heating (seed 9004 lost melting_start). Judged once known.
+            self._early = ramp
+            return False
+        return self._judge(ramp, jitter)
+
+    def _judge(self, ramp: list[tuple[int, float]], jitter: float) -> bool:
         total = sum(r for _, r in ramp)
-        # Flicker does not add up over frames: a run of its log-ratios telescopes to two frames' factors.
-        # Not the camera's own steps, glints or this run (a ramp on the first frames hid a glint's edge).
-        moved = self._exposure | self._glint | {i for i, _ in ramp}
-        jitter = 3.5 * robust_std([r for i, r in self._jitter if i not in moved], minimum=5, short=0.0)
         if abs(total) < max(MIN_STEP, jitter) or self._ends_excursion(ramp[0][0], ramp[-1][0], jitter):
             return False
         return self._register(ramp[0][0], ramp[-1][0])
+
+    def _judge_early(self, index: int) -> None:
+        """An early ramp judged against the light's jitter once it is known; if it was the camera, the frames
+        given out since it carry the new gain too (revised)."""
+        jitter = self._light_jitter(self._early) if self._early else math.nan
+        if math.isnan(jitter):
+            return
+        ramp, self._early = self._early, []
+        if self._judge(ramp, jitter):
+            gain = math.exp(self._log_gain)
+            self._revised += [(j, self._raw[j] / gain) for j in range(ramp[-1][0] + 1, index)]
 
     def _ends_excursion(self, first: int, last: int, jitter: float) -> bool:
         """Frames first..last take the mean back to where it stood before a uniform jump the other way up to
