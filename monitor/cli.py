@@ -613,7 +613,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="camera variants (default: the sweep's ten; also the probe cameras slow-settle,"
                          " narrow-ae, dim-gain, long-glints, heavy-blur, small-sample, strong-flicker,"
                          " bright-gain, noisy, frequent-glints, small-frame, vga, offset-far,"
-                         " dim-noisy, late-start)")  # fmt: skip
+                         " dim-noisy, late-start, mid-melt-start)")  # fmt: skip
     ea.add_argument("--scenarios", nargs="+", metavar="NAME", help="programmes and seeds (default: all)")
     ea.add_argument("--seed-offset", type=int, default=0, metavar="N",
                     help="add N to every scenario's seed: runs unseen while tuning (default: 0)")  # fmt: skip

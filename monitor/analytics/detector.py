@@ -10,7 +10,8 @@ frame, is taken as it is at an exposure step: bridging its jump there dropped re
 
 The physics each event must obey, enforced here:
 - events come in order: melting_start -> melting_complete -> fully_molten -> crystallization_start -> end;
-  heating events not seen before 1#'s hold are given up (a recording begun late), not the cooling ones;
+  heating events not seen before 1#'s hold are given up (a recording begun late; without melting_start the
+  flash's collapse and the clearing are looked for once, in hindsight), not the cooling ones;
 - nothing happens while 1# holds at its peak: no event is searched for, or dated, in the hold;
 - crystals form on cooling below the liquidus: crystallization_start only once 1# has left its hold and is
   below the 1# at fully_molten (without it: the flux's configured liquidus; with neither: not searched);
@@ -37,6 +38,8 @@ from monitor.analytics.signals import (
     climb_threshold,
     clouding_step,
     confidence,
+    flash_collapse,
+    flash_peak,
     knee,
     theil_sen,
 )
@@ -44,6 +47,18 @@ from monitor.records import EventType, Evidence, MissedEvent, Stage, StageEvent
 from monitor.stages import stage_at
 
 LATE = 30  # frames into 1#'s hold after which unseen heating events are over (searches confirm <= 10 late)
+HINDSIGHT = " (in hindsight, once 1# held: melting_start was not seen)"
+
+
+@dataclass(frozen=True, slots=True)
+class _Heating:
+    """What the melt flash rose from: where the search for its collapse starts, the level, the frame before
+    which the level's jitter is measured; `hindsight` when the flash's climb was not seen."""
+
+    start: int
+    level: float
+    noise_at: int
+    hindsight: bool = False
 
 
 @dataclass(slots=True)
@@ -66,7 +81,7 @@ class StageDetector:
         self._pixels = SamplePixels()
         self._marks = _Marks()
         self._index: dict[EventType, int] = {}
-        self._melt_start_level = math.nan
+        self._heating = _Heating(0, math.nan, 0)  # what the flash rose from, once known
         self._collapse = math.nan
         self._programme = Programme()
         self._revised_from: int | None = None  # the earliest level revised since the last frame
@@ -139,24 +154,28 @@ class StageDetector:
 
     def _give_up_heating(self) -> None:
         """Heating events not seen LATE frames into 1#'s hold are over: a recording that began late, or a
-        melt the camera could not show, must not hide the cooling events."""
+        melt the camera could not show, must not hide the cooling events. Without melting_start, the flash's
+        collapse and the clearing are first looked for once on the frames before the hold, so that the run
+        still has its own liquidus (a recording begun during the melt, a climb hidden by flicker)."""
         hold = self._programme.hold_from
-        if hold is not None and len(self._points) - hold >= LATE:
-            for kind in (EventType.MELTING_START, EventType.MELTING_COMPLETE, EventType.FULLY_MOLTEN):
-                if kind not in self._marks.events:
-                    self._given_up.add(kind)
-                    self._marks.why.setdefault(kind, "not seen before 1# reached its hold")
+        if hold is None or len(self._points) - hold < LATE:
+            return
+        if EventType.MELTING_START not in self._marks.events.keys() | self._given_up and hold > 2 * HOLD:
+            self._heating = _Heating(0, float(np.nanmedian(self._level.values[:HOLD])), hold, hindsight=True)
+            for n in range(2 * HOLD, hold + self.confirm_frames + 1):
+                self._find_melting_complete(n)
+                if EventType.MELTING_COMPLETE in self._marks.events:
+                    self._revised_from = 0  # every clearing candidate since, at once
+                    self._find_fully_molten()
+                    break
+        for kind in (EventType.MELTING_START, EventType.MELTING_COMPLETE, EventType.FULLY_MOLTEN):
+            if kind not in self._marks.events:
+                self._given_up.add(kind)
+                self._marks.why.setdefault(kind, "not seen before 1# reached its hold")
 
     def _mark(self, kind: EventType, index: int, confidence: float, evidence: list[Evidence]) -> None:
-        p = self._points[index]
-        self._marks.events[kind] = StageEvent(
-            type=kind,
-            time_s=p.time_s,
-            file=p.file,
-            t1_c=p.t1_c,
-            confidence=round(confidence, 3),
-            evidence=tuple(evidence),
-        )
+        p, c = self._points[index], round(confidence, 3)
+        self._marks.events[kind] = StageEvent(kind, p.time_s, p.file, p.t1_c, c, tuple(evidence))
         self._index[kind] = index
 
     def _find_melting_start(self) -> None:
@@ -164,8 +183,7 @@ class StageDetector:
         measure ever climbed on the frames before (their noise and flicker), over HOLD frames or, for a
         flickering light, twice as many."""
         kind = EventType.MELTING_START
-        x = self._level.values
-        n = len(x)
+        x, n = self._level.values, len(self._level.values)
         self._marks.why[kind] = "the frame mean never climbed faster than while heating"
         for k in (self.confirm_frames, 2 * self.confirm_frames):
             # At least four windows of k+1 frames before the candidate, to know how they climb.
@@ -181,35 +199,24 @@ class StageDetector:
                 at = b + knee([p.time_s for p in self._points[b:n]], x[b:n])
                 self._mark(kind, at, confidence(slope / threshold),
                            [Evidence("level climb per frame", slope, threshold, note)])  # fmt: skip
-                self._melt_start_level = float(np.median(baseline[-5:]))
+                self._heating = _Heating(at, float(np.median(baseline[-5:])), at)
                 return
 
-    def _find_melting_complete(self) -> None:
-        """The flash collapses: the event is its peak, the frame before the collapse. Of a flat top (a glint,
-        or a flickering light's spikes) that is its last frame within twice the level's jitter of the highest,
-        the jitter scaled to the top's brightness (a flicker multiplies)."""
-        x = self._level.values
-        n = len(x)
-        start = self._index[EventType.MELTING_START]
+    def _find_melting_complete(self, n: int | None = None) -> None:
+        """The flash collapses (signals.flash_collapse): the event is its peak, the frame before the collapse.
+        Judged on the frames up to n (in hindsight, on those before 1#'s hold)."""
+        x, heating = self._level.values[:n], self._heating
         self._marks.why[EventType.MELTING_COMPLETE] = "the melt flash has not collapsed"
-        jitter = self._level.noise_before(start)
-        highest = max(x[start:n])
-        scale = highest / self._melt_start_level if self._melt_start_level > 0 else 1.0
-        band = 2.0 * jitter * scale if math.isfinite(jitter) else 0.0
-        peak = max(i for i in range(start, n) if x[i] >= highest - band)
+        jitter = self._level.noise_before(heating.noise_at)
+        peak = flash_peak(x, heating.start, heating.level, jitter)
         if self._heating_over(peak, EventType.MELTING_COMPLETE):
             return
-        amplitude = x[peak] - self._melt_start_level
-        after = x[peak + 1 :]
-        if amplitude <= 0 or len(after) < self.confirm_frames:
-            return
-        top = x[peak]
-        # A third of the flash gone within two frames, and still gone HOLD frames on (a glint comes back); and
-        # beyond the level's own jitter while heating (a flickering light's spike is no flash).
-        low = int(np.argmin(after[:2]))
-        drop, need = top - after[low], max(0.3 * amplitude, 4.0 * jitter)
-        if drop > need and all(top - v > 0.15 * amplitude for v in after[low:]):
-            note = f"flash amplitude {amplitude:.1f}"
+        # Without the climb seen, only a collapse of a tenth of the level is the flash's.
+        floor = max(4.0 * jitter, 0.1 * heating.level if heating.hindsight else 0.0)
+        found = flash_collapse(x, peak, heating.level, floor, self.confirm_frames)
+        if found is not None:
+            drop, need, amplitude = found
+            note = f"flash amplitude {amplitude:.1f}" + (HINDSIGHT if heating.hindsight else "")
             self._mark(EventType.MELTING_COMPLETE, peak, confidence(drop / need),
                        [Evidence("flash collapse", drop, need, note)])  # fmt: skip
             self._collapse = drop
@@ -223,7 +230,7 @@ class StageDetector:
         last = n - self.confirm_frames
         self._marks.why[EventType.FULLY_MOLTEN] = "no held drop of the frame mean after the flash"
         first = last if self._revised_from is None else min(self._revised_from - self.confirm_frames, last)
-        jitter = self._level.noise_before(self._index[EventType.MELTING_START])
+        jitter = self._level.noise_before(self._heating.noise_at)
         jitter = jitter if math.isfinite(jitter) else 0.0
         for i in range(max(first, start + WINDOW), last + 1):
             if self._heating_over(i, EventType.FULLY_MOLTEN):
@@ -234,7 +241,7 @@ class StageDetector:
             # The few settled frames since the collapse may look quiet by chance (a flicker gave 0.7/frame
             # over 11 frames, 2.5 while heating): the level's jitter while heating, scaled, is a floor.
             level = self._level.values[i - 1]
-            floor = jitter * level / self._melt_start_level if self._melt_start_level > 0 else 0.0
+            floor = jitter * level / self._heating.level if self._heating.level > 0 else 0.0
             threshold = max(4.0 * step.noise, 4.0 * floor, 0.1 * self._collapse)
             if -step.size > threshold:
                 note = f"noise {step.noise:.2f}/frame, while heating {floor:.2f}"
@@ -248,8 +255,8 @@ class StageDetector:
         n = len(self._points)
         i = n - self.confirm_frames
         fm = self._marks.events.get(EventType.FULLY_MOLTEN)
-        has_t1 = any(p.t1_c is not None for p in self._points)
-        if has_t1 and self._programme.cooling_start_s is None:
+        has_t1, cooling = any(p.t1_c is not None for p in self._points), self._programme.cooling_from
+        if has_t1 and cooling is None:
             self._marks.why[kind] = "1# has not started cooling"
             return
         if all(math.isnan(v) for series in self._sample for v in series.values[-HOLD:]):
@@ -258,7 +265,7 @@ class StageDetector:
                 " gain or the glow fading; the frames are needed"
             )
             return
-        first = self._first_cooling_index() if has_t1 else self._index[EventType.FULLY_MOLTEN] + HOLD
+        first = cooling if cooling is not None else self._index[EventType.FULLY_MOLTEN] + HOLD
         if i - first < WINDOW:
             self._marks.why[kind] = "cooling has only just started"
             return
@@ -267,9 +274,7 @@ class StageDetector:
         if fm is None and self.liquidus_c is None:
             self._marks.why[kind] = "fully_molten not seen, so the liquidus is unknown (analytics.liquidus_c)"
             return
-        bound, name = (
-            (fm.t1_c, "fully molten") if fm is not None else (self.liquidus_c, "the configured liquidus")
-        )
+        bound, name = (fm.t1_c, "fully molten") if fm else (self.liquidus_c, "the configured liquidus")
         if bound is not None and t1 is not None and not t1 < bound:
             self._marks.why[kind] = f"1# ({t1:g} degC) not yet below {name} ({bound:g})"
             return
@@ -283,10 +288,6 @@ class StageDetector:
         if bound is not None and t1 is not None:
             evidence.append(Evidence(f"1# below {name}", t1, bound, "cooling below the liquidus"))
         self._mark(kind, i, confidence(margin), evidence)
-
-    def _first_cooling_index(self) -> int:
-        cooling = self._programme.cooling_start_s
-        return next(i for i, p in enumerate(self._points) if p.time_s >= (cooling or -math.inf))
 
     def _find_crystallization_end(self) -> None:
         """Growth stops: the sample's pixels have crystallized, or its texture has reached a plateau."""

@@ -14,6 +14,7 @@ class Programme:
         self._max_since = 0
         self.hold_from: int | None = None  # the frame 1# reached the value it then held
         self.cooling_start_s: float | None = None  # the last second at the hold's temperature
+        self.cooling_from: int | None = None  # its frame
 
     def follow(self, time_s: float, t1: float | None) -> None:
         self._t1.append(t1)
@@ -32,4 +33,4 @@ class Programme:
         cooled = all(v is not None and v < self._max - 3.0 for v in self._t1[-3:])
         if self.cooling_start_s is None and self.hold_from is not None and cooled:
             last_hot = max(i for i, v in enumerate(self._t1) if v is not None and v >= self._max - 1.0)
-            self.cooling_start_s = self._times[last_hot]
+            self.cooling_start_s, self.cooling_from = self._times[last_hot], last_hot

@@ -118,3 +118,30 @@ def clouding_step(
         if margin > 1.0 and (best is None or margin > best[0]):
             best = (margin, c, step, threshold)
     return best
+
+
+def flash_peak(x: Sequence[float], start: int, base: float, jitter: float) -> int:
+    """The flash's peak in x from `start` (base: the level it rose from): of a flat top (a glint, or a
+    flickering light's spikes) its last frame within twice the level's jitter of the highest, the jitter
+    scaled to the top's brightness (a flicker multiplies)."""
+    highest = max(x[start:])
+    scale = highest / base if base > 0 else 1.0
+    band = 2.0 * jitter * scale if math.isfinite(jitter) else 0.0
+    return max(i for i in range(start, len(x)) if x[i] >= highest - band)
+
+
+def flash_collapse(
+    x: Sequence[float], peak: int, base: float, floor: float, hold: int
+) -> tuple[float, float, float] | None:
+    """(drop, the drop it needed, amplitude) when the flash at `peak` has collapsed: a third of it gone
+    within two frames, and still gone `hold` frames on (a glint comes back), by more than `floor` (the
+    level's own jitter while heating: a flickering light's spike is no flash)."""
+    amplitude, after = x[peak] - base, x[peak + 1 :]
+    if amplitude <= 0 or len(after) < hold:
+        return None
+    top = x[peak]
+    low = int(np.argmin(after[:2]))
+    drop, need = top - after[low], max(0.3 * amplitude, floor)
+    if drop > need and all(top - v > 0.15 * amplitude for v in after[low:]):
+        return drop, need, amplitude
+    return None

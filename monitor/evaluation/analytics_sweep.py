@@ -65,15 +65,22 @@ class Variant:
     size: tuple[int, int] | None = None
     noise_sigma: float | None = None
     smooth_end: bool = False
-    # The recording begins this long after the true fully_molten (a camera started late): the heating events
-    # are not in it, and the operator sets the flux's liquidus (analytics.liquidus_c) for crystallization.
-    begins_after_molten_s: float | None = None
+    # The recording begins this many seconds after a true event (a camera started late): the events before
+    # it are not in it.
+    begins_after: tuple[EventType, float] | None = None
+
+    @property
+    def liquidus_configured(self) -> bool:
+        """Begun after fully_molten, the run cannot show its liquidus: the operator sets the flux's
+        (analytics.liquidus_c) for crystallization."""
+        heating = (EventType.MELTING_START, EventType.MELTING_COMPLETE)
+        return self.begins_after is not None and self.begins_after[0] not in heating
 
     def options(self, base: SimulationOptions) -> SimulationOptions:
         update: dict[str, object] = {"camera": self.camera}
-        if self.begins_after_molten_s is not None:
-            molten = true_time(base.profile, base.seed, EventType.FULLY_MOLTEN)
-            start = int(molten + self.begins_after_molten_s)
+        if self.begins_after is not None:
+            kind, after_s = self.begins_after
+            start = int(true_time(base.profile, base.seed, kind) + after_s)
             update["start"], update["seconds"] = start, base.start + base.seconds - start
         if self.smooth_end:
             update["profile"] = base.profile.model_copy(update={"crystallization_end": "smooth"})
@@ -128,7 +135,8 @@ PROBES: tuple[Variant, ...] = (
     Variant("vga", CameraOptions(), size=(640, 480)),
     Variant("offset-far", CameraOptions(offset=(110, 70), scale=1.1)),
     Variant("dim-noisy", CameraOptions(gain=0.6), noise_sigma=6.0),
-    Variant("late-start", CameraOptions(), begins_after_molten_s=40.0),
+    Variant("late-start", CameraOptions(), begins_after=(EventType.FULLY_MOLTEN, 40.0)),
+    Variant("mid-melt-start", CameraOptions(), begins_after=(EventType.MELTING_START, 8.0)),
 )
 
 
@@ -193,7 +201,7 @@ def run_sweep(
             if not _complete(folder):
                 simulate(folder, options, progress=progress)
             # build(liquidus): a pipeline that knows the flux's liquidus (None: the config's, as it is)
-            liquidus = None if v.begins_after_molten_s is None else s.profile.fully_molten_c
+            liquidus = s.profile.fully_molten_c if v.liquidus_configured else None
             results.append(score_run(folder, build(liquidus), variant=v.name, scenario=s, progress=progress))
     return results
 

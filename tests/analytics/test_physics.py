@@ -245,10 +245,10 @@ def test_nothing_happens_during_the_hold() -> None:
     assert "liquidus is unknown" in why[EventType.CRYSTALLIZATION_START]
 
 
-@pytest.mark.parametrize("begin", [135, 210, 300])
+@pytest.mark.parametrize("begin", [210, 300])
 def test_a_recording_begun_late_finds_crystallization_below_the_configured_liquidus(begin: int) -> None:
-    """The camera started during melting (135 s), after fully molten (210 s) or in the hold (300 s): the
-    heating events cannot be seen, and are given up once 1# has held its peak, with the reason. The
+    """The camera started after fully molten (210 s) or in the hold (300 s): the heating events cannot be
+    seen, and are given up once 1# has held its peak, with the reason (no flash is found in hindsight). The
     crystallization events are still found, below the flux's configured liquidus (1350 degC): the held
     change at 340 s (1462 degC) is not nucleation, the one at 560 s (1022 degC) is."""
     assert found(run(sample_steps={340: 0.96, 560: 0.96}, begin=begin, liquidus_c=1350.0)) == {
@@ -271,6 +271,30 @@ def test_a_recording_begun_late_finds_crystallization_below_the_configured_liqui
         Stage.CRYSTALLIZING,
         Stage.SOLID,
     ]
+
+
+@pytest.mark.parametrize("begin", [132, 138, 144])
+def test_a_recording_begun_during_the_melt_finds_its_collapse_and_clearing_in_hindsight(begin: int) -> None:
+    """The camera started while the flash climbed (128-148 s): melting_start cannot be seen. Once 1# has
+    held, the collapse (148 s) and the clearing (192 s) are looked for on the frames before the hold, so the
+    run has its own liquidus and needs none configured: the change at 340 s (1462 degC) is no nucleation,
+    the one at 560 s is."""
+    assert found(run(sample_steps={340: 0.96, 560: 0.96}, begin=begin)) == {
+        EventType.MELTING_COMPLETE: 148,
+        EventType.FULLY_MOLTEN: 192,
+        EventType.CRYSTALLIZATION_START: 560,
+    }
+    detector = run(sample_steps={560: 0.96}, begin=begin)
+    events = found(detector)
+    assert list(events)[:3] == [
+        EventType.MELTING_COMPLETE,
+        EventType.FULLY_MOLTEN,
+        EventType.CRYSTALLIZATION_START,
+    ]
+    assert events[EventType.CRYSTALLIZATION_END] == pytest.approx(640, abs=5)
+    complete = next(e for e in detector.events if e.type is EventType.MELTING_COMPLETE)
+    assert "in hindsight" in complete.evidence[0].note
+    assert "hold" in {m.type: m.reason for m in detector.not_found()}[EventType.MELTING_START]
 
 
 def test_a_recording_begun_late_without_a_liquidus_reports_no_crystallization_and_why() -> None:

@@ -1,6 +1,8 @@
 """The sweep on seeds and cameras it was never tuned on: other runs of the same programmes, and probe
 cameras, kept apart."""
 
+import pytest
+
 from monitor.evaluation.analytics_sweep import (
     PROBES,
     SCENARIOS,
@@ -45,10 +47,19 @@ def test_the_help_names_every_probe_camera() -> None:
     assert all(p.name in " ".join(variants.help.split()) for p in PROBES)
 
 
-def test_the_late_start_probe_begins_after_fully_molten_and_ends_where_the_run_does() -> None:
-    """A camera started 40 s after the sample was fully molten: the same run, cut at its start."""
+@pytest.mark.parametrize(
+    ("name", "kind", "after", "liquidus"),
+    [("late-start", EventType.FULLY_MOLTEN, 40, True), ("mid-melt-start", EventType.MELTING_START, 8, False)],
+)
+def test_a_late_start_probe_begins_after_its_event_and_ends_where_the_run_does(
+    name: str, kind: EventType, after: int, liquidus: bool
+) -> None:
+    """A camera started 40 s after the sample was fully molten, or 8 s into the melt: the same run, cut at
+    its start. Only a run that cannot show fully_molten is given the flux's liquidus."""
     base = scenario_options(SCENARIOS[0])
-    late = next(p for p in PROBES if p.name == "late-start").options(base)
-    assert late.start == int(true_time(base.profile, base.seed, EventType.FULLY_MOLTEN)) + 40
+    probe = next(p for p in PROBES if p.name == name)
+    late = probe.options(base)
+    assert late.start == int(true_time(base.profile, base.seed, kind)) + after
     assert late.start + late.seconds == base.start + base.seconds
     assert late.model_copy(update={"start": base.start, "seconds": base.seconds}) == base
+    assert probe.liquidus_configured is liquidus
