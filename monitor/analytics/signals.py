@@ -124,10 +124,13 @@ def flash_peak(x: Sequence[float], start: int, base: float, jitter: float) -> in
     """The flash's peak in x from `start` (base: the level it rose from): of a flat top (a glint, or a
     flickering light's spikes) its last frame within twice the level's jitter of the highest, the jitter
     scaled to the top's brightness (a flicker multiplies)."""
-    highest = max(x[start:])
+    top = np.asarray(x[start:], dtype=float)
+    if np.isnan(top).all():  # nothing measured since (a table row without means)
+        return len(x) - 1
+    highest = float(np.nanmax(top))
     scale = highest / base if base > 0 else 1.0
     band = 2.0 * jitter * scale if math.isfinite(jitter) else 0.0
-    return max(i for i in range(start, len(x)) if x[i] >= highest - band)
+    return start + int(np.flatnonzero(top >= highest - band)[-1])
 
 
 def flash_collapse(

@@ -10,7 +10,7 @@ from monitor.analytics.detector import HOLD, Observation, StageDetector
 from monitor.analytics.features import FeatureExtractor
 from monitor.analytics.growth_end import PLATEAU
 from monitor.analytics.locate import SampleLocator
-from monitor.analytics.signals import climb_threshold, theil_sen
+from monitor.analytics.signals import climb_threshold, flash_collapse, flash_peak, theil_sen
 from monitor.config import parse_config
 from monitor.records import EventType, Features, Stage, read_events
 from monitor.simulate import SimulatedRun
@@ -131,3 +131,17 @@ def test_a_short_flickering_heating_is_rarely_taken_for_the_climb() -> None:
         climb_passes += theil_sen(climbing[8:14]) > threshold
     assert flicker_passes < 15
     assert climb_passes > 650
+
+
+def test_a_flash_s_peak_is_its_flat_top_s_last_frame_and_frames_not_measured_are_skipped() -> None:
+    """The peak: the last frame within twice the jitter (scaled to the top) of the highest. A frame without a
+    level (nan) is neither the peak nor in the way; with none measured the search waits at the last frame."""
+    nan = float("nan")
+    levels = [nan, 100.0, 120.0, 150.0, 149.0, nan, 147.5, 120.0, 118.0]
+    assert flash_peak(levels, 0, base=100.0, jitter=1.0) == 6  # 147.5 is within 2 x 1.5 of 150
+    assert flash_peak(levels, 0, base=100.0, jitter=0.1) == 3
+    assert flash_peak([nan, nan, nan], 1, base=100.0, jitter=1.0) == 2
+    # Collapsed: a third of the 49.5 gone within two frames and held; a glint that comes back is not.
+    collapsed, glint = [*levels[:7], *[110.0] * 5], [*levels[:7], 110.0, 146.0, 147.0, 147.0, 146.0]
+    assert flash_collapse(collapsed, 6, base=100.0, floor=4.0, hold=5) is not None
+    assert flash_collapse(glint, 6, base=100.0, floor=4.0, hold=5) is None
