@@ -341,3 +341,24 @@ def test_the_real_run() -> None:
     missed = {m.type: m.reason for m in result.missed}
     assert set(missed) == {EventType.CRYSTALLIZATION_START, EventType.CRYSTALLIZATION_END}
     assert "channel means" in missed[EventType.CRYSTALLIZATION_START]
+
+
+@pytest.mark.parametrize("begin", [125, 135, 145])
+def test_the_real_run_recorded_from_within_the_melt(tmp_path, begin: int) -> None:
+    """The real series without its first rows, as a camera started 5-25 s after the melt began: the climb
+    cannot be seen, but the collapse (148 s) and the clearing (193 s, 1326 degC) are found in hindsight,
+    where the whole run has them."""
+    rows = (SHARED_DATA / "frame_channel_means.csv").read_text(encoding="utf-8").splitlines()
+    kept = [rows[0], *(r for r in rows[1:] if float(r.split(",")[1]) >= begin)]
+    table = tmp_path / "means.csv"
+    table.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    result = analyze_table(
+        table, SHARED_DATA / "ocr_temperatures.csv", run="late", plausibility=PlausibilityConfig()
+    )
+    events = {e.type: e for e in result.events}
+    assert {k: (e.time_s, e.t1_c) for k, e in events.items()} == {
+        EventType.MELTING_COMPLETE: (148, 1108),
+        EventType.FULLY_MOLTEN: (193, 1326),
+    }
+    assert "in hindsight" in events[EventType.MELTING_COMPLETE].evidence[0].note
+    assert EventType.MELTING_START in {m.type for m in result.missed}
