@@ -87,7 +87,9 @@ class CameraTracker:
     _revised: list[tuple[int, float]] = field(default_factory=list)  # levels known better in hindsight
     _levels: list[float] = field(default_factory=list)  # each frame's level, as last given
     _uniform: set[int] = field(default_factory=set)  # recent frames that changed uniformly
-    _early: list[tuple[int, float]] = field(default_factory=list)  # a ramp closed before the jitter was known
+    _early: list[list[tuple[int, float]]] = field(
+        default_factory=list
+    )  # ramps closed before the jitter was known
 
     def observe(self, mean: float, step: StepMeasure) -> CameraState:
         index = len(self._raw)
@@ -206,10 +208,11 @@ class CameraTracker:
     def _close_ramp(self) -> bool:
         ramp, self._ramp = self._ramp, []
         jitter = self._light_jitter(ramp)
-        if math.isnan(jitter) and abs(sum(r for _, r in ramp)) >= MIN_STEP:
+        if self._early or (math.isnan(jitter) and abs(sum(r for _, r in ramp)) >= MIN_STEP):
             # Too early to tell the camera from the light: under +-6 % flicker two frames rose 9 % on a run's
-            # third frame, and that "step" bent the heating (seed 9004 lost melting_start). Judged once known.
-            self._early = ramp
+            # third frame, and that "step" bent the heating (seed 9004 lost melting_start). Judged once known,
+            # in order (a later ramp's gain applies on top of an earlier one's).
+            self._early.append(ramp)
             return False
         return self._judge(ramp, jitter)
 
@@ -220,15 +223,15 @@ class CameraTracker:
         return self._register(ramp[0][0], ramp[-1][0])
 
     def _judge_early(self, index: int) -> None:
-        """An early ramp judged against the light's jitter once it is known; if it was the camera, the frames
-        given out since it carry the new gain too (revised)."""
-        jitter = self._light_jitter(self._early) if self._early else math.nan
-        if math.isnan(jitter):
-            return
-        ramp, self._early = self._early, []
-        if self._judge(ramp, jitter):
-            gain = math.exp(self._log_gain)
-            self._revised += [(j, self._raw[j] / gain) for j in range(ramp[-1][0] + 1, index)]
+        """Early ramps, in order, judged against the light's jitter once it is known; if one was the camera,
+        the frames given out since it carry the new gain too (revised)."""
+        while self._early and not math.isnan(jitter := self._light_jitter(self._early[0])):
+            ramp = self._early.pop(0)
+            if self._judge(ramp, jitter):
+                gain = math.exp(self._log_gain)
+                for j in range(ramp[-1][0] + 1, index):  # known now: the next ramp's bridge starts from them
+                    self._levels[j] = self._raw[j] / gain
+                    self._revised.append((j, self._levels[j]))
 
     def _ends_excursion(self, first: int, last: int, jitter: float) -> bool:
         """Frames first..last take the mean back to where it stood before a uniform jump the other way up to

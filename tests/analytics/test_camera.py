@@ -383,3 +383,20 @@ def test_a_gain_ramp_on_the_first_frames_under_that_light_is_still_a_step() -> N
     assert np.asarray(given[4:]) / given[4] == pytest.approx(truth, rel=1e-6)
     # Across the ramp the level moves as the light did, give or take its flicker either side (+-6 %).
     assert given[4] / given[0] == pytest.approx(FLICKER_START[4] / FLICKER_START[0], rel=0.06)
+
+
+def test_two_gain_ramps_before_the_jitter_is_known_are_both_steps() -> None:
+    """A camera settling in two ramps (+10 % on frames 1-2, again on 4-5) under a steady light: both wait
+    for the jitter, both are steps, and every level given out comes back as the scene's."""
+    gains = [1.0, 1.1, 1.21, 1.21, 1.331, 1.4641] + [1.4641] * 14
+    means = [100.0 * g for g in gains]
+    tracker = CameraTracker()
+    given = [tracker.observe(means[0], NO_STEP).level]
+    for i in range(1, len(means)):
+        r = math.log(means[i] / means[i - 1])
+        step = StepMeasure(log_ratio=r, uniform=abs(r) >= 0.02, channels=(r, r, r), pixel_share=0.9)
+        given.append(tracker.observe(means[i], step).level)
+        for j, level in tracker.take_revisions():
+            given[j] = level
+    assert [i for i in range(len(means)) if tracker.flags(i)] == [1, 2, 4, 5]
+    assert given == pytest.approx([100.0] * len(means), rel=1e-6)
