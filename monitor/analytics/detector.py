@@ -38,6 +38,7 @@ from monitor.analytics.signals import (
     climb_threshold,
     clouding_step,
     confidence,
+    flash_climbing,
     flash_collapse,
     flash_peak,
     knee,
@@ -122,7 +123,6 @@ class StageDetector:
         if EventType.CRYSTALLIZATION_END not in self._marks.events:  # no use for them after it
             self._pixels.add(len(self._points), observation.pixels)
         self._points.append(dataclasses.replace(observation, pixels=None))  # the pixels are kept above
-        # The level is already gain-compensated; frames the camera moved are revised through `revise`.
         self._level.append(observation.level)
         # Ratios inside the frame: the camera's gain cancels out, and a local change may coincide with it.
         for series, value in zip(self._sample, observation.sample, strict=True):
@@ -140,8 +140,6 @@ class StageDetector:
             return True
         return False
 
-    # --- one transition at a time, in order ----------------------------------------------------------
-
     def _step(self) -> None:
         self._give_up_heating()
         searches = (self._find_melting_start, self._find_melting_complete, self._find_fully_molten,
@@ -154,14 +152,16 @@ class StageDetector:
 
     def _give_up_heating(self) -> None:
         """Heating events not seen LATE frames into 1#'s hold are over: a recording that began late, or a
-        melt the camera could not show, must not hide the cooling events. Without melting_start, the flash's
-        collapse and the clearing are first looked for once on the frames before the hold, so that the run
-        still has its own liquidus (a recording begun during the melt, a climb hidden by flicker)."""
+        melt the camera could not show, must not hide the cooling events. A recording begun during the flash
+        (its first frames climb as only a flash does) is first searched once more on its frames before the
+        hold, for the collapse and the clearing, so that it still has its own liquidus. Not any other: a
+        collapse whose climb was not seen may be the clearing (the real run from 175 s)."""
         hold = self._programme.hold_from
         if hold is None or len(self._points) - hold < LATE:
             return
-        if EventType.MELTING_START not in self._marks.events.keys() | self._given_up and hold > 2 * HOLD:
-            self._heating = _Heating(0, float(np.nanmedian(self._level.values[:HOLD])), hold, hindsight=True)
+        x, seen = self._level.values, self._marks.events.keys() | self._given_up
+        if EventType.MELTING_START not in seen and hold > 2 * HOLD and flash_climbing(x, 2 * HOLD):
+            self._heating = _Heating(0, float(np.nanmedian(x[:HOLD])), hold, hindsight=True)
             for n in range(2 * HOLD, hold + self.confirm_frames + 1):
                 self._find_melting_complete(n)
                 if EventType.MELTING_COMPLETE in self._marks.events:

@@ -10,7 +10,7 @@ from monitor.analytics.detector import HOLD, Observation, StageDetector
 from monitor.analytics.features import FeatureExtractor
 from monitor.analytics.growth_end import PLATEAU
 from monitor.analytics.locate import SampleLocator
-from monitor.analytics.signals import climb_threshold, flash_collapse, flash_peak, theil_sen
+from monitor.analytics.signals import climb_threshold, flash_climbing, flash_collapse, flash_peak, theil_sen
 from monitor.config import parse_config
 from monitor.records import EventType, Features, Stage, read_events
 from monitor.simulate import SimulatedRun
@@ -145,3 +145,14 @@ def test_a_flash_s_peak_is_its_flat_top_s_last_frame_and_frames_not_measured_are
     collapsed, glint = [*levels[:7], *[110.0] * 5], [*levels[:7], 110.0, 146.0, 147.0, 147.0, 146.0]
     assert flash_collapse(collapsed, 6, base=100.0, floor=4.0, hold=5) is not None
     assert flash_collapse(glint, 6, base=100.0, floor=4.0, hold=5) is None
+
+
+def test_only_a_flash_s_climb_counts_as_a_recording_begun_in_it() -> None:
+    """2.3/frame at 112-136 (the real run from 125 s) is a flash's climb; the real run's settling after the
+    collapse (0.4/frame at 99-104, from 175 s), heating and too few frames are not."""
+    flash = [112.0, 115.0, 117.0, 118.0, 119.0, 121.0, 122.0, 127.0, 130.0, 136.0]
+    settling = [98.9, 98.8, 100.6, 100.9, 102.3, 102.1, 102.6, 103.8, 101.7, 102.0]
+    assert flash_climbing(flash, 10)
+    assert not flash_climbing(settling, 10)
+    assert not flash_climbing([100.0 + 0.2 * i for i in range(10)], 10)
+    assert not flash_climbing(flash[:6], 10)
