@@ -259,12 +259,28 @@ def feed_steps(means: list[float], uniform: set[int] | None = None) -> tuple[Cam
     tracker = CameraTracker()
     state = tracker.observe(means[0], NO_STEP)
     for i in range(1, len(means)):
-        r = math.log(means[i] / means[i - 1])
-        moved = abs(r) >= 0.02 if uniform is None else i in uniform
-        state = tracker.observe(
-            means[i], StepMeasure(log_ratio=r, uniform=moved, channels=(r, r, r), pixel_share=0.9)
-        )
+        state = tracker.observe(means[i], mean_step(means, i, uniform))
     return tracker, state
+
+
+def mean_step(means: list[float], i: int, uniform: set[int] | None = None) -> StepMeasure:
+    """The change into frame i as the frames would measure it: uniform if i is in `uniform` (by default, a
+    change of 2 % or more)."""
+    r = math.log(means[i] / means[i - 1])
+    moved = abs(r) >= 0.02 if uniform is None else i in uniform
+    return StepMeasure(log_ratio=r, uniform=moved, channels=(r, r, r), pixel_share=0.9)
+
+
+def levels_revised(means: list[float]) -> tuple[CameraTracker, list[float]]:
+    """Means fed as in feed_steps: the tracker, and each frame's level as given, revised as the revisions
+    come (what the stage detector sees)."""
+    tracker = CameraTracker()
+    given = [tracker.observe(means[0], NO_STEP).level]
+    for i in range(1, len(means)):
+        given.append(tracker.observe(means[i], mean_step(means, i)).level)
+        for j, level in tracker.take_revisions():
+            given[j] = level
+    return tracker, given
 
 
 @pytest.mark.parametrize("frames", [1, 2, 3])
@@ -369,14 +385,7 @@ def test_a_gain_ramp_on_the_first_frames_under_that_light_is_still_a_step() -> N
     frames given out before it was judged come back revised to the scene's level."""
     gains = [1.0, 1.2, 1.44, 1.728] + [1.728] * 16
     means = [m * g for m, g in zip(FLICKER_START, gains, strict=True)]
-    tracker = CameraTracker()
-    given = [tracker.observe(means[0], NO_STEP).level]
-    for i in range(1, len(means)):
-        r = math.log(means[i] / means[i - 1])
-        step = StepMeasure(log_ratio=r, uniform=abs(r) >= 0.02, channels=(r, r, r), pixel_share=0.9)
-        given.append(tracker.observe(means[i], step).level)
-        for j, level in tracker.take_revisions():
-            given[j] = level
+    tracker, given = levels_revised(means)
     assert [i for i in range(len(means)) if tracker.flags(i)] == [1, 2, 3]
     # From the ramp's end on, every frame carries the same gain, those given out before it was judged too.
     truth = np.asarray(FLICKER_START[4:]) / FLICKER_START[4]
@@ -390,13 +399,6 @@ def test_two_gain_ramps_before_the_jitter_is_known_are_both_steps() -> None:
     for the jitter, both are steps, and every level given out comes back as the scene's."""
     gains = [1.0, 1.1, 1.21, 1.21, 1.331, 1.4641] + [1.4641] * 14
     means = [100.0 * g for g in gains]
-    tracker = CameraTracker()
-    given = [tracker.observe(means[0], NO_STEP).level]
-    for i in range(1, len(means)):
-        r = math.log(means[i] / means[i - 1])
-        step = StepMeasure(log_ratio=r, uniform=abs(r) >= 0.02, channels=(r, r, r), pixel_share=0.9)
-        given.append(tracker.observe(means[i], step).level)
-        for j, level in tracker.take_revisions():
-            given[j] = level
+    tracker, given = levels_revised(means)
     assert [i for i in range(len(means)) if tracker.flags(i)] == [1, 2, 4, 5]
     assert given == pytest.approx([100.0] * len(means), rel=1e-6)
