@@ -13,8 +13,12 @@ class Programme:
         self._max = -math.inf
         self._max_since = 0
         self.hold_from: int | None = None  # the frame 1# reached the value it then held
-        self.cooling_start_s: float | None = None  # the last second at the hold's temperature
-        self.cooling_from: int | None = None  # its frame
+        self.cooling_from: int | None = None  # the last frame at the hold's temperature
+
+    @property
+    def cooling_start_s(self) -> float | None:
+        """The last second at the hold's temperature."""
+        return None if self.cooling_from is None else self._times[self.cooling_from]
 
     def follow(self, time_s: float, t1: float | None) -> None:
         self._t1.append(t1)
@@ -31,6 +35,6 @@ class Programme:
         # The true maximum: the 3 degC above only keeps the last degrees of the ramp from restarting the hold.
         self._max = max(self._max, t1)
         cooled = all(v is not None and v < self._max - 3.0 for v in self._t1[-3:])
-        if self.cooling_start_s is None and self.hold_from is not None and cooled:
-            last_hot = max(i for i, v in enumerate(self._t1) if v is not None and v >= self._max - 1.0)
-            self.cooling_start_s, self.cooling_from = self._times[last_hot], last_hot
+        if self.cooling_from is None and self.hold_from is not None and cooled:
+            hot = (i for i, v in enumerate(self._t1) if v is not None and v >= self._max - 1.0)
+            self.cooling_from = max(hot)
