@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from monitor.analytics.excursion import falls_back, unstepped_jump
 from monitor.analytics.photometric import MIN_UNIFORM, StepMeasure
 from monitor.analytics.stats import robust_std
 from monitor.records import Flag, FlagKind
@@ -28,20 +29,7 @@ GLINT_FRAMES = 8
 # well above sensor noise and slow dimming (and above the run's flicker: see CameraTracker).
 MIN_STEP = 0.08
 MAX_RAMP = 4
-
-
-def _is_back(mean: float, before: float, jump: float, slack: float = 0.0) -> bool:
-    """The mean stands where it was before a `jump`, within 35 % of it (or within `slack`)."""
-    return abs(mean - before) <= max(0.35 * abs(jump), slack)
-
-
-def _falls_back(
-    mean: float, previous: float, before: float, jump: float, beyond: bool = False, slack: float = 0.0
-) -> bool:
-    """This frame's mean moves sharply back to `before`, undoing a `jump` (not a real step's slow drift): from
-    the jump's side, or with `beyond` from either (a step the other way came next: up, down, then back)."""
-    sharp = (mean - previous) * (jump if not beyond else previous - before) < 0
-    return sharp and abs(mean - previous) > 0.5 * abs(jump) and _is_back(mean, before, jump, slack)
+Run = list[tuple[int, float]]  # (index, log-ratio) of frames in a row
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +60,8 @@ class CameraTracker:
     frames that all change uniformly the same way, whose total beats both MIN_STEP and the run's jitter;
     a longer uniform run is the scene (a flash lights the whole chamber), not the camera, unless a glint
     that stands out of it ends it (a ramp with a reflection flaring on its heels) or the frame that would
-    make it longer changes under half as much as the ramp's frames (the light flickering the same way)."""
+    make it longer changes under half as much as the ramp's frames, or it ended one frame too long, with a
+    frame at one end that the light's jitter explains (the light flickering the same way)."""
 
     _log_gain: float = 0.0
     _raw: list[float] = field(default_factory=list)
@@ -80,16 +69,14 @@ class CameraTracker:
     _exposure: set[int] = field(default_factory=set)
     _glint: set[int] = field(default_factory=set)
     _trend: list[float] = field(default_factory=list)  # log-changes of the mean between frames without a step
-    _jitter: list[tuple[int, float]] = field(default_factory=list)  # recent (index, frame-to-frame log-ratio)
-    _ramp: list[tuple[int, float]] = field(default_factory=list)  # (index, log-ratio) of a uniform run
+    _jitter: Run = field(default_factory=list)  # recent frames
+    _ramp: Run = field(default_factory=list)  # a uniform run
     _long_run: bool = False  # the uniform run outgrew MAX_RAMP: the scene, until it stops
-    _long: list[tuple[int, float]] = field(default_factory=list)  # its frames, while a glint may end it
+    _long: Run = field(default_factory=list)  # its frames, while a glint may end it
     _revised: list[tuple[int, float]] = field(default_factory=list)  # levels known better in hindsight
     _levels: list[float] = field(default_factory=list)  # each frame's level, as last given
     _uniform: set[int] = field(default_factory=set)  # recent frames that changed uniformly
-    _early: list[list[tuple[int, float]]] = field(
-        default_factory=list
-    )  # ramps closed before the jitter was known
+    _early: list[Run] = field(default_factory=list)  # ramps closed before the jitter was known
 
     def observe(self, mean: float, step: StepMeasure) -> CameraState:
         index = len(self._raw)
@@ -151,6 +138,7 @@ class CameraTracker:
             # which does not make the camera's ramp the scene's long brightening.
             typical = float(np.median([abs(r) for _, r in self._ramp]))
             same_way = abs(step.log_ratio) >= 0.5 * typical
+        applied = False
         if self._long_run:
             turned = bool(self._long) and (self._long[0][1] > 0) != (step.log_ratio > 0)
             if turned and self._ramp_then_glint(index, self._long):
@@ -162,8 +150,8 @@ class CameraTracker:
                 elif self._long and len(self._long) < MAX_RAMP + GLINT_FRAMES:
                     self._long.append((index, step.log_ratio))
                 return False
+            applied = self._ramp_then_flicker(index, self._long)
             self._long_run, self._long = False, []
-        applied = False
         if self._ramp and not same_way:
             applied = self._close_ramp()
         if step.uniform and abs(step.log_ratio) >= MIN_UNIFORM:
@@ -173,7 +161,7 @@ class CameraTracker:
                 self._long_run = True
         return applied
 
-    def _ramp_then_glint(self, index: int, run: list[tuple[int, float]]) -> bool:
+    def _ramp_then_glint(self, index: int, run: Run) -> bool:
         """True if this frame ends a uniform run too long for a ramp by falling sharply back to where it stood
         up to GLINT_FRAMES frames ago: a ramp (a step), then a glint larger than any of its frames."""
         if run[-1][0] != index - 1:  # the run had grown too long to keep every frame
@@ -188,7 +176,7 @@ class CameraTracker:
             flare = abs(math.log(max(previous, 1e-6) / max(before, 1e-6)))
             if flare < max(MIN_STEP, *(abs(r) for _, r in ramp)):
                 continue
-            if _falls_back(mean, previous, before, previous - before):
+            if falls_back(mean, previous, before, previous - before):
                 self._ramp = ramp
                 if not self._close_ramp():
                     return False
@@ -197,7 +185,27 @@ class CameraTracker:
                 return True
         return False
 
-    def _light_jitter(self, ramp: list[tuple[int, float]]) -> float:
+    def _ramp_then_flicker(self, index: int, run: Run) -> bool:
+        """True if a uniform run one frame too long for a ramp, just ended, was a ramp and a flicker frame the
+        same way at one end (the smaller end, within the light's jitter), judged without that frame."""
+        if len(run) != MAX_RAMP + 1 or run[-1][0] != index - 1:
+            return False
+        jitter = self._light_jitter(run)
+        ramp = run[1:] if abs(run[0][1]) < abs(run[-1][1]) else run[:-1]
+        flicker = run[0] if ramp[0] is run[1] else run[-1]
+        if math.isnan(jitter) or abs(flicker[1]) >= jitter or not self._judge(ramp, jitter):
+            return False
+        self._regain(ramp[-1][0] + 1, index)
+        return True
+
+    def _regain(self, first: int, end: int) -> None:
+        """Frames first..end-1 went out before the gain they carry was known: their levels are revised."""
+        gain = math.exp(self._log_gain)
+        for j in range(first, end):
+            self._levels[j] = self._raw[j] / gain
+            self._revised.append((j, self._levels[j]))
+
+    def _light_jitter(self, ramp: Run) -> float:
         """3.5 robust standard deviations of the frame-to-frame log-ratios: what the light does by itself
         (nan while fewer than 5 frames tell). Flicker does not add up over frames: a run of its log-ratios
         telescopes to two frames' factors. Not the camera's own steps, glints or this run (a ramp on the
@@ -216,7 +224,7 @@ class CameraTracker:
             return False
         return self._judge(ramp, jitter)
 
-    def _judge(self, ramp: list[tuple[int, float]], jitter: float) -> bool:
+    def _judge(self, ramp: Run, jitter: float) -> bool:
         total = sum(r for _, r in ramp)
         if abs(total) < max(MIN_STEP, jitter) or self._ends_excursion(ramp[0][0], ramp[-1][0], jitter):
             return False
@@ -227,36 +235,16 @@ class CameraTracker:
         the frames given out since it carry the new gain too (revised)."""
         while self._early and not math.isnan(jitter := self._light_jitter(self._early[0])):
             ramp = self._early.pop(0)
-            if self._judge(ramp, jitter):
-                gain = math.exp(self._log_gain)
-                for j in range(ramp[-1][0] + 1, index):  # known now: the next ramp's bridge starts from them
-                    self._levels[j] = self._raw[j] / gain
-                    self._revised.append((j, self._levels[j]))
+            if self._judge(ramp, jitter):  # known now: the next ramp's bridge starts from the revised levels
+                self._regain(ramp[-1][0] + 1, index)
 
     def _ends_excursion(self, first: int, last: int, jitter: float) -> bool:
-        """Frames first..last take the mean back to where it stood before a uniform jump the other way up to
-        GLINT_FRAMES frames earlier, one within the light's jitter and so no step itself: a glint's return,
-        whose rise was not registered to be undone. Its frames are the glint's, and the gain stays. Back
-        means within 35 % of the jump, or within the light's `jitter` (a log-ratio) of where it began: under
-        a flickering light the frames either side of the glint flicker too, and a mean that ends up no
-        further from where it stood than the light jitters has taken no step."""
-        after, top = self._raw[last], self._raw[first - 1]
-        for k in range(first - 1, max(first - 1 - GLINT_FRAMES, 0), -1):
-            # The excursion from frame k on, most of it k's uniform jump (a flicker frame's is no glint).
-            origin = self._raw[k - 1]
-            edge, excursion = self._raw[k] - origin, top - origin
-            if (
-                k in self._uniform
-                and k not in self._exposure  # a registered rise: its return is a step back (or undoes it)
-                and edge * excursion > 0.5 * excursion**2
-                # Away from where it began all along: a glint that came back since is over, and what moved
-                # the mean after it (the melt clearing) is not the glint's.
-                and not any(_is_back(self._raw[j], origin, excursion) for j in range(k, first))
-                and _falls_back(after, top, origin, excursion, slack=origin * math.expm1(jitter))
-            ):
-                self._glint_over(k, last)
-                return True
-        return False
+        """Frames first..last are a glint's return whose rise was not registered (excursion.unstepped_jump):
+        its frames are the glint's, and the gain stays."""
+        k = unstepped_jump(self._raw, first, last, jitter, self._uniform - self._exposure, GLINT_FRAMES)
+        if k is not None:
+            self._glint_over(k, last)
+        return k is not None
 
     def _register(self, first: int, last: int) -> bool:
         """A step over frames first..last, divided out of the level from now on."""
@@ -279,7 +267,7 @@ class CameraTracker:
         previous = self._raw[index - 1] if index else mean
         for k, s in enumerate(self._steps):
             beyond = any(later.log_ratio * s.log_ratio < 0 for later in self._steps[k + 1 :])
-            back = _falls_back(mean, previous, s.level_before, s.level_after - s.level_before, beyond)
+            back = falls_back(mean, previous, s.level_before, s.level_after - s.level_before, beyond)
             # Counted from the step's last frame: a flicker frame the same way may join a glint's rise.
             if back and index - s.last <= GLINT_FRAMES:
                 # The excursion began at this step: every step since belongs to it.
