@@ -113,16 +113,20 @@ def clouding_step(
     channels: Sequence[Series], i: int, *, start: int, hold: int
 ) -> tuple[float, int, Step, float] | None:
     """The strongest held step into frame i among the sample contrast's channels (B, G, R), beyond four
-    times its noise and 1 % of its level: (margin over that threshold, channel index, step, threshold)."""
+    times its noise and 1 % of its level: (margin over that threshold, channel index, step, threshold).
+    Less the channel's own drift the same way: the medians either side of i lie frames apart, and a melt
+    cooling for minutes drifts in colour (blue fell 0.0036/frame, and over the 7.5 frames between the
+    medians that passed for a step: crystallization_start 15 s early on an unseen programme, seed 12002)."""
     best: tuple[float, int, Step, float] | None = None
     for c, series in enumerate(channels):
         step = series.step_at(i, start=start, hold=hold)
         if step is None:
             continue
-        window = np.asarray(series.values[max(start, i - WINDOW) : i], dtype=float)
-        level = abs(float(np.median(window[~np.isnan(window)])))
+        window = np.asarray(series.values[max(start, i - WINDOW) : i], dtype=float)  # measured: step_at
+        level = abs(float(np.median(window)))
         threshold = max(4.0 * step.noise, 0.01 * level)
-        margin = abs(step.size) / threshold
+        drift = theil_sen(window) * (i + (hold - 1) / 2.0 - (i - (window.size + 1) / 2.0))
+        margin = (abs(step.size) - max(drift * np.sign(step.size), 0.0)) / threshold
         if margin > 1.0 and (best is None or margin > best[0]):
             best = (margin, c, step, threshold)
     return best

@@ -223,6 +223,23 @@ def test_a_channel_just_out_of_clipping_has_no_level_to_step_from() -> None:
     assert found(detector)[EventType.CRYSTALLIZATION_START] == 640
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_a_melt_drifting_in_colour_as_it_cools_is_no_crystallization_start(seed: int) -> None:
+    """As the melt cools its blue contrast falls 0.0036 a frame (noise 0.0075 frame to frame). The medians
+    either side of a frame lie 7.5 frames apart: that drift alone was close to a step of four times the
+    noise, and a noisy frame made it one (an unseen programme, zoomed camera, seed 12002: crystallization_start
+    15 s early). The clouding at 640 s, blue up 0.08 and red down 0.07 on top of the drift, is the start."""
+    detector = StageDetector()
+    rng = np.random.default_rng(seed)
+    for t in range(110, 700):
+        blue = 1.45 - 0.0036 * max(t - COOL_FROM, 0) + (0.08 if t >= 640 else 0.0)
+        red = 1.14 - (0.07 if t >= 640 else 0.0)
+        sample = tuple(v + rng.normal(0, 0.0053) for v in (blue, 1.17, red))
+        detector.update(Observation(float(t), f"{t:04d}.jpg", level_at(t) + rng.normal(0, 0.2), t1_at(t),
+                                    sample=sample, texture=0.002))  # fmt: skip
+    assert found(detector)[EventType.CRYSTALLIZATION_START] == 640
+
+
 def test_no_crystallization_start_while_1_is_above_its_fully_molten_value() -> None:
     """A held change of the sample at 340 s (1462 degC, above the 1326-1368 degC of fully molten) is not
     nucleation; the one at 560 s is."""
