@@ -227,8 +227,9 @@ def test_a_channel_just_out_of_clipping_has_no_level_to_step_from() -> None:
 def test_a_melt_drifting_in_colour_as_it_cools_is_no_crystallization_start(seed: int) -> None:
     """As the melt cools its blue contrast falls 0.0036 a frame (noise 0.0075 frame to frame). The medians
     either side of a frame lie 7.5 frames apart: that drift alone was close to a step of four times the
-    noise, and a noisy frame made it one (an unseen programme, zoomed camera, seed 12002: crystallization_start
-    15 s early). The clouding at 640 s, blue up 0.08 and red down 0.07 on top of the drift, is the start."""
+    noise, and a noisy frame made it one (an unseen programme, zoomed camera, seed 12002:
+    crystallization_start 15 s early). The clouding at 640 s, blue up 0.08 and red down 0.07 on top of the
+    drift, is the start."""
     detector = StageDetector()
     rng = np.random.default_rng(seed)
     for t in range(110, 700):
