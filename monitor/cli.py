@@ -275,14 +275,16 @@ def cmd_evaluate_models(args: argparse.Namespace) -> int:
 def cmd_evaluate_analytics(args: argparse.Namespace) -> int:
     from monitor.analytics.features import FeatureExtractor
     from monitor.evaluation import analytics_sweep as sweep
+    from monitor.evaluation import sweep_cases as cases
     from monitor.pipeline.process import FrameProcessor, build_processor
 
     config = load_config(args.config)
     try:
-        known = (*sweep.VARIANTS, *sweep.PROBES)
-        variants = sweep.select(args.variants, known, "variant") if args.variants else list(sweep.VARIANTS)
-        scenarios = sweep.select(args.scenarios, sweep.SCENARIOS, "scenario")
-        scenarios = sweep.reseeded(scenarios, args.seed_offset)
+        known = (*cases.VARIANTS, *cases.PROBES)
+        variants = cases.select(args.variants, known, "variant") if args.variants else list(cases.VARIANTS)
+        programmes = (*cases.SCENARIOS, *cases.PROBE_SCENARIOS)
+        chosen = cases.select(args.scenarios, programmes, "scenario") if args.scenarios else cases.SCENARIOS
+        scenarios = cases.reseeded(chosen, args.seed_offset)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -614,7 +616,10 @@ def build_parser() -> argparse.ArgumentParser:
                          " narrow-ae, dim-gain, long-glints, heavy-blur, small-sample, strong-flicker,"
                          " bright-gain, noisy, frequent-glints, small-frame, vga, offset-far,"
                          " dim-noisy, late-start, mid-melt-start)")  # fmt: skip
-    ea.add_argument("--scenarios", nargs="+", metavar="NAME", help="programmes and seeds (default: all)")
+    ea.add_argument("--scenarios", nargs="+", metavar="NAME",
+                    help="programmes and seeds (default: the sweep's five; also the probe programmes"
+                         " slow-heat-long, fast-cool-short, low-liquidus-hot, steep-kinetics, quick-ramp-hot,"
+                         " slow-cool-long, low-peak-linear, jittery-fast)")  # fmt: skip
     ea.add_argument("--seed-offset", type=int, default=0, metavar="N",
                     help="add N to every scenario's seed: runs unseen while tuning (default: 0)")  # fmt: skip
     _config(ea)

@@ -1,30 +1,27 @@
 """The analytics acceptance sweep: simulated runs seen through other cameras, each analysed through the
 whole pipeline (OCR included) and compared with its true events and its unreliable thermocouple.
 
-A variant is one camera a real rig could have: another exposure, gain, white balance, lens, aim, frame size,
-flicker and dropped seconds, alone and combined; a scenario is a programme and a seed. A run passes when
-every true event is found within its tolerance, nothing else is found, and 2# is the unreliable one.
+The cameras and programmes it runs are in sweep_cases.py. A run passes when every true event is found
+within its tolerance, nothing else is found, and 2# is the unreliable one.
 """
 
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from monitor.analytics.detector import Observation, StageDetector
 from monitor.analytics.features import FeatureExtractor
 from monitor.analytics.result import AnalysisResult
+from monitor.evaluation.sweep_cases import SCENARIOS, VARIANTS, Scenario, Variant, scenario_options
 from monitor.ingest.loader import list_frames
 from monitor.pipeline.batch import analyze_frames
 from monitor.pipeline.process import FrameProcessor
 from monitor.records import EventType, read_events
-from monitor.simulate import FurnaceProfile, SimulationOptions, simulate
-from monitor.simulate.options import CameraOptions
-from monitor.simulate.profile import build_timeline, draw_kinetics
+from monitor.simulate import simulate
 
 # Largest |time error| allowed per event (s), as issue 13 sets them.
 TOLERANCE_S = {
@@ -34,130 +31,6 @@ TOLERANCE_S = {
     EventType.CRYSTALLIZATION_START: 3.0,
     EventType.CRYSTALLIZATION_END: 5.0,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Scenario:
-    name: str
-    seed: int
-    profile: FurnaceProfile
-
-
-SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("reference", 0, FurnaceProfile()),
-    Scenario("hot-fast-cooling", 1, FurnaceProfile(peak_c=1450, cool_rate_c_per_s=3.0, hold_s=80)),
-    Scenario("short-hold-slow", 2, FurnaceProfile(start_c=950, hold_s=60, cool_rate_c_per_s=1.5)),
-    Scenario("late-peak-low-tc", 3, FurnaceProfile(peak_c=1550, peak_at_s=240, crystallization_c=1020)),
-    Scenario(
-        "cold-start-jitter",
-        4,
-        FurnaceProfile(start_c=880, cool_rate_c_per_s=2.5, crystallization_jitter_c=20),
-    ),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Variant:
-    """One camera (and how the sample ends crystallizing); None keeps the simulator's default."""
-
-    name: str
-    camera: CameraOptions = field(default_factory=CameraOptions)
-    size: tuple[int, int] | None = None
-    noise_sigma: float | None = None
-    smooth_end: bool = False
-    # The recording begins this many seconds after a true event (a camera started late): the events before
-    # it are not in it.
-    begins_after: tuple[EventType, float] | None = None
-
-    @property
-    def liquidus_configured(self) -> bool:
-        """Begun after fully_molten, the run cannot show its liquidus: the operator sets the flux's
-        (analytics.liquidus_c) for crystallization."""
-        heating = (EventType.MELTING_START, EventType.MELTING_COMPLETE)
-        return self.begins_after is not None and self.begins_after[0] not in heating
-
-    def options(self, base: SimulationOptions) -> SimulationOptions:
-        update: dict[str, object] = {"camera": self.camera}
-        if self.begins_after is not None:
-            kind, after_s = self.begins_after
-            start = int(true_time(base.profile, base.seed, kind) + after_s)
-            update["start"], update["seconds"] = start, base.start + base.seconds - start
-        if self.smooth_end:
-            update["profile"] = base.profile.model_copy(update={"crystallization_end": "smooth"})
-        if self.size is not None:
-            update["width"], update["height"] = self.size
-        if self.noise_sigma is not None:
-            update["noise_sigma"] = self.noise_sigma
-        return SimulationOptions.model_validate({**base.model_dump(), **update})
-
-
-_STEADY = {"exposure": "fixed", "glint_rate": 0.0}
-VARIANTS: tuple[Variant, ...] = (
-    Variant("fixed-exposure", CameraOptions(**_STEADY)),
-    Variant("auto-exposure", CameraOptions()),
-    Variant("gain-white-balance", CameraOptions(gain=0.75, white_balance=(1.25, 1.0, 0.85))),
-    Variant("soft-noisy-lens", CameraOptions(blur_sigma=2.0), noise_sigma=5.0),
-    Variant("flicker-dropped", CameraOptions(flicker=0.04, dropped_rate=0.01)),
-    Variant("aimed-off", CameraOptions(offset=(70, -45))),
-    Variant("zoomed", CameraOptions(scale=1.25, offset=(-40, 20))),
-    Variant("large-frame", CameraOptions(), size=(1280, 960)),
-    Variant("smooth-end", CameraOptions(), smooth_end=True),
-    Variant(
-        "everything",
-        CameraOptions(
-            gain=0.85,
-            white_balance=(1.15, 1.0, 0.9),
-            blur_sigma=1.5,
-            flicker=0.03,
-            dropped_rate=0.01,
-            offset=(-50, 30),
-            scale=0.9,
-        ),
-        noise_sigma=4.0,
-        smooth_end=True,
-    ),
-)
-# Cameras kept out of the default sweep and out of tuning, to probe with (`--variants`): the detectors were
-# judged on them after the fact (the first four on seeds 3000-3004, the next six on 4000-4004, the next four
-# on 7000-7004; late-start, a recording begun in the hold, was made at stop 31).
-PROBES: tuple[Variant, ...] = (
-    Variant("slow-settle", CameraOptions(ae_settle_frames=(5, 8))),
-    Variant("narrow-ae", CameraOptions(ae_low=85.0, ae_high=150.0, ae_target=110.0)),
-    Variant("dim-gain", CameraOptions(gain=0.5, flicker=0.02, blur_sigma=1.0), noise_sigma=3.0),
-    Variant("long-glints", CameraOptions(glint_rate=1 / 60, glint_frames=(3, 6))),
-    Variant("heavy-blur", CameraOptions(blur_sigma=3.0), noise_sigma=3.0),
-    Variant("small-sample", CameraOptions(scale=0.75, offset=(30, -20))),
-    Variant("strong-flicker", CameraOptions(flicker=0.06)),
-    Variant("bright-gain", CameraOptions(gain=1.6, white_balance=(0.9, 1.0, 1.2))),
-    Variant("noisy", CameraOptions(), noise_sigma=8.0),
-    Variant("frequent-glints", CameraOptions(glint_rate=1 / 40)),
-    Variant("small-frame", CameraOptions(), size=(320, 240)),
-    Variant("vga", CameraOptions(), size=(640, 480)),
-    Variant("offset-far", CameraOptions(offset=(110, 70), scale=1.1)),
-    Variant("dim-noisy", CameraOptions(gain=0.6), noise_sigma=6.0),
-    Variant("late-start", CameraOptions(), begins_after=(EventType.FULLY_MOLTEN, 40.0)),
-    Variant("mid-melt-start", CameraOptions(), begins_after=(EventType.MELTING_START, 8.0)),
-)
-
-
-def reseeded(scenarios: Sequence[Scenario], offset: int) -> list[Scenario]:
-    """The same programmes with other seeds (other kinetics, crystals, noise and camera draws): runs the
-    detectors were never tuned on. The seed goes into the name, so a working folder never mixes them."""
-    if offset == 0:
-        return list(scenarios)
-    return [Scenario(f"{s.name}-seed{s.seed + offset}", s.seed + offset, s.profile) for s in scenarios]
-
-
-def true_time(profile: FurnaceProfile, seed: int, kind: EventType) -> float:
-    """When an event happens in the run the simulator draws for this programme and seed."""
-    kinetics = draw_kinetics(profile, np.random.default_rng([seed, 1]))
-    return float(build_timeline(profile, kinetics, np.arange(110, 2000)).events[kind])
-
-
-def scenario_options(s: Scenario) -> SimulationOptions:
-    """From 110 s to 25 s after the true crystallization end."""
-    end = true_time(s.profile, s.seed, EventType.CRYSTALLIZATION_END)
-    return SimulationOptions(seed=s.seed, profile=s.profile, start=110, seconds=int(end) + 25 - 110)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,17 +49,6 @@ class ScenarioResult:
             e is not None and abs(e) <= TOLERANCE_S.get(k, float("inf")) for k, e in self.errors.items()
         )
         return timed and not self.false_events and self.unreliable == ["2#"]
-
-
-def select(names: Iterable[str] | None, known: Sequence[Variant] | Sequence[Scenario], what: str) -> list:
-    """The named items of `known` (all when names is None); an unknown name is a ValueError listing them."""
-    if names is None:
-        return list(known)
-    by_name = {k.name: k for k in known}
-    unknown = [n for n in names if n not in by_name]
-    if unknown:
-        raise ValueError(f"unknown {what} {', '.join(unknown)}; known: {', '.join(by_name)}")
-    return [by_name[n] for n in names]
 
 
 def run_sweep(

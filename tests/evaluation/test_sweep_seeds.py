@@ -3,7 +3,8 @@ cameras, kept apart."""
 
 import pytest
 
-from monitor.evaluation.analytics_sweep import (
+from monitor.evaluation.sweep_cases import (
+    PROBE_SCENARIOS,
     PROBES,
     SCENARIOS,
     VARIANTS,
@@ -37,14 +38,29 @@ def test_the_probe_cameras_are_others_than_the_sweep_s() -> None:
         assert probe.options(base) not in sweep_runs, probe.name
 
 
-def test_the_help_names_every_probe_camera() -> None:
-    """The help of `evaluate-analytics --variants` names the probe cameras by hand (building the parser does
-    not import the simulator): it must name each one."""
+def test_the_help_names_every_probe_camera_and_programme() -> None:
+    """The help of `evaluate-analytics --variants` and `--scenarios` names the probes by hand (building the
+    parser does not import the simulator): it must name each one."""
     from monitor.cli import build_parser
 
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    variants = next(a for a in sub.choices["evaluate-analytics"]._actions if a.dest == "variants")
-    assert all(p.name in " ".join(variants.help.split()) for p in PROBES)
+    options = {a.dest: " ".join((a.help or "").split()) for a in sub.choices["evaluate-analytics"]._actions}
+    assert all(p.name in options["variants"] for p in PROBES)
+    assert all(s.name in options["scenarios"] for s in PROBE_SCENARIOS)
+
+
+def test_the_probe_programmes_are_others_than_the_sweep_s_and_keep_their_seeds() -> None:
+    """Each probe programme has its own profile and seed (seeds no offset of the sweep's reaches), and
+    reseeding the sweep leaves them as they are: a probe run is the same run whatever the offset."""
+    assert not {s.name for s in PROBE_SCENARIOS} & {s.name for s in SCENARIOS}
+    assert not {s.profile for s in PROBE_SCENARIOS} & {s.profile for s in SCENARIOS}
+    assert len({s.seed for s in PROBE_SCENARIOS}) == len(PROBE_SCENARIOS)
+    assert reseeded([*SCENARIOS, *PROBE_SCENARIOS], 1000)[len(SCENARIOS) :] == list(PROBE_SCENARIOS)
+    for s in PROBE_SCENARIOS:  # every event happens, in order, within the simulated run
+        times = [true_time(s.profile, s.seed, k) for k in EventType]
+        options = scenario_options(s)
+        assert times == sorted(times)
+        assert options.start < times[0] and times[-1] < options.start + options.seconds
 
 
 @pytest.mark.parametrize(
