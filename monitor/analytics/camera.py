@@ -144,13 +144,14 @@ class CameraTracker:
             if turned and self._ramp_then_glint(index, self._long):
                 self._long_run, self._long = False, []
                 return True
-            if same_way:  # either way: a scene that lit up may dim again, still the scene
+            # Stopped or turned, it may have been a ramp and a flicker frame.
+            applied = (turned or not same_way) and self._ramp_then_flicker(index, self._long)
+            if same_way and not applied:  # either way: a scene that lit up may dim again, still the scene
                 if turned:
                     self._long = []
                 elif self._long and len(self._long) < MAX_RAMP + GLINT_FRAMES:
                     self._long.append((index, step.log_ratio))
                 return False
-            applied = self._ramp_then_flicker(index, self._long)
             self._long_run, self._long = False, []
         if self._ramp and not same_way:
             applied = self._close_ramp()
@@ -191,8 +192,7 @@ class CameraTracker:
         if len(run) != MAX_RAMP + 1 or run[-1][0] != index - 1:
             return False
         jitter = self._light_jitter(run)
-        ramp = run[1:] if abs(run[0][1]) < abs(run[-1][1]) else run[:-1]
-        flicker = run[0] if ramp[0] is run[1] else run[-1]
+        ramp, flicker = (run[1:], run[0]) if abs(run[0][1]) < abs(run[-1][1]) else (run[:-1], run[-1])
         if math.isnan(jitter) or abs(flicker[1]) >= jitter or not self._judge(ramp, jitter):
             return False
         self._regain(ramp[-1][0] + 1, index)
