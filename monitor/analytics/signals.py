@@ -114,7 +114,7 @@ def clouding_step(
 ) -> tuple[float, int, Step, float] | None:
     """The strongest held step into frame i among the sample contrast's channels (B, G, R), beyond four
     times its noise and 1 % of its level: (margin over that threshold, channel index, step, threshold).
-    Less the channel's own drift the same way: the medians either side of i lie frames apart, and a melt
+    The step's size is net of the channel's own drift the same way: the medians either side of i lie frames apart, and a melt
     cooling for minutes drifts in colour (blue fell 0.0036/frame, and over the 7.5 frames between the
     medians that passed for a step: crystallization_start 15 s early on an unseen programme, seed 12002)."""
     best: tuple[float, int, Step, float] | None = None
@@ -125,10 +125,11 @@ def clouding_step(
         window = np.asarray(series.values[max(start, i - WINDOW) : i], dtype=float)  # measured: step_at
         level = abs(float(np.median(window)))
         threshold = max(4.0 * step.noise, 0.01 * level)
-        drift = theil_sen(window) * (i + (hold - 1) / 2.0 - (i - (window.size + 1) / 2.0))
-        margin = (abs(step.size) - max(drift * np.sign(step.size), 0.0)) / threshold
+        drift = theil_sen(window) * ((hold - 1) / 2.0 + (window.size + 1) / 2.0)  # between the medians
+        net = abs(step.size) - max(drift * np.sign(step.size), 0.0)
+        margin = net / threshold
         if margin > 1.0 and (best is None or margin > best[0]):
-            best = (margin, c, step, threshold)
+            best = (margin, c, Step(step.index, math.copysign(net, step.size), step.noise), threshold)
     return best
 
 
