@@ -114,9 +114,10 @@ def clouding_step(
 ) -> tuple[float, int, Step, float] | None:
     """The strongest held step into frame i among the sample contrast's channels (B, G, R), beyond four
     times its noise and 1 % of its level: (margin over that threshold, channel index, step, threshold).
-    The step's size is net of the channel's own drift the same way: the medians either side of i lie frames apart, and a melt
-    cooling for minutes drifts in colour (blue fell 0.0036/frame, and over the 7.5 frames between the
-    medians that passed for a step: crystallization_start 15 s early on an unseen programme, seed 12002)."""
+    The step's size is net of the channel's own drift the same way: the medians either side of i lie
+    frames apart, and a melt cooling for minutes drifts in colour (blue fell 0.0036/frame, and over the 7.5
+    frames between the medians that passed for a step: crystallization_start 15 s early on an unseen
+    programme, seed 12002)."""
     best: tuple[float, int, Step, float] | None = None
     for c, series in enumerate(channels):
         step = series.step_at(i, start=start, hold=hold)
