@@ -3,6 +3,7 @@ crystallization only while cooling below the fully-molten 1#, glints and camera 
 and the real run's events."""
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -212,15 +213,27 @@ def test_a_channel_just_out_of_clipping_has_no_level_to_step_from() -> None:
     """Blue comes out of the black at 595 s as the camera raises its gain, and its ratio settles 2 % lower
     within six frames (near black, a channel's ratio does not scale with the gain): no baseline yet, so no
     step. The sample's own step at 640 s is the start (a run from the sweep, seed 2003, had it 6 s early)."""
-    detector = StageDetector()
-    rng = np.random.default_rng(4)
-    for t in range(110, 700):
+
+    def sample_at(t: int) -> tuple[float, float, float]:
         blue = math.nan if t < 595 else (1.43 if t < 601 else 1.40) + (0.1 if t >= 640 else 0.0)
-        red = 1.3 - (0.07 if t >= 640 else 0.0)
-        sample = tuple(v + rng.normal(0, 0.001) for v in (blue, 1.34, red))
+        return blue, 1.34, 1.3 - (0.07 if t >= 640 else 0.0)
+
+    detector = fed_sample(sample_at, noise=0.001, seed=4)
+    assert found(detector)[EventType.CRYSTALLIZATION_START] == 640
+
+
+def fed_sample(
+    sample_at: Callable[[int], tuple[float, float, float]], *, noise: float, seed: int
+) -> StageDetector:
+    """A detector fed 110..699 s of the clean run's level and 1#, with the sample contrast `sample_at(t)`
+    (B, G, R) plus `noise` on each channel and an even texture."""
+    detector = StageDetector()
+    rng = np.random.default_rng(seed)
+    for t in range(110, 700):
+        sample = tuple(v + rng.normal(0, noise) for v in sample_at(t))
         detector.update(Observation(float(t), f"{t:04d}.jpg", level_at(t) + rng.normal(0, 0.2), t1_at(t),
                                     sample=sample, texture=0.002))  # fmt: skip
-    assert found(detector)[EventType.CRYSTALLIZATION_START] == 640
+    return detector
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -230,14 +243,12 @@ def test_a_melt_drifting_in_colour_as_it_cools_is_no_crystallization_start(seed:
     noise, and a noisy frame made it one (an unseen programme, zoomed camera, seed 12002:
     crystallization_start 15 s early). The clouding at 640 s, blue up 0.08 and red down 0.07 on top of the
     drift, is the start."""
-    detector = StageDetector()
-    rng = np.random.default_rng(seed)
-    for t in range(110, 700):
+
+    def sample_at(t: int) -> tuple[float, float, float]:
         blue = 1.45 - 0.0036 * max(t - COOL_FROM, 0) + (0.08 if t >= 640 else 0.0)
-        red = 1.14 - (0.07 if t >= 640 else 0.0)
-        sample = tuple(v + rng.normal(0, 0.0053) for v in (blue, 1.17, red))
-        detector.update(Observation(float(t), f"{t:04d}.jpg", level_at(t) + rng.normal(0, 0.2), t1_at(t),
-                                    sample=sample, texture=0.002))  # fmt: skip
+        return blue, 1.17, 1.14 - (0.07 if t >= 640 else 0.0)
+
+    detector = fed_sample(sample_at, noise=0.0053, seed=seed)
     assert found(detector)[EventType.CRYSTALLIZATION_START] == 640
 
 
