@@ -2,15 +2,14 @@
 
 A camera's auto exposure (or gain) multiplies every unsaturated pixel by one factor; a glint is a short
 excursion that comes back within a few frames. The sample changes only part of the picture, and its colour
-(the glow's channels move by different factors). So:
-- on frames, a photometric step is a large log-ratio between consecutive frames that is the same for every
-  channel and nearly every unsaturated pixel (photometric.measure_step);
-- on a table of channel means there are no pixels: an upward jump of every unclipped channel within a frame
-  while 1# is falling is the camera, since a cooling sample only dims (photometric.table_step).
-`CameraTracker` turns those per-frame measurements into the run's gain (the product of the steps), a
-gain-compensated brightness, and in hindsight recognises glints: a step that is undone within
-`GLINT_FRAMES` frames is an excursion, and neither of its edges changes the gain (nor does the return of a
-glint whose rise was too small to be a step by itself).
+(the glow's channels move by different factors). So a photometric step is, on frames, a large log-ratio
+between consecutive frames that is the same for every channel and nearly every unsaturated pixel
+(photometric.measure_step); on a table of channel means (no pixels), an upward jump of every unclipped
+channel within a frame while 1# is falling, since a cooling sample only dims (photometric.table_step).
+`CameraTracker` turns those measurements into the run's gain (the product of the steps), a gain-compensated
+brightness, and in hindsight recognises glints: a step undone within `GLINT_FRAMES` frames is an excursion,
+and neither of its edges changes the gain (nor does the return of a glint whose rise was no step itself).
+How an auto exposure behaves, and what its steps are therefore not, is in exposure.py.
 """
 
 import math
@@ -18,17 +17,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from monitor.analytics.excursion import falls_back, unstepped_jump
+from monitor.analytics.excursion import falls_back, flare_after, unstepped_jump
+from monitor.analytics.exposure import MAX_RAMP, MIN_STEP, Step, Verdict, camera_made
 from monitor.analytics.photometric import MIN_UNIFORM, StepMeasure
 from monitor.analytics.stats import robust_std
 from monitor.records import Flag, FlagKind
 
 # A glint lasts at most this many frames: the real run's last 3 (355-357 s) and 8 (300-307 s, in the hold).
 GLINT_FRAMES = 8
-# A step: uniform changes the same way over at most MAX_RAMP frames, adding up to at least MIN_STEP (8 %),
-# well above sensor noise and slow dimming (and above the run's flicker: see CameraTracker).
-MIN_STEP = 0.08
-MAX_RAMP = 4
 Run = list[tuple[int, float]]  # (index, log-ratio) of frames in a row
 
 
@@ -42,15 +38,6 @@ class CameraState:
 
 
 @dataclass(slots=True)
-class _Step:
-    index: int  # the first frame of the step
-    last: int  # its last frame (a ramp's)
-    log_ratio: float  # what it did to the mean (the level divides it out)
-    level_before: float  # raw mean of the frame before the step
-    level_after: float  # raw mean of its last frame
-
-
-@dataclass(slots=True)
 class CameraTracker:
     """Per run: feed each frame's raw mean and step measurement; get its CameraState. `flags` says in
     hindsight which frames were exposure steps and which were glints.
@@ -61,11 +48,13 @@ class CameraTracker:
     a longer uniform run is the scene (a flash lights the whole chamber), not the camera, unless a glint
     that stands out of it ends it (a ramp with a reflection flaring on its heels) or the frame that would
     make it longer changes under half as much as the ramp's frames, or it ended one frame too long, with a
-    frame at one end that the light's jitter explains (the light flickering the same way)."""
+    frame at one end that the light's jitter explains (the light flickering the same way). A step no auto
+    exposure would make (exposure.camera_made) is provisional: divided out only until a glint's return
+    would have come, then given back to the scene, the levels since revised."""
 
     _log_gain: float = 0.0
     _raw: list[float] = field(default_factory=list)
-    _steps: list[_Step] = field(default_factory=list)  # steps not yet past the glint window
+    _steps: list[Step] = field(default_factory=list)  # steps not yet past the glint window
     _exposure: set[int] = field(default_factory=set)
     _glint: set[int] = field(default_factory=set)
     _trend: list[float] = field(default_factory=list)  # log-changes of the mean between frames without a step
@@ -75,6 +64,7 @@ class CameraTracker:
     _long: Run = field(default_factory=list)  # its frames, while a glint may end it
     _revised: list[tuple[int, float]] = field(default_factory=list)  # levels known better in hindsight
     _levels: list[float] = field(default_factory=list)  # each frame's level, as last given
+    _given: list[float] = field(default_factory=list)  # each frame's log gain, as given online
     _uniform: set[int] = field(default_factory=set)  # recent frames that changed uniformly
     _early: list[Run] = field(default_factory=list)  # ramps closed before the jitter was known
 
@@ -92,10 +82,23 @@ class CameraTracker:
             applied = False
         elif not applied and index > 0 and mean > 0 and self._raw[index - 1] > 0 and not self._ramp:
             self._trend = [*self._trend[-4:], math.log(mean / self._raw[index - 1])]
-        self._steps = [s for s in self._steps if index - s.index < GLINT_FRAMES + MAX_RAMP]
+        for s in [s for s in self._steps if index - s.index >= GLINT_FRAMES + MAX_RAMP]:
+            self._steps.remove(s)
+            if s.provisional:
+                self._expire(s, index)
         gain = math.exp(self._log_gain)
         self._levels.append(mean / gain)
+        self._given.append(self._log_gain)
         return CameraState(exposure_step=applied, gain=gain, level=mean / gain)
+
+    def _expire(self, s: Step, index: int) -> None:
+        """A provisional step that did not come back was the scene's: the frames since it began are revised
+        without its gain (its own frames went out before it)."""
+        self._log_gain -= s.log_ratio
+        self._exposure.difference_update(range(s.index, s.last + 1))
+        for j in range(s.index, index):
+            log_gain = self._given[j] - (s.log_ratio if j > s.last else 0.0)
+            self._revised.append((j, self._raw[j] / math.exp(log_gain)))
 
     def take_revisions(self) -> list[tuple[int, float]]:
         """(frame index, level) of earlier frames whose level is known better now: a ramp's frames went out
@@ -164,27 +167,18 @@ class CameraTracker:
 
     def _ramp_then_glint(self, index: int, run: Run) -> bool:
         """True if this frame ends a uniform run too long for a ramp by falling sharply back to where it stood
-        up to GLINT_FRAMES frames ago: a ramp (a step), then a glint larger than any of its frames."""
+        up to GLINT_FRAMES frames ago: a ramp (a step), then a glint (excursion.flare_after)."""
         if run[-1][0] != index - 1:  # the run had grown too long to keep every frame
             return False
-        mean, previous = self._raw[index], self._raw[index - 1]
-        for g in range(1, min(GLINT_FRAMES, len(run) - 1) + 1):
-            ramp, first_glint = run[:-g], run[-g][0]
-            if len(ramp) > MAX_RAMP:
-                continue
-            before = self._raw[first_glint - 1]
-            # A flare stands out of the ramp (the scene lighting up for long, then dimming, does not).
-            flare = abs(math.log(max(previous, 1e-6) / max(before, 1e-6)))
-            if flare < max(MIN_STEP, *(abs(r) for _, r in ramp)):
-                continue
-            if falls_back(mean, previous, before, previous - before):
-                self._ramp = ramp
-                if not self._close_ramp():
-                    return False
-                self._glint.update(range(first_glint, index))
-                self._bridge(ramp[0][0], index - 1)
-                return True
-        return False
+        g = flare_after(self._raw, index, [r for _, r in run], MAX_RAMP, GLINT_FRAMES, MIN_STEP)
+        if g is None:
+            return False
+        self._ramp, first_glint = run[:-g], run[-g][0]
+        if not self._close_ramp():
+            return False
+        self._glint.update(range(first_glint, index))
+        self._bridge(run[0][0], index - 1)
+        return True
 
     def _ramp_then_flicker(self, index: int, run: Run) -> bool:
         """True if a uniform run one frame too long for a ramp, just ended, was a ramp and a flicker frame the
@@ -200,9 +194,8 @@ class CameraTracker:
 
     def _regain(self, first: int, end: int) -> None:
         """Frames first..end-1 went out before the gain they carry was known: their levels are revised."""
-        gain = math.exp(self._log_gain)
         for j in range(first, end):
-            self._levels[j] = self._raw[j] / gain
+            self._levels[j], self._given[j] = self._raw[j] / math.exp(self._log_gain), self._log_gain
             self._revised.append((j, self._levels[j]))
 
     def _light_jitter(self, ramp: Run) -> float:
@@ -228,7 +221,22 @@ class CameraTracker:
         total = sum(r for _, r in ramp)
         if abs(total) < max(MIN_STEP, jitter) or self._ends_excursion(ramp[0][0], ramp[-1][0], jitter):
             return False
-        return self._register(ramp[0][0], ramp[-1][0])
+        verdict = camera_made(self._steps, self._raw, ramp[0][0], ramp[-1][0], total)
+        if verdict.undoes is not None:
+            self._drop(verdict, ramp[-1][0])
+        return verdict.step and self._register(verdict.first, ramp[-1][0], provisional=verdict.provisional)
+
+    def _drop(self, verdict: Verdict, last: int) -> None:
+        """A change up to frame `last` undid a provisional step and those since (their gain goes). If only its
+        return (no step after), the frames before `last` were a glint's, and the levels since are revised."""
+        assert verdict.undoes is not None
+        k = self._steps.index(verdict.undoes)
+        self._log_gain -= sum(s.log_ratio for s in self._steps[k:])
+        self._exposure.difference_update(range(verdict.undoes.index, last + 1))
+        del self._steps[k:]
+        if not verdict.step:
+            self._glint_over(verdict.undoes.index, last)
+            self._regain(last, len(self._raw) - 1)
 
     def _judge_early(self, index: int) -> None:
         """Early ramps, in order, judged against the light's jitter once it is known; if one was the camera,
@@ -246,8 +254,9 @@ class CameraTracker:
             self._glint_over(k, last)
         return k is not None
 
-    def _register(self, first: int, last: int) -> bool:
-        """A step over frames first..last, divided out of the level from now on."""
+    def _register(self, first: int, last: int, provisional: bool = False) -> bool:
+        """A step over frames first..last, divided out of the level from now on (a provisional one until it
+        has had time to come back: _expire)."""
         before, after = self._raw[first - 1] if first else 0.0, self._raw[last]
         if first == 0 or before <= 0 or after <= 0:
             return False
@@ -255,8 +264,8 @@ class CameraTracker:
         # trend over those frames, so the level carries on from the frame before as the scene did.
         trend = self._scene_trend()
         log_ratio = math.log(after / before) - trend * (last - first + 1)
+        self._steps.append(Step(first, last, log_ratio, before, after, provisional))
         self._log_gain += log_ratio
-        self._steps.append(_Step(first, last, log_ratio, before, after))
         self._exposure.update(range(first, last + 1))
         self._bridge(first, last)
         return True
@@ -271,8 +280,7 @@ class CameraTracker:
             # Counted from the step's last frame: a flicker frame the same way may join a glint's rise.
             if back and index - s.last <= GLINT_FRAMES:
                 # The excursion began at this step: every step since belongs to it.
-                for undone in self._steps[k:]:
-                    self._log_gain -= undone.log_ratio
+                self._log_gain -= sum(undone.log_ratio for undone in self._steps[k:])
                 self._exposure.difference_update(range(s.index, index))
                 self._glint_over(s.index, index)
                 del self._steps[k:]

@@ -43,3 +43,23 @@ def unstepped_jump(
         ):
             return k
     return None
+
+
+def flare_after(
+    raw: Sequence[float], index: int, ratios: Sequence[float], ramp_max: int, longest: int, min_step: float
+) -> int | None:
+    """How many of the last frames of a uniform run (log-`ratios`, ending the frame before `index`) were a
+    glint that frame `index` falls sharply back from, after a ramp of at most `ramp_max` frames; None if
+    none. The glint stands out of the ramp: larger than `min_step` and than any ramp frame (the scene
+    lighting up for long, then dimming, does not)."""
+    mean, previous = raw[index], raw[index - 1]
+    for g in range(1, min(longest, len(ratios) - 1) + 1):
+        if len(ratios) - g > ramp_max:
+            continue
+        before = raw[index - g - 1]
+        flare = abs(math.log(max(previous, 1e-6) / max(before, 1e-6)))
+        if flare >= max(min_step, *(abs(r) for r in ratios[:-g])) and falls_back(
+            mean, previous, before, previous - before
+        ):
+            return g
+    return None

@@ -53,9 +53,11 @@ def test_a_colour_change_of_the_glow_or_a_local_change_is_not_a_camera_step() ->
 def run_through_steps(
     base: np.ndarray, gains: np.ndarray | None = None, light: np.ndarray | None = None
 ) -> tuple[list[float], list[float], CameraTracker]:
-    """A run that dims slowly while the camera steps its gain up three times (unless `gains` says
-    otherwise), with `light` multiplying each frame: (compensated level, the scene's own mean at gain 1)."""
+    """A run that dims slowly, with the camera's `gains` and `light` multiplying each frame; by default it
+    dims 1.5 % a frame and the auto exposure steps its gain up three times, each when the picture has got
+    darker than it was (as an auto exposure does): (compensated level, the scene's own mean at gain 1)."""
     tracker = CameraTracker()
+    fade = (lambda i: 1.0 - 0.004 * i) if gains is not None else (lambda i: 0.985**i)
     if gains is None:
         gains = np.ones(60)
         for start, factor in ((15, 1.25), (30, 1.2), (45, 1.3)):
@@ -63,7 +65,7 @@ def run_through_steps(
     light = np.ones(len(gains)) if light is None else light
     previous, levels, truths = None, [], []
     for i in range(len(gains)):
-        dim = (1.0 - 0.004 * i) * light[i]
+        dim = fade(i) * light[i]
         frame = camera(base * dim, gains[i])
         step = NO_STEP if previous is None else measure_step(previous, frame)
         levels.append(tracker.observe(float(frame.mean()), step).level)
@@ -299,16 +301,84 @@ def mean_step(means: list[float], i: int, uniform: set[int] | None = None) -> St
     return StepMeasure(log_ratio=r, uniform=moved, channels=(r, r, r), pixel_share=0.9)
 
 
-def levels_revised(means: list[float]) -> tuple[CameraTracker, list[float]]:
+def levels_revised(means: list[float], uniform: set[int] | None = None) -> tuple[CameraTracker, list[float]]:
     """Means fed as in feed_steps: the tracker, and each frame's level as given, revised as the revisions
     come (what the stage detector sees)."""
     tracker = CameraTracker()
     given = [tracker.observe(means[0], NO_STEP).level]
     for i in range(1, len(means)):
-        given.append(tracker.observe(means[i], mean_step(means, i)).level)
+        given.append(tracker.observe(means[i], mean_step(means, i, uniform)).level)
         for j, level in tracker.take_revisions():
             given[j] = level
     return tracker, given
+
+
+def test_a_uniform_rise_of_a_picture_brighter_than_lately_is_not_the_auto_exposure() -> None:
+    """A melt flash under a +-6 % flickering light: the chamber's glow climbs with the sample's flash, and
+    two of its frames rise uniformly, +10.8 % and +3.8 %, from a picture a third brighter than it had been.
+    An auto exposure lowers its gain then, never raises it (a probe camera, strong flicker, programme
+    fast-cool-short: the climb was taken for the gain for good). Online it is divided out while it may
+    still be a glint; once it has not come back, every level given out is the scene's again. The same rise
+    from a picture that got darker than it was is the auto exposure's."""
+    heating = [100.0 * (1 + 0.002 * i) for i in range(30)]
+    flash = [110.0, 122.0, 134.0, 148.5, 154.1, 160.0, 175.0] + [175.0 * 1.01**k for k in range(1, 14)]
+    tracker, given = levels_revised(heating + flash, uniform={33, 34})
+    assert not [i for i in range(50) if tracker.flags(i)]
+    assert given == pytest.approx(heating + flash, rel=1e-6)
+    dark = [70.0, 68.0, 66.0]  # the melt cleared and the picture dimmed (the sample only)
+    tracker, state = feed_steps(heating + dark + [73.1, 75.9] + [75.5] * 15, uniform={33, 34})
+    assert [tracker.flags(i) for i in (33, 34)] == [(Flag(FlagKind.EXPOSURE_STEP),)] * 2
+    assert state.gain > 1.1
+
+
+def test_a_glint_during_the_flash_and_its_return_are_neither_the_camera() -> None:
+    """A reflection (+14 %) while the melt flash climbs, and back (-9 %, the flash still climbing): its rise
+    is no auto exposure's (the picture was brighter than usual), so neither is its return (a probe camera
+    with frequent glints, seed 8002: the return was taken for a step down, and the level stood 10 % high)."""
+    heating = [100.0 * (1 + 0.002 * i) for i in range(20)]
+    flash = [heating[-1] * 1.025**k for k in range(1, 8)]  # not uniform: the sample flashes
+    means = heating + flash + [flash[-1] * 1.15, flash[-1] * 1.17, flash[-1] * 1.06, flash[-1] * 1.09]
+    means += [means[-1] * 1.01**k for k in range(1, 16)]
+    tracker, state = feed_steps(means, uniform={27, 29})
+    assert [i for i in range(len(means)) if tracker.flags(i)] == [27, 28]
+    assert tracker.flags(27) == (Flag(FlagKind.GLINT),)
+    assert state.gain == 1.0
+
+
+def test_the_return_of_a_dark_glint_during_the_flash_is_the_camera_s_as_its_fall_was() -> None:
+    """A dark reflection (-15 %) while the melt flash climbs, taken for the camera (down from a bright
+    picture), then back up by 25 % two frames later, past where it began since the flash climbed on: the
+    return undoes the fall, though no auto exposure raises its gain on a picture that bright."""
+    heating = [100.0 * (1 + 0.002 * i) for i in range(20)]
+    flash = [heating[-1] * 1.025**k for k in range(1, 8)]  # not uniform: the sample flashes
+    means = heating + flash + [flash[-1] * 0.85, flash[-1] * 0.85 * 1.02, flash[-1] * 0.85 * 1.02 * 1.25]
+    means += [means[-1] * 1.01**k for k in range(1, 16)]
+    _, state = feed_steps(means, uniform={27, 29})
+    assert state.gain == pytest.approx(1.0, abs=0.05)
+
+
+def test_a_dark_glint_then_the_gain_ramping_up_is_one_step_of_the_camera() -> None:
+    """The picture dims to about 73 while cooling, a dark reflection (-18 %) drops it further, and the auto
+    exposure ramps its gain up over the next frames: the glint's fall is no auto exposure's (it was dark
+    already), and the ramp is its return and then a step up, 20 % beyond where the picture stood before."""
+    cooling = [90.0 * 0.9965**i for i in range(60)]
+    means = [*cooling, cooling[-1] * 0.82, cooling[-1] * 0.88, cooling[-1] * 1.12, cooling[-1] * 1.2]
+    means += [means[-1] * 0.999**k for k in range(1, 8)]
+    tracker, state = feed_steps(means, uniform={60, 61, 62, 63})
+    assert state.gain == pytest.approx(1.2, rel=0.03)
+    assert tracker.flags(63) == (Flag(FlagKind.EXPOSURE_STEP),)
+
+
+def test_an_exposure_ramp_broken_by_a_frame_is_judged_where_it_began() -> None:
+    """The auto exposure ramps its gain up from a dark picture, +10 % twice, then a frame changes too little
+    to be uniform, then +6 % twice more: the second half starts from a picture already brighter than usual,
+    but it is the same move of the camera."""
+    cooling = [80.0 * 0.998**i for i in range(60)]
+    factors = np.cumprod([1.1, 1.1, 1.01, 1.06, 1.06])
+    ramp = [cooling[-1] * f for f in factors]
+    tracker, state = feed_steps(cooling + ramp + [ramp[-1]] * 15, uniform={60, 61, 63, 64})
+    assert [tracker.flags(i) for i in (60, 61, 63, 64)] == [(Flag(FlagKind.EXPOSURE_STEP),)] * 4
+    assert state.gain == pytest.approx(1.1**2 * 1.06**2, rel=0.03)
 
 
 @pytest.mark.parametrize("frames", [1, 2, 3])
@@ -323,8 +393,9 @@ def test_a_glint_whose_rise_was_too_small_for_a_step_is_still_a_glint(frames: in
     assert [i for i in range(30 + frames + 10) if tracker.flags(i)] == list(range(30, 30 + frames))
     assert all(tracker.flags(i) == (Flag(FlagKind.GLINT),) for i in range(30, 30 + frames))
     assert state.gain == pytest.approx(1.0)
-    # The same fall with no rise before it is a step down.
-    tracker, state = feed_steps(base + [base[-1] * 0.99 / 1.075] * 10)
+    # The same fall with no rise before it, from a picture that had brightened, is the auto exposure's.
+    brighter = [80.0 * (1 + 0.001 * i) for i in range(30)]
+    tracker, state = feed_steps(brighter + [brighter[-1] * 0.99 / 1.075] * 10)
     assert [tracker.flags(i) for i in range(40)].count((Flag(FlagKind.EXPOSURE_STEP),)) == 1
     assert state.gain == pytest.approx(0.99 / 1.075, rel=0.01)
 
