@@ -5,7 +5,9 @@ The cameras and programmes it runs are in sweep_cases.py. A run passes when ever
 within its tolerance, nothing else is found, and 2# is the unreliable one.
 """
 
+import csv
 import json
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +25,9 @@ from monitor.pipeline.process import FrameProcessor
 from monitor.records import EventType, read_events
 from monitor.simulate import simulate
 
+# A frame's gain is off when the camera tracker's differs from the simulator's by more than this (log),
+# both relative to the run's first frame (the camera's own gain option scales every frame alike).
+GAIN_OFF = 0.05
 # Largest |time error| allowed per event (s), as issue 13 sets them.
 TOLERANCE_S = {
     EventType.MELTING_START: 3.0,
@@ -42,6 +47,7 @@ class ScenarioResult:
     unreliable: list[str]
     result: AnalysisResult
     true_n: float  # the simulator's Avrami exponent, to compare with result.summary.avrami
+    gain_off: float = math.nan  # share of the frames (not a glint's) whose gain, as known live, was off
 
     @property
     def passed(self) -> bool:
@@ -88,7 +94,25 @@ def score_run(
     errors = {k: (found[k] - t if k in found else None) for k, t in truth.items()}
     false = [f"{k} at {t:g} s" for k, t in found.items() if k not in truth]
     unreliable = [h.name for h in result.health if not h.reliable]
-    return ScenarioResult(variant, scenario, errors, false, unreliable, result, true_n)
+    off = gain_off(folder, result.files, [None if f is None else f.gain for f in result.features])
+    return ScenarioResult(variant, scenario, errors, false, unreliable, result, true_n, off)
+
+
+def gain_off(folder: Path, files: Sequence[str], gains: Sequence[float | None]) -> float:
+    """The share of a simulated run's frames (`files`, glints left out) whose `gains`, as the camera tracker
+    knew them live, were off the simulator's by more than GAIN_OFF, both relative to the first such frame;
+    nan when no frame has a gain."""
+    with (folder / "truth.csv").open(encoding="utf-8") as f:
+        truth = {row["file"]: row for row in csv.DictReader(f)}
+    pairs = [
+        (g, float(truth[name]["gain"]))
+        for name, g in zip(files, gains, strict=True)
+        if g is not None and math.isfinite(g) and name in truth and truth[name]["glint"] == "0"
+    ]
+    if not pairs:
+        return math.nan
+    (est0, true0), *_ = pairs
+    return sum(abs(math.log(e / est0) - math.log(t / true0)) > GAIN_OFF for e, t in pairs) / len(pairs)
 
 
 def features_and_stages_rate(folder: Path, extractor: FeatureExtractor) -> float:
@@ -110,7 +134,7 @@ def format_sweep(results: list[ScenarioResult]) -> str:
     short = {k: k.value.replace("crystallization", "cryst").replace("melting", "melt") for k in kinds}
     wide = max([18, *(len(r.scenario.name) for r in results)])  # reseeded names are longer
     head = f"{'variant':<19} {'scenario':<{wide}} " + " ".join(f"{short[k]:>14}" for k in kinds)
-    lines = [head + "  false  unreliable  avrami n (true)  pass"]
+    lines = [head + "  false  unreliable  avrami n (true)  gain off  pass"]
     for r in results:
         # "-": the event is not in the run (a recording begun after it); "missed": it is, and was not found
         cells = " ".join(f"{_error(r.errors[k]) if k in r.errors else '-':>14}" for k in kinds)
@@ -118,7 +142,8 @@ def format_sweep(results: list[ScenarioResult]) -> str:
         n = "-" if fit is None else f"{fit.n:.2f}"
         lines.append(
             f"{r.variant:<19} {r.scenario.name:<{wide}} {cells}  {len(r.false_events):>5}"
-            f"  {','.join(r.unreliable) or '-':>10}  {n:>8} ({r.true_n:.2f})  {'yes' if r.passed else 'NO'}"
+            f"  {','.join(r.unreliable) or '-':>10}  {n:>8} ({r.true_n:.2f})  {r.gain_off:>8.0%}"
+            f"  {'yes' if r.passed else 'NO'}"
         )
     lines += ["", f"{'variant':<19} {'runs passed':>11} " + " ".join(f"{short[k]:>14}" for k in kinds)]
     for variant in dict.fromkeys(r.variant for r in results):
@@ -132,7 +157,10 @@ def format_sweep(results: list[ScenarioResult]) -> str:
             worst.append(f"{cell + (f' {missed} miss' if missed else ''):>14}")
         passed = f"{sum(r.passed for r in rows)}/{len(rows)}"
         false = sum(len(r.false_events) for r in rows)
-        lines.append(f"{variant:<19} {passed:>11} " + " ".join(worst) + f"  false {false}")
+        off = max((r.gain_off for r in rows if not math.isnan(r.gain_off)), default=math.nan)
+        lines.append(
+            f"{variant:<19} {passed:>11} " + " ".join(worst) + f"  false {false}  gain off {off:.0%} at most"
+        )
     lines.append(f"{sum(r.passed for r in results)}/{len(results)} runs within the targets")
     return "\n".join(lines)
 
@@ -153,6 +181,7 @@ def sweep_json(results: list[ScenarioResult]) -> str:
                 "unreliable": r.unreliable,
                 "avrami_n": None if r.result.summary.avrami is None else r.result.summary.avrami.n,
                 "true_avrami_n": r.true_n,
+                "gain_off": None if math.isnan(r.gain_off) else r.gain_off,
                 "passed": r.passed,
             }
             for r in results

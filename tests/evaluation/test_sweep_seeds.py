@@ -1,8 +1,11 @@
 """The sweep on seeds and cameras it was never tuned on: other runs of the same programmes, and probe
 cameras, kept apart."""
 
+import math
+
 import pytest
 
+from monitor.evaluation.analytics_sweep import gain_off
 from monitor.evaluation.sweep_cases import (
     PROBE_SCENARIOS,
     PROBES,
@@ -79,3 +82,22 @@ def test_a_late_start_probe_begins_after_its_event_and_ends_where_the_run_does(
     assert late.start + late.seconds == base.start + base.seconds
     assert late.model_copy(update={"start": base.start, "seconds": base.seconds}) == base
     assert probe.liquidus_configured is liquidus
+
+
+def test_the_gain_off_is_the_share_of_frames_whose_live_gain_strays_from_the_simulator_s(tmp_path) -> None:
+    """Relative to the first frame (a camera's gain option scales every frame alike), glints left out."""
+    rows = [
+        ("0110.jpg", 2.0, 0),
+        ("0111.jpg", 2.0, 0),
+        ("0112.jpg", 2.0, 1),
+        ("0113.jpg", 2.5, 0),
+        ("0114.jpg", 2.5, 0),
+    ]
+    lines = ["time_s,file,gain,glint"] + [f"{110 + i},{f},{g},{gl}" for i, (f, g, gl) in enumerate(rows)]
+    (tmp_path / "truth.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    files = [f for f, _, _ in rows]
+    # Tracked right (a 1.25x step at 0113), the glint at 0112 divided out or not: nothing off.
+    assert gain_off(tmp_path, files, [1.0, 1.0, 1.3, 1.25, 1.27]) == 0.0
+    # The step missed: 1 of the 3 frames with a gain that are no glint is off (0114 was not decoded).
+    assert gain_off(tmp_path, files, [1.0, 1.0, 1.0, 1.0, None]) == pytest.approx(1 / 3)
+    assert math.isnan(gain_off(tmp_path, files, [None] * 5))
