@@ -6,10 +6,9 @@ excursion that comes back within a few frames. The sample changes only part of t
 between consecutive frames that is the same for every channel and nearly every unsaturated pixel
 (photometric.measure_step); on a table of channel means (no pixels), an upward jump of every unclipped
 channel within a frame while 1# is falling, since a cooling sample only dims (photometric.table_step).
-`CameraTracker` turns those measurements into the run's gain (the product of the steps), a gain-compensated
-brightness, and in hindsight recognises glints: a step undone within `GLINT_FRAMES` frames is an excursion,
-and neither of its edges changes the gain (nor does the return of a glint whose rise was no step itself).
-How an auto exposure behaves, and what its steps are therefore not, is in exposure.py.
+`CameraTracker` turns them into the run's gain (the product of the steps) and a gain-compensated brightness,
+and in hindsight recognises glints (steps undone within `GLINT_FRAMES` frames; excursion.py) and what no
+auto exposure does (exposure.py).
 """
 
 import math
@@ -17,14 +16,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from monitor.analytics.excursion import falls_back, flare_after, unstepped_jump
-from monitor.analytics.exposure import MAX_RAMP, MIN_STEP, Step, Verdict, camera_made
+from monitor.analytics import exposure
+from monitor.analytics.excursion import flare_after, returns_to, unstepped_jump
+from monitor.analytics.exposure import GLINT_FRAMES, MAX_RAMP, MIN_STEP, Step
 from monitor.analytics.photometric import MIN_UNIFORM, StepMeasure
 from monitor.analytics.stats import robust_std
 from monitor.records import Flag, FlagKind
 
-# A glint lasts at most this many frames: the real run's last 3 (355-357 s) and 8 (300-307 s, in the hold).
-GLINT_FRAMES = 8
 Run = list[tuple[int, float]]  # (index, log-ratio) of frames in a row
 
 
@@ -42,15 +40,14 @@ class CameraTracker:
     """Per run: feed each frame's raw mean and step measurement; get its CameraState. `flags` says in
     hindsight which frames were exposure steps and which were glints.
 
-    On frames, an auto exposure often ramps its gain over a few frames (+5 % four times, say), while a
-    flickering light jitters every frame by a few percent both ways: a step is a run of up to MAX_RAMP
-    frames that all change uniformly the same way, whose total beats both MIN_STEP and the run's jitter;
-    a longer uniform run is the scene (a flash lights the whole chamber), not the camera, unless a glint
-    that stands out of it ends it (a ramp with a reflection flaring on its heels) or the frame that would
-    make it longer changes under half as much as the ramp's frames, or it ended one frame too long, with a
-    frame at one end that the light's jitter explains (the light flickering the same way). A step no auto
-    exposure would make (exposure.camera_made) is provisional: divided out only until a glint's return
-    would have come, then given back to the scene, the levels since revised."""
+    On frames, an auto exposure ramps its gain over a few frames while a flickering light jitters every
+    frame both ways: a step is a run of up to MAX_RAMP frames that all change uniformly the same way, whose
+    total beats both MIN_STEP and the light's jitter. A longer uniform run is the scene (a flash lights the
+    chamber), unless a glint that stands out of it ends it, or its last frame is the light's (under half
+    the ramp's frames, or one too many and within the jitter), or it is an auto exposure settling slowly
+    (up to GLINT_FRAMES frames, the way it would move: exposure.against_drift). A step no auto exposure
+    would make (exposure.camera_made) is provisional: divided out until a glint's return would have come,
+    then given back to the scene, the levels since revised."""
 
     _log_gain: float = 0.0
     _raw: list[float] = field(default_factory=list)
@@ -77,10 +74,11 @@ class CameraTracker:
         else:
             applied = self._follow_ramp(index, step)
             self._judge_early(index)
-        if self._undo_excursion(index, mean):
+        quiet = not (applied or self._ramp or self._long_run) and index > 0  # the scene's own change
+        if self._undo_excursion(index):
             self._ramp.clear()
             applied = False
-        elif not applied and index > 0 and mean > 0 and self._raw[index - 1] > 0 and not self._ramp:
+        elif quiet and mean > 0 and self._raw[index - 1] > 0:
             self._trend = [*self._trend[-4:], math.log(mean / self._raw[index - 1])]
         for s in [s for s in self._steps if index - s.index >= GLINT_FRAMES + MAX_RAMP]:
             self._steps.remove(s)
@@ -92,8 +90,7 @@ class CameraTracker:
         return CameraState(exposure_step=applied, gain=gain, level=mean / gain)
 
     def _expire(self, s: Step, index: int) -> None:
-        """A provisional step that did not come back was the scene's: the frames since it began are revised
-        without its gain (its own frames went out before it)."""
+        """A provisional step that did not come back was the scene's: the levels since lose its gain."""
         self._log_gain -= s.log_ratio
         self._exposure.difference_update(range(s.index, s.last + 1))
         for j in range(s.index, index):
@@ -101,8 +98,8 @@ class CameraTracker:
             self._revised.append((j, self._raw[j] / math.exp(log_gain)))
 
     def take_revisions(self) -> list[tuple[int, float]]:
-        """(frame index, level) of earlier frames whose level is known better now: a ramp's frames went out
-        before the ramp was recognised, a glint's before it came back. Each is given once."""
+        """(frame index, level) of earlier frames whose level is known better now (a ramp's, a glint's, a
+        provisional step's), each given once."""
         revised, self._revised = self._revised, []
         for i, level in revised:
             self._levels[i] = level
@@ -147,8 +144,11 @@ class CameraTracker:
             if turned and self._ramp_then_glint(index, self._long):
                 self._long_run, self._long = False, []
                 return True
-            # Stopped or turned, it may have been a ramp and a flicker frame.
-            applied = (turned or not same_way) and self._ramp_then_flicker(index, self._long)
+            # Stopped or turned, it may have been a ramp and a flicker frame, or an auto exposure settling.
+            ended = turned or not same_way
+            applied = ended and (
+                self._ramp_then_flicker(index, self._long) or self._settled(index, self._long)
+            )
             if same_way and not applied:  # either way: a scene that lit up may dim again, still the scene
                 if turned:
                     self._long = []
@@ -192,6 +192,14 @@ class CameraTracker:
         self._regain(ramp[-1][0] + 1, index)
         return True
 
+    def _settled(self, index: int, run: Run) -> bool:
+        """True if a uniform run too long for a quick ramp, just ended, was an auto exposure settling slowly:
+        a change it would make (exposure.against_drift), over no more frames than a glint may last."""
+        if not (MAX_RAMP < len(run) <= GLINT_FRAMES and run[-1][0] == index - 1):
+            return False
+        jitter, moving = self._light_jitter(run), exposure.against_drift(self._raw, run[0][0], run[0][1])
+        return moving and not math.isnan(jitter) and self._judge(run, jitter)
+
     def _regain(self, first: int, end: int) -> None:
         """Frames first..end-1 went out before the gain they carry was known: their levels are revised."""
         for j in range(first, end):
@@ -221,12 +229,12 @@ class CameraTracker:
         total = sum(r for _, r in ramp)
         if abs(total) < max(MIN_STEP, jitter) or self._ends_excursion(ramp[0][0], ramp[-1][0], jitter):
             return False
-        verdict = camera_made(self._steps, self._raw, ramp[0][0], ramp[-1][0], total)
+        verdict = exposure.camera_made(self._steps, self._raw, ramp[0][0], ramp[-1][0], total)
         if verdict.undoes is not None:
             self._drop(verdict, ramp[-1][0])
         return verdict.step and self._register(verdict.first, ramp[-1][0], provisional=verdict.provisional)
 
-    def _drop(self, verdict: Verdict, last: int) -> None:
+    def _drop(self, verdict: exposure.Verdict, last: int) -> None:
         """A change up to frame `last` undid a provisional step and those since (their gain goes). If only its
         return (no step after), the frames before `last` were a glint's, and the levels since are revised."""
         assert verdict.undoes is not None
@@ -270,22 +278,18 @@ class CameraTracker:
         self._bridge(first, last)
         return True
 
-    def _undo_excursion(self, index: int, mean: float) -> bool:
-        """A recent step whose level this frame returns to, sharply, is a glint: its frames are not the scene,
-        and the gain goes back to what it was before it. True when this frame is such a return."""
-        previous = self._raw[index - 1] if index else mean
-        for k, s in enumerate(self._steps):
-            beyond = any(later.log_ratio * s.log_ratio < 0 for later in self._steps[k + 1 :])
-            back = falls_back(mean, previous, s.level_before, s.level_after - s.level_before, beyond)
-            # Counted from the step's last frame: a flicker frame the same way may join a glint's rise.
-            if back and index - s.last <= GLINT_FRAMES:
-                # The excursion began at this step: every step since belongs to it.
-                self._log_gain -= sum(undone.log_ratio for undone in self._steps[k:])
-                self._exposure.difference_update(range(s.index, index))
-                self._glint_over(s.index, index)
-                del self._steps[k:]
-                return True
-        return False
+    def _undo_excursion(self, index: int) -> bool:
+        """A recent step whose level this frame returns to, sharply, is a glint (excursion.returns_to): its
+        frames are not the scene, and the gain goes back to before it. True if this frame is such a return."""
+        k = returns_to(self._steps, self._raw, index, GLINT_FRAMES)
+        if k is None:
+            return False
+        s = self._steps[k]  # the excursion began at this step: every step since belongs to it
+        self._log_gain -= sum(undone.log_ratio for undone in self._steps[k:])
+        self._exposure.difference_update(range(s.index, index))
+        self._glint_over(s.index, index)
+        del self._steps[k:]
+        return True
 
     def flags(self, index: int) -> tuple[Flag, ...]:
         """Hindsight: a glint or an exposure step flag for frame `index` (0-based), else nothing."""

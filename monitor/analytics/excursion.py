@@ -4,6 +4,8 @@ back. A glint is a jump that comes back; a camera step or the sample's change st
 import math
 from collections.abc import Sequence
 
+from monitor.analytics.exposure import Step
+
 
 def is_back(mean: float, before: float, jump: float, slack: float = 0.0) -> bool:
     """The mean stands where it was before a `jump`, within 35 % of it (or within `slack`)."""
@@ -62,4 +64,18 @@ def flare_after(
             mean, previous, before, previous - before
         ):
             return g
+    return None
+
+
+def returns_to(steps: Sequence[Step], raw: Sequence[float], index: int, longest: int) -> int | None:
+    """The first of the recent `steps` whose level frame `index` of the raw means returns to, sharply, within
+    `longest` frames of its last frame (a glint's return); None if none. Counted from the step's last frame:
+    a flicker frame the same way may join a glint's rise."""
+    mean = raw[index]
+    previous = raw[index - 1] if index else mean
+    for k, s in enumerate(steps):
+        beyond = any(later.log_ratio * s.log_ratio < 0 for later in steps[k + 1 :])
+        back = falls_back(mean, previous, s.level_before, s.level_after - s.level_before, beyond)
+        if back and index - s.last <= longest:
+            return k
     return None

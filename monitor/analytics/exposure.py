@@ -17,6 +17,8 @@ import numpy as np
 # well above sensor noise and slow dimming (and above the run's flicker: see camera.CameraTracker).
 MIN_STEP = 0.08
 MAX_RAMP = 4
+# A glint lasts at most this many frames: the real run's last 3 (355-357 s) and 8 (300-307 s, in the hold).
+GLINT_FRAMES = 8
 AE_MEMORY = 60  # frames whose median raw mean is where the camera usually keeps the picture
 _SETTLED = 10  # fewer frames than this do not tell it yet
 _BEFORE = 5  # frames whose median is where the picture stood (a flicker frame can tip the last one alone)

@@ -182,15 +182,43 @@ def test_a_step_that_holds_longer_than_a_glint_stays_a_step() -> None:
     assert all(tracker.flags(i) == (Flag(FlagKind.EXPOSURE_STEP),) for i in (20, 29))
 
 
-def test_a_scene_that_lights_up_for_long_is_still_no_step_when_it_dims_sharply() -> None:
-    """Five uniform rises of the whole scene and then a sharp fall to where the fifth began look like a ramp
-    with a glint after it, but no ramp: the rises are the scene's, 3 % each, under a step."""
+def test_a_scene_that_lights_up_for_long_then_dims_sharply_is_no_ramp_with_a_glint() -> None:
+    """Five uniform rises of the whole scene, 3 % each, then a sharp fall to where the fifth began: no ramp
+    with a glint after it. On a picture that has been brightening they are the scene's, since no auto
+    exposure raises its gain then. On one that has been dimming they are the auto exposure settling slowly,
+    one step over the five frames, and the fall after it (3 %) is no step."""
     light = np.ones(40)
+    light[:20] = 0.8 + 0.01 * np.arange(20)  # brightening 1 % a frame: no uniform change
+    light[20:] = light[19]
     for i in range(20, 25):
         light[i:] *= 1.03
     light[25:] /= 1.03
     _, _, tracker = run_through_steps(np.clip(scene(np.random.default_rng(8)), 0, 110), np.ones(40), light)
     assert not [i for i in range(40) if tracker.flags(i)]
+    gains, light = np.ones(40), np.ones(40)
+    for i in range(20, 25):
+        gains[i:] *= 1.03
+    light[25:] /= 1.03
+    levels, truths, tracker = run_through_steps(
+        np.clip(scene(np.random.default_rng(8)), 0, 110), gains, light
+    )
+    assert [i for i in range(40) if tracker.flags(i)] == [20, 21, 22, 23, 24]
+    assert levels[30] / levels[19] == pytest.approx(truths[30] / truths[19], rel=0.02)
+
+
+@pytest.mark.parametrize("frames", [5, 6, 8])
+def test_an_auto_exposure_settling_slowly_after_the_clearing_is_one_step(frames: int) -> None:
+    """The melt clears and the picture dims (the sample only), and the auto exposure settles over 5-8 frames,
+    +5 % each (a probe camera, slow settling, programme low-peak-linear: a 6-frame ramp right after the
+    clearing counted as the scene, undid the clearing's drop in the level, and fully_molten was lost)."""
+    molten = [100.0 * (1 + 0.001 * i) for i in range(40)]
+    cleared = [molten[-1] * 0.72]  # not uniform: the sample only
+    ramp = [cleared[0] * 1.05**k for k in range(1, frames + 1)]
+    means = molten + cleared + ramp + [ramp[-1]] * 15
+    uniform = set(range(41, 41 + frames))
+    tracker, given = levels_revised(means, uniform)
+    assert [i for i in range(len(means)) if tracker.flags(i)] == sorted(uniform)
+    assert given[-1] == pytest.approx(cleared[0], rel=0.02)  # the clearing's drop stays in the level
 
 
 def test_flicker_and_a_sustained_uniform_brightening_are_not_steps() -> None:
@@ -276,11 +304,12 @@ def test_a_ramp_and_a_flicker_frame_as_large_as_its_own_under_a_flickering_light
     levels, truths, tracker = run_through_steps(np.clip(scene(rng), 0, 110), gains, light)
     assert [i for i in range(40) if tracker.flags(i)] == [20, 21, 22, 23]
     assert levels[30] / levels[19] == pytest.approx(truths[30] / truths[19], rel=0.02)
-    # The same five rises under a steady light (its jitter under 2 %, the fifth beyond it) are the scene's.
+    # Under a steady light (its jitter under 2 %, the fifth rise beyond it) the five rises of a dimming
+    # picture are one move: the auto exposure settling over five frames.
     light = np.ones(40)
     light[24:] = 1.06
     _, _, tracker = run_through_steps(np.clip(scene(rng), 0, 110), gains, light)
-    assert not [i for i in range(40) if tracker.flags(i)]
+    assert [i for i in range(40) if tracker.flags(i)] == [20, 21, 22, 23, 24]
 
 
 def feed_steps(means: list[float], uniform: set[int] | None = None) -> tuple[CameraTracker, CameraState]:
