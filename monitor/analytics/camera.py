@@ -64,6 +64,7 @@ class CameraTracker:
     _given: list[float] = field(default_factory=list)  # each frame's log gain, as given online
     _uniform: set[int] = field(default_factory=set)  # recent frames that changed uniformly
     _early: list[Run] = field(default_factory=list)  # ramps closed before the jitter was known
+    _returns: set[int] = field(default_factory=set)  # frames that undid a glint's step (_undo_excursion)
 
     def observe(self, mean: float, step: StepMeasure) -> CameraState:
         index = len(self._raw)
@@ -116,11 +117,9 @@ class CameraTracker:
 
     def _bridge(self, first: int, last: int) -> None:
         """Frames first..last were the camera's: their level carries on at the scene's trend from before."""
-        if first == 0:
-            return
-        trend = self._scene_trend()
-        base = self._levels[first - 1]
-        self._revised += [(j, base * math.exp(trend * (j - first + 1))) for j in range(first, last + 1)]
+        if first > 0:
+            base, trend = self._levels[first - 1], self._scene_trend()
+            self._revised += [(j, base * math.exp(trend * (j - first + 1))) for j in range(first, last + 1)]
 
     def _follow_ramp(self, index: int, step: StepMeasure) -> bool:
         """Grow or close the current run of uniform same-way changes; True if closing it registered a step
@@ -256,8 +255,9 @@ class CameraTracker:
 
     def _ends_excursion(self, first: int, last: int, jitter: float) -> bool:
         """Frames first..last are a glint's return whose rise was not registered (excursion.unstepped_jump):
-        its frames are the glint's, and the gain stays."""
-        k = unstepped_jump(self._raw, first, last, jitter, self._uniform - self._exposure, GLINT_FRAMES)
+        its frames are the glint's, and the gain stays. A glint's return begins no excursion of its own."""
+        jumps = self._uniform - self._exposure - self._returns
+        k = unstepped_jump(self._raw, first, last, jitter, jumps, GLINT_FRAMES)
         if k is not None:
             self._glint_over(k, last)
         return k is not None
@@ -288,13 +288,13 @@ class CameraTracker:
         self._log_gain -= sum(undone.log_ratio for undone in self._steps[k:])
         self._exposure.difference_update(range(s.index, index))
         self._glint_over(s.index, index)
+        self._returns.add(index)
         del self._steps[k:]
         return True
 
     def flags(self, index: int) -> tuple[Flag, ...]:
         """Hindsight: a glint or an exposure step flag for frame `index` (0-based), else nothing."""
-        if index in self._glint:
-            return (Flag(FlagKind.GLINT),)
-        if index in self._exposure:
-            return (Flag(FlagKind.EXPOSURE_STEP),)
+        for kind, frames in ((FlagKind.GLINT, self._glint), (FlagKind.EXPOSURE_STEP, self._exposure)):
+            if index in frames:
+                return (Flag(kind),)
         return ()
