@@ -1,10 +1,10 @@
 """How an auto exposure behaves, for telling its steps from the scene's and the light's.
 
 An auto exposure works against the picture's drift: it raises the gain when the picture has got darker than
-it usually is, and lowers it when brighter (the real run's steps up came each time its mean had fallen to
-69-72, below its median over the minute before). A uniform brightening of a picture already brighter than
-usual is then the scene (a melt flash lighting the chamber) or the light, not the camera: under +-6 %
-flicker, two frames of a flash's climb rose uniformly by 15 % and were taken for the gain.
+it usually is, and lowers it when brighter (the real run's four large steps up came when its mean had
+fallen to 68-72, below its median over the minute before). A uniform brightening of a picture already
+brighter than usual is then the scene (a melt flash lighting the chamber) or the light, not the camera:
+under +-6 % flicker, two frames of a flash's climb rose uniformly by 15 % and were taken for the gain.
 """
 
 import math

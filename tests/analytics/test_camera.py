@@ -362,8 +362,8 @@ def test_a_uniform_rise_of_a_picture_brighter_than_lately_is_not_the_auto_exposu
 
 def test_a_glint_during_the_flash_and_its_return_are_neither_the_camera() -> None:
     """A reflection (+14 %) while the melt flash climbs, and back (-9 %, the flash still climbing): its rise
-    is no auto exposure's (the picture was brighter than usual), so neither is its return (a probe camera
-    with frequent glints, seed 8002: the return was taken for a step down, and the level stood 10 % high)."""
+    is no auto exposure's (the picture was brighter than usual), so neither is its return, and both frames
+    are the glint's (as on a probe camera with frequent glints, seed 8002)."""
     heating = [100.0 * (1 + 0.002 * i) for i in range(20)]
     flash = [heating[-1] * 1.025**k for k in range(1, 8)]  # not uniform: the sample flashes
     means = heating + flash + [flash[-1] * 1.15, flash[-1] * 1.17, flash[-1] * 1.06, flash[-1] * 1.09]
@@ -387,10 +387,10 @@ def test_the_return_of_a_dark_glint_during_the_flash_is_the_camera_s_as_its_fall
 
 
 def test_an_exposure_ramp_after_a_glint_is_no_return_of_the_glint_s_return() -> None:
-    """A glint (+27 %) for two frames, back, and four frames later the auto exposure ramps up 30 % over two
-    frames: the ramp goes back up to about where the glint stood, but the glint is over; its return is no
-    jump of its own for the ramp to undo (the default camera, fresh seed 13001: the step was lost, and the
-    gain stood 25 % off for the rest of the run)."""
+    """A glint (+27 %) for two frames, back, and four frames later the auto exposure ramps the mean up 33 %
+    over two frames, to about where the glint stood; but the glint is over, and its return is no jump of
+    its own for the ramp to undo (gain and white balance, fresh seed 13001: the step was lost, and the gain
+    stood 25 % off for the rest of the run)."""
     heating = [73.0] * 20
     means = (
         heating + [92.5, 92.3, 72.3, 71.8, 71.1, 70.9, 81.7, 94.0] + [94.0 * 1.002**k for k in range(1, 16)]
