@@ -7,8 +7,7 @@ between consecutive frames that is the same for every channel and nearly every u
 (photometric.measure_step); on a table of channel means (no pixels), an upward jump of every unclipped
 channel within a frame while 1# is falling, since a cooling sample only dims (photometric.table_step).
 `CameraTracker` turns them into the run's gain (the product of the steps) and a gain-compensated brightness,
-and in hindsight recognises glints (steps undone within `GLINT_FRAMES` frames; excursion.py) and what no
-auto exposure does (exposure.py).
+and in hindsight recognises glints (excursion.py) and what no auto exposure does (exposure.py).
 """
 
 import math
@@ -169,7 +168,7 @@ class CameraTracker:
         up to GLINT_FRAMES frames ago: a ramp (a step), then a glint (excursion.flare_after)."""
         if run[-1][0] != index - 1:  # the run had grown too long to keep every frame
             return False
-        g = flare_after(self._raw, index, [r for _, r in run], MAX_RAMP, GLINT_FRAMES, MIN_STEP)
+        g = flare_after(self._raw, index, [r for _, r in run])
         if g is None:
             return False
         self._ramp, first_glint = run[:-g], run[-g][0]
@@ -230,20 +229,24 @@ class CameraTracker:
             return False
         verdict = exposure.camera_made(self._steps, self._raw, ramp[0][0], ramp[-1][0], total)
         if verdict.undoes is not None:
-            self._drop(verdict, ramp[-1][0])
+            self._drop(verdict.undoes, ramp[-1][0], only_its_return=not verdict.step)
         return verdict.step and self._register(verdict.first, ramp[-1][0], provisional=verdict.provisional)
 
-    def _drop(self, verdict: exposure.Verdict, last: int) -> None:
+    def _drop(self, undone: Step, last: int, only_its_return: bool) -> None:
         """A change up to frame `last` undid a provisional step and those since (their gain goes). If only its
         return (no step after), the frames before `last` were a glint's, and the levels since are revised."""
-        assert verdict.undoes is not None
-        k = self._steps.index(verdict.undoes)
-        self._log_gain -= sum(s.log_ratio for s in self._steps[k:])
-        self._exposure.difference_update(range(verdict.undoes.index, last + 1))
-        del self._steps[k:]
-        if not verdict.step:
-            self._glint_over(verdict.undoes.index, last)
+        s = self._unwind(self._steps.index(undone), last + 1)
+        if only_its_return:
+            self._glint_over(s.index, last)
             self._regain(last, len(self._raw) - 1)
+
+    def _unwind(self, k: int, end: int) -> Step:
+        """Steps k on were no camera's: their gain and exposure flags (to frame `end`) go. Returns step k."""
+        s = self._steps[k]
+        self._log_gain -= sum(undone.log_ratio for undone in self._steps[k:])
+        self._exposure.difference_update(range(s.index, end))
+        del self._steps[k:]
+        return s
 
     def _judge_early(self, index: int) -> None:
         """Early ramps, in order, judged against the light's jitter once it is known; if one was the camera,
@@ -257,7 +260,7 @@ class CameraTracker:
         """Frames first..last are a glint's return whose rise was not registered (excursion.unstepped_jump):
         its frames are the glint's, and the gain stays. A glint's return begins no excursion of its own."""
         jumps = self._uniform - self._exposure - self._returns
-        k = unstepped_jump(self._raw, first, last, jitter, jumps, GLINT_FRAMES)
+        k = unstepped_jump(self._raw, first, last, jitter, jumps)
         if k is not None:
             self._glint_over(k, last)
         return k is not None
@@ -281,15 +284,12 @@ class CameraTracker:
     def _undo_excursion(self, index: int) -> bool:
         """A recent step whose level this frame returns to, sharply, is a glint (excursion.returns_to): its
         frames are not the scene, and the gain goes back to before it. True if this frame is such a return."""
-        k = returns_to(self._steps, self._raw, index, GLINT_FRAMES)
+        k = returns_to(self._steps, self._raw, index)
         if k is None:
             return False
-        s = self._steps[k]  # the excursion began at this step: every step since belongs to it
-        self._log_gain -= sum(undone.log_ratio for undone in self._steps[k:])
-        self._exposure.difference_update(range(s.index, index))
+        s = self._unwind(k, index)  # the excursion began at this step: every step since belongs to it
         self._glint_over(s.index, index)
         self._returns.add(index)
-        del self._steps[k:]
         return True
 
     def flags(self, index: int) -> tuple[Flag, ...]:

@@ -360,13 +360,18 @@ def test_a_uniform_rise_of_a_picture_brighter_than_lately_is_not_the_auto_exposu
     assert state.gain > 1.1
 
 
+def flash_climbing() -> list[float]:
+    """20 frames of heating, then 7 of the melt flash climbing 2.5 % a frame (not uniform: the sample)."""
+    heating = [100.0 * (1 + 0.002 * i) for i in range(20)]
+    return heating + [heating[-1] * 1.025**k for k in range(1, 8)]
+
+
 def test_a_glint_during_the_flash_and_its_return_are_neither_the_camera() -> None:
     """A reflection (+14 %) while the melt flash climbs, and back (-9 %, the flash still climbing): its rise
     is no auto exposure's (the picture was brighter than usual), so neither is its return, and both frames
     are the glint's (as on a probe camera with frequent glints, seed 8002)."""
-    heating = [100.0 * (1 + 0.002 * i) for i in range(20)]
-    flash = [heating[-1] * 1.025**k for k in range(1, 8)]  # not uniform: the sample flashes
-    means = heating + flash + [flash[-1] * 1.15, flash[-1] * 1.17, flash[-1] * 1.06, flash[-1] * 1.09]
+    flash = flash_climbing()
+    means = [*flash, flash[-1] * 1.15, flash[-1] * 1.17, flash[-1] * 1.06, flash[-1] * 1.09]
     means += [means[-1] * 1.01**k for k in range(1, 16)]
     tracker, state = feed_steps(means, uniform={27, 29})
     assert [i for i in range(len(means)) if tracker.flags(i)] == [27, 28]
@@ -378,9 +383,8 @@ def test_the_return_of_a_dark_glint_during_the_flash_is_the_camera_s_as_its_fall
     """A dark reflection (-15 %) while the melt flash climbs, taken for the camera (down from a bright
     picture), then back up by 25 % two frames later, past where it began since the flash climbed on: the
     return undoes the fall, though no auto exposure raises its gain on a picture that bright."""
-    heating = [100.0 * (1 + 0.002 * i) for i in range(20)]
-    flash = [heating[-1] * 1.025**k for k in range(1, 8)]  # not uniform: the sample flashes
-    means = heating + flash + [flash[-1] * 0.85, flash[-1] * 0.85 * 1.02, flash[-1] * 0.85 * 1.02 * 1.25]
+    flash = flash_climbing()
+    means = [*flash, flash[-1] * 0.85, flash[-1] * 0.85 * 1.02, flash[-1] * 0.85 * 1.02 * 1.25]
     means += [means[-1] * 1.01**k for k in range(1, 16)]
     _, state = feed_steps(means, uniform={27, 29})
     assert state.gain == pytest.approx(1.0, abs=0.05)
