@@ -205,10 +205,9 @@ class CameraTracker:
             self._revised.append((j, self._levels[j]))
 
     def _light_jitter(self, ramp: Run) -> float:
-        """3.5 robust standard deviations of the frame-to-frame log-ratios: what the light does by itself
-        (nan while fewer than 5 frames tell). Flicker does not add up over frames: a run of its log-ratios
-        telescopes to two frames' factors. Not the camera's own steps, glints or this run (a ramp on the
-        first frames hid a glint's edge)."""
+        """3.5 robust standard deviations of the frame-to-frame log-ratios (nan while under 5): the light by
+        itself (flicker does not add up over frames: a run of its log-ratios telescopes to two frames'
+        factors). Not the camera's steps, glints or this run (a ramp on the first frames hid a glint)."""
         moved = self._exposure | self._glint | {i for i, _ in ramp}
         return 3.5 * robust_std([r for i, r in self._jitter if i not in moved], minimum=5, short=math.nan)
 
@@ -217,15 +216,16 @@ class CameraTracker:
         jitter = self._light_jitter(ramp)
         if self._early or (math.isnan(jitter) and abs(sum(r for _, r in ramp)) >= MIN_STEP):
             # Too early to tell the camera from the light: under +-6 % flicker two frames rose 9 % on a run's
-            # third frame, and that "step" bent the heating (seed 9004 lost melting_start). Judged once known,
-            # in order (a later ramp's gain applies on top of an earlier one's).
+            # third frame, and that "step" bent the heating (seed 9004 lost melting_start). Judged once known.
             self._early.append(ramp)
             return False
         return self._judge(ramp, jitter)
 
-    def _judge(self, ramp: Run, jitter: float) -> bool:
+    def _judge(self, ramp: Run, jitter: float, early: bool = False) -> bool:
         total = sum(r for _, r in ramp)
         if abs(total) < max(MIN_STEP, jitter) or self._ends_excursion(ramp[0][0], ramp[-1][0], jitter):
+            return False
+        if early and not exposure.held(self._raw, ramp):  # judged late: the frames since came back
             return False
         verdict = exposure.camera_made(self._steps, self._raw, ramp[0][0], ramp[-1][0], total)
         if verdict.undoes is not None:
@@ -249,11 +249,11 @@ class CameraTracker:
         return s
 
     def _judge_early(self, index: int) -> None:
-        """Early ramps, in order, judged against the light's jitter once it is known; if one was the camera,
-        the frames given out since it carry the new gain too (revised)."""
+        """Early ramps, in order, judged against the light's jitter once it is known, if the frames since
+        stand where they took the mean (exposure.held); a camera's: the frames since carry its gain."""
         while self._early and not math.isnan(jitter := self._light_jitter(self._early[0])):
             ramp = self._early.pop(0)
-            if self._judge(ramp, jitter):  # known now: the next ramp's bridge starts from the revised levels
+            if self._judge(ramp, jitter, early=True):
                 self._regain(ramp[-1][0] + 1, index)
 
     def _ends_excursion(self, first: int, last: int, jitter: float) -> bool:

@@ -60,6 +60,21 @@ def against_drift(raw: Sequence[float], first: int, log_ratio: float) -> bool:
     return min(stood) <= usual if log_ratio > 0 else max(stood) >= usual
 
 
+def held(raw: Sequence[float], ramp: Sequence[tuple[int, float]]) -> bool:
+    """Whether the raw means since a ramp ((frame, log-ratio) in a row) still stand where it took them: their
+    median moved from the median of the _BEFORE frames before it by at least half of the ramp's, the same
+    way. A gain step stays; the light's flicker comes back. Judged on a run's first frames
+    only, where a ramp waits for the jitter to be known: under +-6 % flicker a dark first frame made the next
+    look 9 % brighter, and the frames after came back within 2 % (slow-cool-long, seed 12001)."""
+    first, last, total = ramp[0][0], ramp[-1][0], sum(r for _, r in ramp)
+    after = raw[last + 1 :]
+    if not after:
+        return True
+    before = float(np.median(raw[max(0, first - _BEFORE) : first]))
+    moved = math.log(max(float(np.median(after)), 1e-6) / max(before, 1e-6))
+    return moved * total > 0 and abs(moved) >= 0.5 * abs(total)
+
+
 def camera_made(steps: Sequence[Step], raw: Sequence[float], first: int, last: int, total: float) -> Verdict:
     """What a uniform change by `total` (log) over frames first..last is, given the recent `steps`.
     - The reverse of a recent step of the camera is a glint's return or a correction: the camera's too.
