@@ -5,8 +5,8 @@ It reads signals the camera cannot fake (see analytics/camera.py):
 - `sample`, the sample box's brightness over the rest of the frame (a gain or flicker multiplies both), and
   `texture`, the mean squared local contrast of the sample box with the sensor noise taken out (an area
   average of the crystals: features.area_texture), for crystallization.
-The level's frames the camera moved are revised in hindsight (`revise`). The texture, a ratio within the
-frame, is taken as it is at an exposure step: bridging its jump there dropped real growth.
+The level's frames the camera moved are revised in hindsight (`revise`); the texture, a ratio within the
+frame, is taken as it is at an exposure step (bridging its jump there dropped real growth).
 
 The physics each event must obey, enforced here:
 - events come in order: melting_start -> melting_complete -> fully_molten -> crystallization_start -> end;
@@ -16,9 +16,9 @@ The physics each event must obey, enforced here:
 - crystals form on cooling below the liquidus: crystallization_start only once 1# has left its hold and is
   below the 1# at fully_molten (without it: the flux's configured liquidus; with neither: not searched);
 - crystallization ends when the crystalline share stops growing (analytics/growth_end.py).
-A step counts only if the level after it holds for HOLD frames and differs from the median of the WINDOW
-frames before: a 1-4 frame excursion that comes back is no step (on frames the camera tracker takes glints
-of up to 8 out first). Without the evidence (a table of means has no sample box): not found, with why.
+A step counts if the level after it holds for HOLD frames and differs from the median of the WINDOW frames
+before: an excursion that comes back is no step (the camera tracker takes out glints of up to 8 frames).
+Without the evidence (a table of means has no sample box): not found, with why.
 """
 
 import dataclasses
@@ -31,6 +31,7 @@ from monitor.analytics.growth_end import SamplePixels, find_growth_end
 from monitor.analytics.observation import Observation
 from monitor.analytics.programme import Programme
 from monitor.analytics.signals import (
+    DROP_NOISE,
     HOLD,
     NOISE_FRAMES,
     WINDOW,
@@ -180,8 +181,7 @@ class StageDetector:
 
     def _find_melting_start(self) -> None:
         """The flash: the level climbs several times faster than while heating, and faster than the same
-        measure ever climbed on the frames before (their noise and flicker), over HOLD frames or, for a
-        flickering light, twice as many."""
+        measure ever climbed before (noise, flicker), over HOLD frames or (flickering light) twice as many."""
         kind = EventType.MELTING_START
         x, n = self._level.values, len(self._level.values)
         self._marks.why[kind] = "the frame mean never climbed faster than while heating"
@@ -242,7 +242,7 @@ class StageDetector:
             # over 11 frames, 2.5 while heating): the level's jitter while heating, scaled, is a floor.
             level = self._level.values[i - 1]
             floor = jitter * level / self._heating.level if self._heating.level > 0 else 0.0
-            threshold = max(4.0 * step.noise, 4.0 * floor, 0.1 * self._collapse)
+            threshold = max(DROP_NOISE * step.noise, DROP_NOISE * floor, 0.1 * self._collapse)
             if -step.size > threshold:
                 note = f"noise {step.noise:.2f}/frame, while heating {floor:.2f}"
                 evidence = [Evidence("level drop", step.size, -threshold, note)]
