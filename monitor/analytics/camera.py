@@ -63,7 +63,7 @@ class CameraTracker:
     _given: list[float] = field(default_factory=list)  # each frame's log gain, as given online
     _uniform: set[int] = field(default_factory=set)  # recent frames that changed uniformly
     _early: list[Run] = field(default_factory=list)  # ramps closed before the jitter was known
-    _returns: set[int] = field(default_factory=set)  # frames that undid a glint's step (_undo_excursion)
+    _returns: set[int] = field(default_factory=set)  # frames that undid a glint's step (registered or not)
 
     def observe(self, mean: float, step: StepMeasure) -> CameraState:
         index = len(self._raw)
@@ -93,9 +93,8 @@ class CameraTracker:
         """A provisional step that did not come back was the scene's: the levels since lose its gain."""
         self._log_gain -= s.log_ratio
         self._exposure.difference_update(range(s.index, s.last + 1))
-        for j in range(s.index, index):
-            log_gain = self._given[j] - (s.log_ratio if j > s.last else 0.0)
-            self._revised.append((j, self._raw[j] / math.exp(log_gain)))
+        given = [self._given[j] - (s.log_ratio if j > s.last else 0.0) for j in range(s.index, index)]
+        self._revised += [(j, self._raw[j] / math.exp(g)) for j, g in enumerate(given, start=s.index)]
 
     def take_revisions(self) -> list[tuple[int, float]]:
         """(frame index, level) of earlier frames whose level is known better now (a ramp's, a glint's, a
@@ -229,16 +228,17 @@ class CameraTracker:
             return False
         verdict = exposure.camera_made(self._steps, self._raw, ramp[0][0], ramp[-1][0], total)
         if verdict.undoes is not None:
-            self._drop(verdict.undoes, ramp[-1][0], only_its_return=not verdict.step)
+            self._drop(verdict.undoes, ramp, only_its_return=not verdict.step)
         return verdict.step and self._register(verdict.first, ramp[-1][0], provisional=verdict.provisional)
 
-    def _drop(self, undone: Step, last: int, only_its_return: bool) -> None:
-        """A change up to frame `last` undid a provisional step and those since (their gain goes). If only its
-        return (no step after), the frames before `last` were a glint's, and the levels since are revised."""
-        s = self._unwind(self._steps.index(undone), last + 1)
+    def _drop(self, undone: Step, ramp: Run, only_its_return: bool) -> None:
+        """A `ramp` undid a provisional step and those since (their gain goes). If only its return (no step
+        after), the frames before it were a glint's, the levels since revised; it begins no excursion."""
+        s, last = self._unwind(self._steps.index(undone), ramp[-1][0] + 1), ramp[-1][0]
         if only_its_return:
             self._glint_over(s.index, last)
             self._regain(last, len(self._raw) - 1)
+            self._returns.update(i for i, _ in ramp)
 
     def _unwind(self, k: int, end: int) -> Step:
         """Steps k on were no camera's: their gain and exposure flags (to frame `end`) go. Returns step k."""

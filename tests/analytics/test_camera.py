@@ -567,3 +567,30 @@ def test_a_rise_on_the_first_frames_that_the_frames_after_undo_is_no_step() -> N
     tracker, given = levels_revised(DARK_FIRST_FRAME)
     assert not [i for i in range(len(DARK_FIRST_FRAME)) if tracker.flags(i)]
     assert given == pytest.approx(DARK_FIRST_FRAME, rel=1e-9)
+
+
+# Whole-frame means of the long-glints probe camera on seed 8000 (reference programme), 530-611 s: the
+# picture dims as the sample cools, the auto exposure steps up at 581-582 s, two glints come at 593-598 and
+# 604-606 s (the first from a picture brighter than usual, so no step an auto exposure would make), and the
+# auto exposure ramps up again at 608-610 s.
+GLINTS_THEN_RAMP = [
+    87.8, 87.2, 87.0, 86.2, 86.0, 85.4, 85.4, 84.8, 84.3, 84.1, 83.7, 83.6, 83.1, 82.6, 82.4, 82.2, 81.8,
+    81.2, 81.1, 80.5, 80.1, 80.0, 79.9, 79.2, 79.3, 79.0, 78.4, 78.2, 77.9, 77.9, 77.6, 77.2, 76.7, 76.5,
+    76.1, 75.9, 75.5, 75.6, 75.0, 74.8, 74.7, 74.2, 73.9, 73.3, 73.3, 73.0, 72.6, 72.2, 71.8, 71.4, 70.9,
+    78.8, 88.0, 87.3, 86.8, 86.0, 85.6, 85.1, 84.6, 83.6, 83.4, 82.4, 81.9, 94.1, 93.2, 92.4, 91.3, 90.7,
+    89.6, 76.7, 75.7, 74.8, 74.0, 73.4, 87.6, 86.3, 85.3, 74.0, 77.6, 81.1, 85.0, 83.6,
+]  # fmt: skip
+
+
+def test_a_provisional_glint_s_return_begins_no_excursion_of_its_own() -> None:
+    """The first glint's rise is provisional, and its return (599 s) undoes it. That return used to stay a
+    candidate jump: the second glint's return and the ramp after it (607-610 s) were taken for coming back
+    from it, so 599-610 s became one long glint and the ramp's +23 % was lost for the rest of the run (the
+    gain 19 % low). A glint's return begins no excursion, whether its rise was registered or provisional."""
+    tracker, given = levels_revised(GLINTS_THEN_RAMP)
+    flagged = {i: tracker.flags(i)[0].kind for i in range(len(GLINTS_THEN_RAMP)) if tracker.flags(i)}
+    assert [i for i, kind in flagged.items() if kind is FlagKind.GLINT] == [*range(63, 69), 74, 75, 76]
+    assert [i for i, kind in flagged.items() if kind is FlagKind.EXPOSURE_STEP] == [51, 52, 78, 79, 80]
+    # The ramp's gain is divided out: over 603-611 s the scene dimmed to 0.91 of itself (the simulator's
+    # gain); without the ramp's gain the level would have risen 14 %.
+    assert given[-1] / given[73] == pytest.approx(0.91, abs=0.06)
