@@ -31,6 +31,7 @@ from monitor.analytics.growth_end import SamplePixels, find_growth_end
 from monitor.analytics.observation import Observation
 from monitor.analytics.programme import Programme
 from monitor.analytics.signals import (
+    CLEARING,
     DROP_NOISE,
     HOLD,
     NOISE_FRAMES,
@@ -240,9 +241,8 @@ class StageDetector:
                 continue
             # The few settled frames since the collapse may look quiet by chance (a flicker gave 0.7/frame
             # over 11 frames, 2.5 while heating): the level's jitter while heating, scaled, is a floor.
-            level = self._level.values[i - 1]
-            floor = jitter * level / self._heating.level if self._heating.level > 0 else 0.0
-            threshold = max(DROP_NOISE * step.noise, DROP_NOISE * floor, 0.1 * self._collapse)
+            floor = jitter * self._level.values[i - 1] / self._heating.level if self._heating.level else 0.0
+            threshold = max(DROP_NOISE * step.noise, DROP_NOISE * floor, CLEARING * self._collapse)
             if -step.size > threshold:
                 note = f"noise {step.noise:.2f}/frame, while heating {floor:.2f}"
                 evidence = [Evidence("level drop", step.size, -threshold, note)]
