@@ -63,9 +63,9 @@ def against_drift(raw: Sequence[float], first: int, log_ratio: float) -> bool:
 def held(raw: Sequence[float], ramp: Sequence[tuple[int, float]]) -> bool:
     """Whether the raw means since a ramp ((frame, log-ratio) in a row) still stand where it took them: their
     median moved from the median of the _BEFORE frames before it by at least half of the ramp's, the same
-    way. A gain step stays; the light's flicker comes back. Judged on a run's first frames
-    only, where a ramp waits for the jitter to be known: under +-6 % flicker a dark first frame made the next
-    look 9 % brighter, and the frames after came back within 2 % (slow-cool-long, seed 12001)."""
+    way. A gain step stays; the light's flicker comes back. For ramps on a run's first frames, which wait for
+    the light's jitter to be known: under +-6 % flicker a dark first frame made the next look 9 % brighter,
+    and the frames after came back within 2 % (probe programme slow-cool-long, seed 12001)."""
     first, last, total = ramp[0][0], ramp[-1][0], sum(r for _, r in ramp)
     after = raw[last + 1 :]
     if not after:
