@@ -49,6 +49,11 @@ class Verdict:
     undoes: Step | None = None
 
 
+def _stood(raw: Sequence[float], first: int) -> float:
+    """Where the picture stood before frame `first`: the median of the _BEFORE raw means before it."""
+    return float(np.median(raw[max(0, first - _BEFORE) : first]))
+
+
 def against_drift(raw: Sequence[float], first: int, log_ratio: float) -> bool:
     """Whether a gain change by `log_ratio` into frame `first` of the raw means is one an auto exposure
     makes: up from a picture that stood no brighter than usual, down from one no darker. Where it stood is
@@ -56,7 +61,7 @@ def against_drift(raw: Sequence[float], first: int, log_ratio: float) -> bool:
     if first < _SETTLED:
         return True
     usual = float(np.median(raw[max(0, first - AE_MEMORY) : first]))
-    stood = (raw[first - 1], float(np.median(raw[max(0, first - _BEFORE) : first])))
+    stood = (raw[first - 1], _stood(raw, first))
     return min(stood) <= usual if log_ratio > 0 else max(stood) >= usual
 
 
@@ -70,8 +75,7 @@ def held(raw: Sequence[float], ramp: Sequence[tuple[int, float]]) -> bool:
     after = raw[last + 1 :]
     if not after:
         return True
-    before = float(np.median(raw[max(0, first - _BEFORE) : first]))
-    moved = math.log(max(float(np.median(after)), 1e-6) / max(before, 1e-6))
+    moved = math.log(max(float(np.median(after)), 1e-6) / max(_stood(raw, first), 1e-6))
     return moved * total > 0 and abs(moved) >= 0.5 * abs(total)
 
 
