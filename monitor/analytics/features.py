@@ -29,7 +29,12 @@ _POWDER_SHARE = 0.2  # a powder mask smaller than this share of the box: no powd
 # freezes at the rim (without it, the texture flattened before growth ended: 47/50 sweep runs, not 49).
 _POWDER_GROW = np.ones((9, 9), np.uint8)
 _NOISE_STRIP = 24  # rows of chamber wall the noise is measured on
-_UNCLIPPED = (20.0, 235.0)  # channel means between these scale with the camera's gain
+# A channel scales with the camera's gain while its means stay off black and few of its pixels are white: a
+# clipped pixel's lost excess has no bound (a bright sample's red, 55 % white at a mean of 234 while the gain
+# rose: its contrast fell 5 % and hid the clouding), a black one's is a few grey levels (at a mean of 10 under
+# 1 % of the pixels sit at 5 or below).
+_DARKEST_MEAN = 10.0
+_WHITE, _WHITE_SHARE = 250, 0.01
 
 
 class FeatureExtractor:
@@ -114,11 +119,16 @@ def sample_contrast_of(small: np.ndarray, box: Box, downscale: int) -> tuple[flo
     if inside.size == 0:
         return (math.nan, math.nan, math.nan)
     total = small.reshape(-1, 3).sum(axis=0)
-    rest = (total - inside.sum(axis=0)) / max(small.shape[0] * small.shape[1] - inside.shape[0], 1)
+    rest_pixels = max(small.shape[0] * small.shape[1] - inside.shape[0], 1)
+    rest = (total - inside.sum(axis=0)) / rest_pixels
     level = inside.mean(axis=0)
     ratio = level / np.maximum(rest, 1e-6)
-    # Near black or near white a channel is clipped and no longer scales with the gain: it cannot vote.
-    usable = (rest >= _UNCLIPPED[0]) & (level >= _UNCLIPPED[0]) & (level <= _UNCLIPPED[1])
+    white_inside = (inside >= _WHITE).sum(axis=0)
+    white_rest = (small >= _WHITE).reshape(-1, 3).sum(axis=0) - white_inside
+    # A clipped channel no longer scales with the gain: it cannot vote.
+    dark = (rest < _DARKEST_MEAN) | (level < _DARKEST_MEAN)
+    white = (white_inside > _WHITE_SHARE * inside.shape[0]) | (white_rest > _WHITE_SHARE * rest_pixels)
+    usable = ~dark & ~white
     b, g, r = (float(v) if ok else math.nan for v, ok in zip(ratio, usable, strict=True))
     return (b, g, r)
 
