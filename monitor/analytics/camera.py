@@ -68,7 +68,6 @@ class CameraTracker:
     def observe(self, mean: float, step: StepMeasure) -> CameraState:
         index = len(self._raw)
         self._raw.append(mean)
-        applied = False
         if step.decided:
             applied = step.is_step and self._register(index, index)
         else:
@@ -222,7 +221,8 @@ class CameraTracker:
 
     def _judge(self, ramp: Run, jitter: float, early: bool = False) -> bool:
         total = sum(r for _, r in ramp)
-        if abs(total) < max(MIN_STEP, jitter) or self._ends_excursion(ramp[0][0], ramp[-1][0], jitter):
+        net = exposure.beyond_trend(total, self._scene_trend() * len(ramp))
+        if net < max(MIN_STEP, jitter) or self._ends_excursion(ramp[0][0], ramp[-1][0], jitter):
             return False
         if early and not exposure.held(self._raw, ramp):  # judged late: the frames since came back
             return False

@@ -594,3 +594,29 @@ def test_a_provisional_glint_s_return_begins_no_excursion_of_its_own() -> None:
     # The ramp's gain is divided out: over 603-611 s the scene dimmed to 0.91 of itself (the simulator's
     # gain); without the ramp's gain the level would have risen 14 %.
     assert given[-1] / given[73] == pytest.approx(0.91, abs=0.06)
+
+
+# Whole-frame means of the narrow auto-exposure probe camera (it keeps the picture between 85 and 150) on
+# seed 14000, reference programme, 110-155 s: the melt flash climbs about 2.5 % a frame from 128 s, lighting
+# the whole chamber (frames 140-143 s change evenly enough to look uniform), the auto exposure steps down
+# twice at its top (145-146 s, to 0.70 of the gain), the flash peaks at 148 s and collapses, and the auto
+# exposure ramps back up over 150-153 s.
+FLASH_THEN_AE_DOWN = [
+    98.4, 98.5, 98.4, 98.7, 98.8, 99.0, 99.2, 100.0, 100.0, 100.6, 100.9, 100.9, 101.1, 100.8, 100.7, 100.4,
+    100.6, 99.6, 103.0, 106.3, 109.5, 112.2, 115.4, 118.8, 122.2, 125.0, 128.0, 131.0, 134.1, 136.9, 139.7,
+    143.0, 146.0, 149.3, 152.1, 132.8, 113.7, 116.1, 137.0, 81.7, 87.3, 93.7, 100.3, 107.6, 107.2, 107.4,
+]  # fmt: skip
+
+
+def test_a_flash_climbing_at_its_own_pace_is_no_step_so_the_auto_exposure_s_step_down_is_no_glint() -> None:
+    """The climb's four uniform frames (140-143 s) went the scene's own way at its own pace; taken for a step,
+    the auto exposure's step down at 145 s looked like that step coming back: 140-147 s became glints, the
+    gain stayed 1.0, and the fall to 146 s was taken for the flash's collapse (melting_complete 4 s early)."""
+    uniform = {30, 31, 32, 33, 35, 36, 40, 41, 42, 43}
+    tracker, given = levels_revised(FLASH_THEN_AE_DOWN, uniform)
+    flagged = {i: tracker.flags(i)[0].kind for i in range(len(FLASH_THEN_AE_DOWN)) if tracker.flags(i)}
+    assert not any(kind is FlagKind.GLINT for kind in flagged.values())
+    assert [i for i, kind in flagged.items() if kind is FlagKind.EXPOSURE_STEP][:2] == [35, 36]
+    # The simulator's gain from 146 s: 0.70. The level climbs on to the flash's top at 148 s, then collapses.
+    assert FLASH_THEN_AE_DOWN[37] / given[37] == pytest.approx(0.70, abs=0.02)
+    assert given[38] == max(given) and given[39] < 0.7 * given[38]
