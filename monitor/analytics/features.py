@@ -13,7 +13,7 @@ import numpy as np
 
 from monitor.analytics.camera import CameraTracker
 from monitor.analytics.locate import default_box, probe_points_in
-from monitor.analytics.photometric import NO_STEP, measure_step
+from monitor.analytics.photometric import NO_STEP, ColourDrift, measure_step
 from monitor.config.analytics import AnalyticsConfig
 from monitor.config.overlay import Box
 from monitor.records import Features
@@ -47,6 +47,7 @@ class FeatureExtractor:
 
     def new_run(self) -> None:
         self._previous: np.ndarray | None = None
+        self._drift = ColourDrift()
         self._powder = _PowderMask()
         self.camera = CameraTracker()
         self._sample_box: Box | None = self.config.sample_roi
@@ -80,7 +81,8 @@ class FeatureExtractor:
         if same_size:
             assert self._previous is not None
             change = float(np.abs(colour.mean(axis=2) - self._previous.mean(axis=2)).mean())
-            step = measure_step(self._previous, colour)
+            step = measure_step(self._previous, colour, self._drift.usual())
+            self._drift.add(step)
         self._previous = colour
         camera = self.camera.observe(mean, step)
         box = self.sample_box(w, h)

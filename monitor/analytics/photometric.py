@@ -5,7 +5,9 @@ where only an upward jump of every channel while 1# falls is the camera, since a
 dims. The run's gain is followed from these by camera.CameraTracker."""
 
 import math
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,6 +19,10 @@ MIN_UNIFORM = 0.02
 _CHANNEL_AGREEMENT = 0.35
 # This share of unsaturated pixels moves with the median ratio (within half the step): global, not local.
 _PIXEL_AGREEMENT = 0.6
+_DRIFT_FRAMES, _DRIFT_MIN = 10, 3  # recent frames whose median is a channel's usual deviation, at least
+# The usual deviation is taken out only of a change as large as a camera's ramp frame or a glint: a flash
+# lighting the chamber (2.5 % a frame) repeats its own colour pattern, and is the scene.
+_DRIFTED_STEP = 2 * MIN_UNIFORM
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +41,39 @@ class StepMeasure:
 NO_STEP = StepMeasure(log_ratio=0.0, uniform=False, channels=(), pixel_share=math.nan)
 
 
-def measure_step(previous: np.ndarray, current: np.ndarray) -> StepMeasure:
+@dataclass(slots=True)
+class ColourDrift:
+    """Per run: each channel's usual deviation from the common change of a frame lately. A scene that heats
+    or cools shifts its colour steadily, and every frame of a camera's step carries that shift too: a dim
+    camera's auto exposure ramping +10 % a frame while the glow reddened saw blue +6.5 % and red +12 %, and
+    its fourth frame missed the channels' agreement (melting_start lost, seed 14002); a dark glint of -14 %
+    had blue at -19 % (melting_start 4 s late, seed 14001). Taken out, the channels agree; a sudden change
+    of the glow's colour still does not."""
+
+    _recent: deque[tuple[float, ...]] = field(default_factory=lambda: deque(maxlen=_DRIFT_FRAMES))
+
+    def usual(self) -> tuple[float, ...]:
+        """Per channel, the median deviation over the recent frames (empty while under _DRIFT_MIN)."""
+        if len(self._recent) < _DRIFT_MIN:
+            return ()
+        columns = np.array(self._recent, dtype=float).T
+        return tuple(float(np.median(c[~np.isnan(c)])) if (~np.isnan(c)).any() else math.nan for c in columns)
+
+    def add(self, step: StepMeasure) -> None:
+        if len(step.channels) == 3:
+            self._recent.append(tuple(c - step.log_ratio for c in step.channels))
+
+
+def _agree(channels: Sequence[float], overall: float, usual: Sequence[float]) -> bool:
+    """Every channel that can vote (two at least) changes by the common factor, less its `usual` deviation."""
+    votes = [c - u for c, u in zip(channels, usual, strict=True) if not math.isnan(c + u)]
+    return len(votes) >= 2 and all(abs(v - overall) <= _CHANNEL_AGREEMENT * abs(overall) for v in votes)
+
+
+def measure_step(previous: np.ndarray, current: np.ndarray, usual: Sequence[float] = ()) -> StepMeasure:
     """Compare two downscaled BGR frames (float32, same shape) pixel by pixel on their unsaturated values;
-    every other pixel of every other row is plenty for a median."""
+    every other pixel of every other row is plenty for a median. `usual`: each channel's usual deviation
+    from the common change lately (ColourDrift), taken out if the channels do not agree as they are."""
     previous, current = previous[::2, ::2], current[::2, ::2]
     valid = (previous > _DARK) & (previous < _BRIGHT) & (current > _DARK) & (current < _BRIGHT)
     if valid.sum() < 64:
@@ -49,10 +85,11 @@ def measure_step(previous: np.ndarray, current: np.ndarray) -> StepMeasure:
         v = valid[..., c]
         # A channel with few usable pixels (blue in a red-hot scene) cannot vote.
         channels.append(float(np.median(logs[..., c][v])) if v.mean() > 0.05 else math.nan)
-    votes = [c for c in channels if not math.isnan(c)]
     tolerance = max(abs(overall) * 0.5, 0.01)
     pixel_share = float((np.abs(logs[valid] - overall) <= tolerance).mean())
-    agree = len(votes) >= 2 and all(abs(c - overall) <= _CHANNEL_AGREEMENT * abs(overall) for c in votes)
+    agree = _agree(channels, overall, (0.0,) * len(channels)) or (
+        abs(overall) >= _DRIFTED_STEP and len(usual) == len(channels) and _agree(channels, overall, usual)
+    )
     uniform = agree and pixel_share >= _PIXEL_AGREEMENT and abs(overall) >= MIN_UNIFORM
     return StepMeasure(
         log_ratio=overall,
