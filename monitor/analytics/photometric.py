@@ -20,9 +20,11 @@ _CHANNEL_AGREEMENT = 0.35
 # This share of unsaturated pixels moves with the median ratio (within half the step): global, not local.
 _PIXEL_AGREEMENT = 0.6
 _DRIFT_FRAMES, _DRIFT_MIN = 10, 3  # recent frames whose median is a channel's usual deviation, at least
-# The usual deviation is taken out only of a change as large as a camera's ramp frame or a glint: a flash
-# lighting the chamber (2.5 % a frame) repeats its own colour pattern, and is the scene.
-_DRIFTED_STEP = 2 * MIN_UNIFORM
+# The usual deviation is taken out only of a change as large as a whole camera step (exposure.MIN_STEP).
+# A flash lighting the chamber (2.5 % a frame) repeats its own colour pattern, and is the scene; under +-6 %
+# flicker frames move 4-7 % either way, and from 4 % on they agreed and joined a glint into a step (strong
+# flicker, seed 8004: the heating events 7, 21 and 41 s early).
+_DRIFTED_STEP = 0.08
 
 
 @dataclass(frozen=True, slots=True)
