@@ -19,7 +19,7 @@ MIN_UNIFORM = 0.02
 _CHANNEL_AGREEMENT = 0.35
 # This share of unsaturated pixels moves with the median ratio (within half the step): global, not local.
 _PIXEL_AGREEMENT = 0.6
-_DRIFT_FRAMES, _DRIFT_MIN = 10, 3  # recent frames whose median is a channel's usual deviation, at least
+_DRIFT_FRAMES, _DRIFT_MIN = 10, 3  # a channel's usual deviation: its median over 10 recent frames (from 3)
 # The usual deviation is taken out only of a change as large as a whole camera step (exposure.MIN_STEP).
 # A flash lighting the chamber (2.5 % a frame) repeats its own colour pattern, and is the scene; under +-6 %
 # flicker frames move 4-7 % either way, and from 4 % on they agreed and joined a glint into a step (strong
