@@ -117,20 +117,22 @@ def sample_contrast_of(small: np.ndarray, box: Box, downscale: int) -> tuple[flo
     black in a dark one."""
     x0, y0 = box.x // downscale, box.y // downscale
     x1, y1 = (box.x + box.width) // downscale, (box.y + box.height) // downscale
-    inside_pixels = max(min(y1, small.shape[0]) - y0, 0) * max(min(x1, small.shape[1]) - x0, 0)
+    region = small[y0:y1, x0:x1]
+    inside_pixels = region.shape[0] * region.shape[1]
     if inside_pixels == 0:
         return (math.nan, math.nan, math.nan)
     rest_pixels = max(small.shape[0] * small.shape[1] - inside_pixels, 1)
     white = (small >= _WHITE).view(np.uint8)
     # Per-channel sums by OpenCV: numpy's over interleaved channels took 0.7 ms a frame each.
-    inside, total = _sums(small[y0:y1, x0:x1]), _sums(small)
+    inside, total = _sums(region), _sums(small)
     white_inside, white_total = _sums(white[y0:y1, x0:x1]), _sums(white)
     level, rest = inside / inside_pixels, (total - inside) / rest_pixels
     ratio = level / np.maximum(rest, 1e-6)
     # A clipped channel no longer scales with the gain: it cannot vote.
     dark = (rest < _DARKEST_MEAN) | (level < _DARKEST_MEAN)
-    clipped = white_inside > _WHITE_SHARE * inside_pixels
-    usable = ~dark & ~clipped & (white_total - white_inside <= _WHITE_SHARE * rest_pixels)
+    white_rest = white_total - white_inside
+    clipped = (white_inside > _WHITE_SHARE * inside_pixels) | (white_rest > _WHITE_SHARE * rest_pixels)
+    usable = ~dark & ~clipped
     b, g, r = (float(v) if ok else math.nan for v, ok in zip(ratio, usable, strict=True))
     return (b, g, r)
 
