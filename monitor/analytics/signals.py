@@ -52,14 +52,18 @@ class Series:
     def step_at(self, i: int, *, start: int, hold: int = HOLD) -> Step | None:
         """The step into frame i: the median of the `hold` frames from i against the median of up to WINDOW
         frames before (not before `start`); None if the new level does not hold or the data are short. The
-        frames before must all be measured: a signal that has only just come out of clipping (a dim channel
-        as the camera raises its gain) has no level to step from yet."""
+        frames before must be measured from the first on: a signal that has only just come out of clipping (a
+        dim channel as the camera raises its gain) has no level to step from yet. A few frames unmeasured
+        among them (a glint clipping the channel) leave its level known: counting them as no level had lost
+        a clean 5 % step of the sample's red at nucleation, two glint frames among the ten before (heavy
+        blur, seed 15004: crystallization_start and _end not found)."""
         x = self.values
         before = np.asarray(x[max(start, i - WINDOW) : i], dtype=float)
         after = np.asarray(x[i : i + hold], dtype=float)
-        if before.size < HOLD or np.isnan(before).any() or after.size < hold or np.isnan(after).any():
+        measured = before[~np.isnan(before)]
+        if measured.size < HOLD or np.isnan(before[0]) or after.size < hold or np.isnan(after).any():
             return None
-        old, new = float(np.median(before)), float(np.median(after))
+        old, new = float(np.median(measured)), float(np.median(after))
         size = new - old
         # Held: the frames after stay together at the new level (a glint's do not, nor does a slope).
         if np.ptp(after) >= 0.6 * abs(size):
@@ -89,8 +93,12 @@ def knee(times: Sequence[float], values: Sequence[float]) -> int:
 
 
 def theil_sen(y: np.ndarray) -> float:
-    """The median of the slopes between every pair of points: one or two wild frames do not tip it."""
-    i, j = np.triu_indices(y.size, k=1)
+    """The median of the slopes between every pair of points: one or two wild frames do not tip it.
+    Unmeasured (nan) points are left out, the others keep their places."""
+    at = np.flatnonzero(~np.isnan(y))
+    if at.size < 2:
+        return math.nan
+    i, j = (at[k] for k in np.triu_indices(at.size, k=1))
     return float(np.median((y[j] - y[i]) / (j - i)))
 
 
@@ -133,7 +141,7 @@ def clouding_step(
         if step is None:
             continue
         window = np.asarray(series.values[max(start, i - WINDOW) : i], dtype=float)  # measured: step_at
-        level = abs(float(np.median(window)))
+        level = abs(float(np.nanmedian(window)))
         threshold = max(4.0 * step.noise, 0.01 * level)
         drift = theil_sen(window) * ((hold - 1) / 2.0 + (window.size + 1) / 2.0)  # between the medians
         net = abs(step.size) - max(drift * np.sign(step.size), 0.0)
