@@ -140,7 +140,8 @@ def clouding_step(
         step = series.step_at(i, start=start, hold=hold)
         if step is None:
             continue
-        window = np.asarray(series.values[max(start, i - WINDOW) : i], dtype=float)  # measured: step_at
+        # step_at's frames before: measured from the first on, a glint's few unmeasured ones left out below.
+        window = np.asarray(series.values[max(start, i - WINDOW) : i], dtype=float)
         level = abs(float(np.nanmedian(window)))
         threshold = max(4.0 * step.noise, 0.01 * level)
         drift = theil_sen(window) * ((hold - 1) / 2.0 + (window.size + 1) / 2.0)  # between the medians
