@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.analytics.stats import robust_std
+from monitor.records import Evidence
 
 HOLD = 5  # frames a new level must hold (longer than a glint) before a step counts
 WINDOW = 10  # frames before a candidate whose median is the old level (a glint is under half of it)
@@ -124,6 +125,53 @@ def climb_threshold(baseline: np.ndarray, k: int) -> tuple[float, float, float]:
     # short, quiet baseline, and the settling's 0.8 %/frame had passed for the climb.
     flash = FLASH_CLIMB * float(np.median(measured[-5:])) if measured.size else 0.0
     return max(3.0 * pace, float(np.median(before)) + 4.0 * spread, flash), pace, spread
+
+
+@dataclass(frozen=True, slots=True)
+class Climb:
+    """A window that climbs as a melt flash does."""
+
+    at: int  # where the climb begins (knee), the event's frame
+    slope: float  # the window's robust slope, per frame
+    threshold: float  # what it beat (climb_threshold)
+    note: str
+    base: float  # the level before it: the median of the baseline's last five frames
+
+    @property
+    def margin(self) -> float:
+        return self.slope / self.threshold
+
+    def evidence(self) -> Evidence:
+        return Evidence("level climb per frame", self.slope, self.threshold, self.note)
+
+
+@dataclass(slots=True)
+class ClimbWindows:
+    """Which windows of the level melting_start's search judges at a frame: each once no provisional gain
+    step covers it (under a +-6 % flicker the camera tracker divided 10-15 % of a flash's climb out for 20
+    frames, then gave it back: melting_start came 10 s late, or not at all), and again where revised."""
+
+    judged: int = 0  # the windows ending before this frame have been judged
+
+    def due(self, settled: int, revised_from: int | None) -> range:
+        """The ends (exclusive) of the windows to judge now, of a level whose first `settled` are settled."""
+        first = self.judged if revised_from is None else min(revised_from + 1, self.judged)
+        self.judged = max(self.judged, settled + 1)
+        return range(first, settled + 1)
+
+
+def flash_climb(x: Sequence[float], times: Sequence[float], n: int, k: int) -> Climb | None:
+    """Whether the k+1 frames of the level x ending before frame n climb beyond the NOISE_FRAMES before them
+    (climb_threshold), and where that climb began."""
+    baseline = np.asarray(x[max(0, n - k - NOISE_FRAMES) : n - k], dtype=float)
+    threshold, pace, spread = climb_threshold(baseline, k)
+    slope = theil_sen(np.asarray(x[n - k - 1 : n], dtype=float))
+    if not slope > threshold:
+        return None
+    # Dated where the climb begins, not where the window that confirmed it does (3 frames early).
+    b = max(n - 3 * k - 1, 0)
+    note = f"over {k} frames; heating pace {pace:.2f}/frame, slope spread before {spread:.2f}"
+    return Climb(b + knee(times[b:n], x[b:n]), slope, threshold, note, float(np.median(baseline[-5:])))
 
 
 def clouding_step(

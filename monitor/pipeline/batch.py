@@ -10,13 +10,14 @@ import numpy as np
 from tqdm import tqdm
 
 from monitor.analytics.camera import CameraTracker
-from monitor.analytics.detector import NOISE_FRAMES, Observation, StageDetector
+from monitor.analytics.detector import Observation, StageDetector
 from monitor.analytics.fraction import offline_fraction
 from monitor.analytics.health import assess
 from monitor.analytics.kinetics import fit_avrami
 from monitor.analytics.locate import LOCK_FRAMES, SampleFinding
 from monitor.analytics.photometric import NO_STEP, table_step
 from monitor.analytics.result import AnalysisResult, RunSummary
+from monitor.analytics.signals import NOISE_FRAMES
 from monitor.analytics.stats import robust_std
 from monitor.config.overlay import PlausibilityConfig
 from monitor.ingest.loader import FrameError, load_frames
@@ -177,7 +178,7 @@ def analyze_table(features_csv: Path, temperatures_csv: Path | None, *, run: str
                         change=math.nan, texture=math.nan, textured_share=math.nan, gain=state.gain,
                         level=state.level, exposure_step=state.exposure_step)  # fmt: skip
         file = f"{int(t):04d}"
-        detector.revise(camera.take_revisions())
+        detector.revise(camera.take_revisions(), camera.provisional_from)
         detector.update(Observation.of(t, file, feat, values[0]))
         times.append(t)
         files.append(file)
