@@ -1,10 +1,11 @@
 """What the camera did between two frames, told apart from what the sample did.
 
 A camera's auto exposure (or gain) multiplies every unsaturated pixel by one factor; a glint is a short
-excursion that comes back within a few frames; the sample changes only part of the picture, and its colour.
-So a photometric step is, on frames, a large log-ratio between consecutive frames, the same for every channel
-and nearly every unsaturated pixel (photometric.measure_step); on a table of channel means, an upward jump of
-every unclipped channel within a frame while 1# falls, since a cooling sample only dims (table_step).
+excursion that comes back within a few frames. The sample changes only part of the picture, and its colour
+(the glow's channels move by different factors). So a photometric step is, on frames, a large log-ratio
+between consecutive frames that is the same for every channel and nearly every unsaturated pixel
+(photometric.measure_step); on a table of channel means (no pixels), an upward jump of every unclipped
+channel within a frame while 1# is falling, since a cooling sample only dims (photometric.table_step).
 `CameraTracker` turns them into the run's gain (the product of the steps) and a gain-compensated brightness,
 and in hindsight recognises glints (excursion.py) and what no auto exposure does (exposure.py).
 """
@@ -36,14 +37,16 @@ class CameraState:
 @dataclass(slots=True)
 class CameraTracker:
     """Per run: feed each frame's raw mean and step measurement; get its CameraState. `flags` says in
-    hindsight which frames were exposure steps and which were glints. On frames, an auto exposure ramps its
-    gain over a few frames while a flickering light jitters every frame both ways: a step is a run of up to
-    MAX_RAMP frames that all change uniformly the same way, whose total beats both MIN_STEP and the light's
-    jitter. A longer uniform run is the scene (a flash lights the chamber), unless a glint that stands out of
-    it ends it, or its last frame is the light's (under half the ramp's frames, or one too many and within the
-    jitter), or it is an auto exposure settling slowly (up to GLINT_FRAMES frames, the way it would move:
-    exposure.against_drift). A step no auto exposure would make (exposure.camera_made) is provisional: divided
-    out until a glint's return would have come, then given back to the scene, the levels since revised."""
+    hindsight which frames were exposure steps and which were glints.
+
+    On frames, an auto exposure ramps its gain over a few frames while a flickering light jitters every
+    frame both ways: a step is a run of up to MAX_RAMP frames that all change uniformly the same way, whose
+    total beats both MIN_STEP and the light's jitter. A longer uniform run is the scene (a flash lights the
+    chamber), unless a glint that stands out of it ends it, or its last frame is the light's (under half
+    the ramp's frames, or one too many and within the jitter), or it is an auto exposure settling slowly
+    (up to GLINT_FRAMES frames, the way it would move: exposure.against_drift). A step no auto exposure
+    would make (exposure.camera_made) is provisional: divided out until a glint's return would have come,
+    then given back to the scene, the levels since revised."""
 
     _log_gain: float = 0.0
     _raw: list[float] = field(default_factory=list)
@@ -93,16 +96,12 @@ class CameraTracker:
         self._revised += [(j, self._raw[j] / math.exp(g)) for j, g in enumerate(given, start=s.index)]
 
     def take_revisions(self) -> list[tuple[int, float]]:
-        """(frame index, level) of earlier frames known better now (a ramp's, a glint's, a provisional
-        step's: provisional_from), each given once."""
+        """(frame index, level) of earlier frames whose level is known better now (a ramp's, a glint's, a
+        provisional step's), each given once."""
         revised, self._revised = self._revised, []
         for i, level in revised:
             self._levels[i] = level
         return revised
-
-    @property
-    def provisional_from(self) -> int | None:  # the first frame of a step that may yet be given back
-        return min((s.index for s in self._steps if s.provisional), default=None)
 
     def _scene_trend(self) -> float:
         """The scene's own log-change per frame lately (frames without a camera step)."""
@@ -120,7 +119,8 @@ class CameraTracker:
             self._revised += [(j, base * math.exp(trend * (j - first + 1))) for j in range(first, last + 1)]
 
     def _follow_ramp(self, index: int, step: StepMeasure) -> bool:
-        """Grow or close the run of uniform same-way changes; True if closing it registered a step."""
+        """Grow or close the current run of uniform same-way changes; True if closing it registered a step
+        (applied from this frame on)."""
         self._jitter = [*self._jitter[-59:], (index, step.log_ratio)]
         if step.uniform:
             self._uniform = {i for i in self._uniform if index - i <= GLINT_FRAMES + MAX_RAMP} | {index}

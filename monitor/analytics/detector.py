@@ -5,9 +5,8 @@ It reads signals the camera cannot fake (see analytics/camera.py):
 - `sample`, the sample box's brightness over the rest of the frame (a gain or flicker multiplies both), and
   `texture`, the mean squared local contrast of the sample box with the sensor noise taken out (an area
   average of the crystals: features.area_texture), for crystallization.
-The level's frames the camera moved are revised in hindsight (`revise`), and those a provisional gain step
-covers (one no auto exposure makes: CameraTracker) are judged only once it is resolved; the texture, a ratio
-within the frame, is taken as it is at an exposure step (bridging its jump there dropped real growth).
+The level's frames the camera moved are revised in hindsight (`revise`); the texture, a ratio within the
+frame, is taken as it is at an exposure step (bridging its jump there dropped real growth).
 
 The physics each event must obey, enforced here:
 - events come in order: melting_start -> melting_complete -> fully_molten -> crystallization_start -> end;
@@ -87,7 +86,6 @@ class StageDetector:
         self._collapse = math.nan
         self._programme = Programme()
         self._revised_from: int | None = None  # the earliest level revised since the last frame
-        self._provisional_from: int | None = None  # levels from here may yet be revised (CameraTracker)
         self._climbs = ClimbWindows()
         self._given_up: set[EventType] = set()  # heating events not seen before 1#'s hold (_give_up_heating)
 
@@ -115,16 +113,12 @@ class StageDetector:
             if kind not in self._marks.events
         ]
 
-    def revise(self, revisions: list[tuple[int, float]], provisional_from: int | None = None) -> None:
-        """Levels known better in hindsight (CameraTracker.take_revisions), and where they may yet change."""
-        self._provisional_from = provisional_from
+    def revise(self, revisions: list[tuple[int, float]]) -> None:
+        """Levels known better in hindsight (CameraTracker.take_revisions): a gain ramp's, a glint's."""
         for index, level in revisions:
             if 0 <= index < len(self._level.values):
                 self._level.values[index] = level
                 self._revised_from = index if self._revised_from is None else min(index, self._revised_from)
-
-    def _settled(self) -> int:  # how many levels are settled: a provisional gain step's may yet be revised
-        return len(self._level.values) if self._provisional_from is None else self._provisional_from
 
     def update(self, observation: Observation) -> list[StageEvent]:
         if EventType.CRYSTALLIZATION_END not in self._marks.events:  # no use for them after it
@@ -187,10 +181,10 @@ class StageDetector:
 
     def _find_melting_start(self) -> None:
         """The flash: the level climbs several times faster than while heating and than it ever climbed before
-        (noise, flicker), over HOLD frames or twice as many (a flickering light), on settled levels."""
+        (noise, flicker), over HOLD frames or twice as many (a flickering light); again where revised."""
         kind = EventType.MELTING_START
         self._marks.why[kind] = "the frame mean never climbed faster than while heating"
-        for n in self._climbs.due(self._settled(), self._revised_from):  # the window ends before frame n
+        for n in self._climbs.due(len(self._level.values), self._revised_from):  # windows end before frame n
             for k in (self.confirm_frames, 2 * self.confirm_frames):
                 # At least four windows of k+1 frames before the candidate, to know how they climb.
                 if n < 2 * k + 4 or self._heating_over(n - k, kind):
@@ -204,7 +198,7 @@ class StageDetector:
     def _find_melting_complete(self, n: int | None = None) -> None:
         """The flash collapses (signals.flash_collapse): the event is its peak, the frame before the collapse.
         Judged on the frames up to n (in hindsight, on those before 1#'s hold)."""
-        x, heating = self._level.values[: self._settled() if n is None else n], self._heating
+        x, heating = self._level.values[:n], self._heating
         self._marks.why[EventType.MELTING_COMPLETE] = "the melt flash has not collapsed"
         jitter = self._level.noise_before(heating.noise_at)
         peak = flash_peak(x, heating.start, heating.level, jitter)
@@ -224,8 +218,9 @@ class StageDetector:
         """The turbid melt clears: the next held sharp drop of the level once the collapse has settled, while
         1# still climbs (nothing happens to a fully molten sample in the hold). A gain ramp is known only when
         it ends, after the frames it moved were judged: those whose hold it covered are judged again."""
+        n = len(self._points)
         start = self._index[EventType.MELTING_COMPLETE] + 3
-        last = self._settled() - self.confirm_frames  # the levels a provisional gain step covers wait
+        last = n - self.confirm_frames
         self._marks.why[EventType.FULLY_MOLTEN] = "no held drop of the frame mean after the flash"
         first = last if self._revised_from is None else min(self._revised_from - self.confirm_frames, last)
         jitter = self._level.noise_before(self._heating.noise_at)

@@ -147,17 +147,18 @@ class Climb:
 
 @dataclass(slots=True)
 class ClimbWindows:
-    """Which windows of the level melting_start's search judges at a frame: each once no provisional gain
-    step covers it (under a +-6 % flicker the camera tracker divided 10-15 % of a flash's climb out for 20
-    frames, then gave it back: melting_start came 10 s late, or not at all), and again where revised."""
+    """Which windows of the level melting_start's search judges at a frame: each new one, and again each
+    one over levels revised since. Under a +-6 % flicker the camera tracker divided 10-15 % of a flash's
+    climb out as provisional gain steps and gave them back 20 frames on: judged only as first given, the
+    climb was missed (probe programme quick-ramp-hot)."""
 
     judged: int = 0  # the windows ending before this frame have been judged
 
-    def due(self, settled: int, revised_from: int | None) -> range:
-        """The ends (exclusive) of the windows to judge now, of a level whose first `settled` are settled."""
+    def due(self, n: int, revised_from: int | None) -> range:
+        """The ends (exclusive) of the windows to judge now, of a level of n frames."""
         first = self.judged if revised_from is None else min(revised_from + 1, self.judged)
-        self.judged = max(self.judged, settled + 1)
-        return range(first, settled + 1)
+        self.judged = n + 1
+        return range(first, n + 1)
 
 
 def flash_climb(x: Sequence[float], times: Sequence[float], n: int, k: int) -> Climb | None:

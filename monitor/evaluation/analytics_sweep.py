@@ -123,7 +123,7 @@ def features_and_stages_rate(folder: Path, extractor: FeatureExtractor) -> float
     started = time.perf_counter()
     for i, image in enumerate(images):
         f = extractor.extract(image)
-        detector.revise(extractor.camera.take_revisions(), extractor.camera.provisional_from)
+        detector.revise(extractor.camera.take_revisions())
         detector.update(Observation.of(float(i), str(i), f, None, extractor.sample_pixels))
     return len(images) / (time.perf_counter() - started)
 

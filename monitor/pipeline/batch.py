@@ -178,7 +178,7 @@ def analyze_table(features_csv: Path, temperatures_csv: Path | None, *, run: str
                         change=math.nan, texture=math.nan, textured_share=math.nan, gain=state.gain,
                         level=state.level, exposure_step=state.exposure_step)  # fmt: skip
         file = f"{int(t):04d}"
-        detector.revise(camera.take_revisions(), camera.provisional_from)
+        detector.revise(camera.take_revisions())
         detector.update(Observation.of(t, file, feat, values[0]))
         times.append(t)
         files.append(file)

@@ -123,7 +123,7 @@ class FrameProcessor:
             self.features.set_sample_box(self.locator.update(frame.image, time_s=time_s).box)
         features = self.features.extract(frame.image)
         t1 = None if reading.t1.value is None else float(reading.t1.value)
-        self.detector.revise(self.features.camera.take_revisions(), self.features.camera.provisional_from)
+        self.detector.revise(self.features.camera.take_revisions())
         observation = Observation.of(time_s, frame.name, features, t1, self.features.sample_pixels)
         events = self.detector.update(observation)
         stage = self.detector.stage

@@ -390,28 +390,6 @@ def test_a_uniform_rise_of_a_picture_brighter_than_lately_is_not_the_auto_exposu
     assert state.gain > 1.1
 
 
-def test_the_levels_a_provisional_step_covers_are_said_to_be_provisional_until_it_is_given_back() -> None:
-    """The picture brightens 1 % a frame, then jumps 12 % at once, uniformly, and carries on: no auto
-    exposure raises its gain on a picture brighter than usual, so the jump is divided out only while a
-    glint's return may still come. Meanwhile the tracker says from which frame the levels may still change
-    (the stage detector judges the flash's climb only on settled levels); once the jump is given back to the
-    scene none are, and every level it covered has come back revised, as the raw mean."""
-    heating = [100.0 * (1 + 0.002 * i) for i in range(30)]
-    rise = [heating[-1] * 1.01**k for k in range(1, 11)]
-    means = heating + rise + [rise[-1] * 1.12 * 1.01**k for k in range(25)]
-    tracker = CameraTracker()
-    given = [tracker.observe(means[0], NO_STEP).level]
-    pending: list[int | None] = [None]
-    for i in range(1, len(means)):
-        given.append(tracker.observe(means[i], mean_step(means, i, {40})).level)
-        pending.append(tracker.provisional_from)
-        for j, level in tracker.take_revisions():
-            given[j] = level
-    marked = [i for i, p in enumerate(pending) if p is not None]
-    assert set(pending) == {None, 40} and marked == list(range(41, marked[-1] + 1)) and len(marked) >= 8
-    assert given == pytest.approx(means, rel=1e-6)
-
-
 def flash_climbing() -> list[float]:
     """20 frames of heating, then 7 of the melt flash climbing 2.5 % a frame (not uniform: the sample)."""
     heating = [100.0 * (1 + 0.002 * i) for i in range(20)]

@@ -215,23 +215,24 @@ def test_a_gain_ramp_right_after_the_clearing_does_not_hide_it() -> None:
         ratio = 0.0 if previous is None else math.log(mean / previous)
         step = StepMeasure(ratio, uniform=moved, channels=(ratio,) * 3, pixel_share=1.0 if moved else 0.3)
         state = tracker.observe(mean, step)
-        detector.revise(tracker.take_revisions(), tracker.provisional_from)
+        detector.revise(tracker.take_revisions())
         detector.update(Observation(float(t), f"{t:04d}.jpg", state.level, t1_at(t)))
         previous = mean
     assert [i + 110 for i in range(190) if tracker.flags(i)] == [193, 194, 195, 196, 197]
     assert found(detector)[EventType.FULLY_MOLTEN] == 192
 
 
-def test_a_flash_whose_climb_a_provisional_gain_step_hid_is_judged_once_it_is_given_back() -> None:
+def test_a_flash_whose_climb_a_provisional_gain_step_hid_is_judged_again_once_it_is_given_back() -> None:
     """Under a +-6 % flicker the camera tracker took a flash's climb for gain steps no auto exposure makes
     (probe programme low-liquidus-hot: 9.5 % on the flash's third frame, 15 % more on its eleventh) and gave
-    them back to the scene only when no glint's return had come, 20 frames on. Judged on the levels as they
-    were given, melting_start was within 3 s on 7 of these 20 seeds and missed on 4 (10 s late on that run,
-    missed on quick-ramp-hot); judged again once revised, on 11. The levels a provisional step covers are
-    now judged once it is resolved: 18. Such a flicker still makes a spike pass for the climb now and then
-    (5 s early on one seed, as before on another)."""
+    them back to the scene only when no glint's return had come, 20 frames on. Judged only on the levels as
+    they were given, melting_start was missed on 4 of these 20 seeds (and on quick-ramp-hot) and within 3 s
+    on 7; the windows over the revised levels are judged again: found on all, within 3 s on 11. (Waiting for
+    the steps to be given back put 18 within 3 s, but where a glint's frames are bridged at the trend before
+    it, a flash beginning under a glint lost its first frames: +1 -> +4 s on three probe cameras, seed 17003.)
+    """
     errors = [melting_start_under_hidden_climb(seed) - 128 for seed in range(20)]
-    assert sum(abs(e) <= 3 for e in errors) >= 18
+    assert max(errors) < math.inf and sum(abs(e) <= 3 for e in errors) >= 10
 
 
 def melting_start_under_hidden_climb(seed: int) -> float:
@@ -244,8 +245,6 @@ def melting_start_under_hidden_climb(seed: int) -> float:
         hidden = (1.095 if 130 <= t <= 150 else 1.0) * (1.15 if 138 <= t <= 150 else 1.0)
         if t == 151:  # the steps are given back: every level since the first is revised
             detector.revise([(i - 110, levels[i - 110]) for i in range(130, 151)])
-        else:
-            detector.revise([], 130 - 110 if 130 <= t <= 150 else None)
         detector.update(Observation(float(t), f"{t:04d}.jpg", level / hidden, t1_at(t)))
     return found(detector).get(EventType.MELTING_START, math.inf)
 
