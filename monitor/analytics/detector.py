@@ -35,7 +35,6 @@ from monitor.analytics.signals import (
     DROP_NOISE,
     HOLD,
     WINDOW,
-    ClimbWindows,
     Series,
     clouding_step,
     confidence,
@@ -86,7 +85,6 @@ class StageDetector:
         self._collapse = math.nan
         self._programme = Programme()
         self._revised_from: int | None = None  # the earliest level revised since the last frame
-        self._climbs = ClimbWindows()
         self._given_up: set[EventType] = set()  # heating events not seen before 1#'s hold (_give_up_heating)
 
     @property
@@ -181,10 +179,16 @@ class StageDetector:
 
     def _find_melting_start(self) -> None:
         """The flash: the level climbs several times faster than while heating and than it ever climbed before
-        (noise, flicker), over HOLD frames or twice as many (a flickering light); again where revised."""
+        (noise, flicker), over HOLD frames or twice as many (a flickering light). Searched every frame until
+        found, on the window ending at the latest frame, and again on each window over levels revised since:
+        under a +-6 % flicker the camera tracker divided 10-15 % of a flash's climb out as provisional gain
+        steps and gave them back 20 frames on, and judged only as first given the climb was missed (probe
+        programme quick-ramp-hot)."""
         kind = EventType.MELTING_START
         self._marks.why[kind] = "the frame mean never climbed faster than while heating"
-        for n in self._climbs.due(len(self._level.values), self._revised_from):  # windows end before frame n
+        last = len(self._level.values)
+        first = last if self._revised_from is None else min(self._revised_from + 1, last)
+        for n in range(first, last + 1):  # the window ends before frame n
             for k in (self.confirm_frames, 2 * self.confirm_frames):
                 # At least four windows of k+1 frames before the candidate, to know how they climb.
                 if n < 2 * k + 4 or self._heating_over(n - k, kind):

@@ -145,22 +145,6 @@ class Climb:
         return Evidence("level climb per frame", self.slope, self.threshold, self.note)
 
 
-@dataclass(slots=True)
-class ClimbWindows:
-    """Which windows of the level melting_start's search judges at a frame: each new one, and again each
-    one over levels revised since. Under a +-6 % flicker the camera tracker divided 10-15 % of a flash's
-    climb out as provisional gain steps and gave them back 20 frames on: judged only as first given, the
-    climb was missed (probe programme quick-ramp-hot)."""
-
-    judged: int = 0  # the windows ending before this frame have been judged
-
-    def due(self, n: int, revised_from: int | None) -> range:
-        """The ends (exclusive) of the windows to judge now, of a level of n frames."""
-        first = self.judged if revised_from is None else min(revised_from + 1, self.judged)
-        self.judged = n + 1
-        return range(first, n + 1)
-
-
 def flash_climb(x: Sequence[float], times: Sequence[float], n: int, k: int) -> Climb | None:
     """Whether the k+1 frames of the level x ending before frame n climb beyond the NOISE_FRAMES before them
     (climb_threshold), and where that climb began."""

@@ -227,7 +227,7 @@ def test_a_flash_whose_climb_a_provisional_gain_step_hid_is_judged_again_once_it
     (probe programme low-liquidus-hot: 9.5 % on the flash's third frame, 15 % more on its eleventh) and gave
     them back to the scene only when no glint's return had come, 20 frames on. Judged only on the levels as
     they were given, melting_start was missed on 4 of these 20 seeds (and on quick-ramp-hot) and within 3 s
-    on 7; the windows over the revised levels are judged again: found on all, within 3 s on 11. (Waiting for
+    on 7; the windows over the revised levels are judged again: found on all, within 3 s on 10. (Waiting for
     the steps to be given back put 18 within 3 s, but where a glint's frames are bridged at the trend before
     it, a flash beginning under a glint lost its first frames: +1 -> +4 s on three probe cameras, seed 17003.)
     """
