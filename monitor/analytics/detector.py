@@ -179,21 +179,23 @@ class StageDetector:
 
     def _find_melting_start(self) -> None:
         """The flash: the level climbs several times faster than while heating and than it ever climbed before
-        (noise, flicker), over HOLD frames or twice as many (a flickering light). Searched every frame until
-        found, on the window ending at the latest frame, and again on each window over levels revised since:
+        (noise, flicker), over HOLD frames or twice as many (a flickering light), and keeps that climb on
+        the confirm_frames after (signals.flash_climb). Searched every frame until found, on the window whose
+        frames after have just come in, and again on each window over levels revised since:
         under a +-6 % flicker the camera tracker divided 10-15 % of a flash's climb out as provisional gain
         steps and gave them back 20 frames on, and judged only as first given the climb was missed (probe
         programme quick-ramp-hot)."""
         kind = EventType.MELTING_START
         self._marks.why[kind] = "the frame mean never climbed faster than while heating"
-        last = len(self._level.values)
-        first = last if self._revised_from is None else min(self._revised_from + 1, last)
+        hold = self.confirm_frames
+        last = len(self._level.values) - hold  # the climb must hold on the frames after its window
+        first = last if self._revised_from is None else min(self._revised_from + 1 - hold, last)
         for n in range(first, last + 1):  # the window ends before frame n
-            for k in (self.confirm_frames, 2 * self.confirm_frames):
+            for k in (hold, 2 * hold):
                 # At least four windows of k+1 frames before the candidate, to know how they climb.
                 if n < 2 * k + 4 or self._heating_over(n - k, kind):
                     break
-                climb = flash_climb(self._level.values, [p.time_s for p in self._points[:n]], n, k)
+                climb = flash_climb(self._level.values, [p.time_s for p in self._points[:n]], n, k, hold)
                 if climb is not None:
                     self._mark(kind, climb.at, confidence(climb.margin), [climb.evidence()])
                     self._heating = _Heating(climb.at, climb.base, climb.at)

@@ -27,6 +27,11 @@ CLEARING = 0.15
 # the simulator's 2-3 %. Heating climbs under 0.5 %, and the settling after the flash's collapse, which a
 # recording begun after it shows first, rose 0.4-0.8 % (the real run from 175 s).
 FLASH_CLIMB = 0.01
+# A clouding step stands this far out of the channel's own held steps before it (Series.step_spread). On
+# white noise that spread is about half the frame-to-frame noise, so 4x it is below clouding_step's 4x the
+# noise; it bites on a dim channel wandering in held runs: green 2x its frame noise while cooling, and an
+# up-step of 2.7x the spread 16 s before the clouding had passed for it (fixed exposure, seed 18003).
+WANDER = 4.0
 
 
 def confidence(margin: float) -> float:
@@ -74,6 +79,20 @@ class Series:
         if abs(x[i] - old) < 0.6 * abs(size) or abs(x[i] - x[max(i - SHARP_FRAMES, 0)]) < 0.7 * abs(size):
             return None
         return Step(i, size, self.noise_before(i, start=start))
+
+    def step_spread(self, i: int, *, start: int, hold: int) -> float:
+        """How far step_at's statistic (the median of `hold` frames less the median of WINDOW before) strays
+        at the NOISE_FRAMES frames before i (not before `start`): a robust standard deviation, 0 when too few
+        frames are measured. Frame-to-frame noise misses a level that wanders in runs held for a few frames
+        (a dim channel a few grey levels deep); such a channel takes "held steps" of its own."""
+        x = np.asarray(self.values[max(start, i - NOISE_FRAMES - WINDOW - hold) : i], dtype=float)
+        count = x.size - WINDOW - hold + 1
+        if count < HOLD:
+            return 0.0
+        windows = np.lib.stride_tricks.sliding_window_view
+        after = np.median(windows(x[WINDOW:], hold), axis=1)  # nan where a frame is not measured
+        before = np.median(windows(x, WINDOW)[:count], axis=1)
+        return robust_std(after - before, minimum=HOLD, short=0.0)
 
     def noise_before(self, i: int, *, start: int = 0) -> float:
         """The frame-to-frame noise over up to NOISE_FRAMES frames before i (not before `start`); inf when
@@ -145,25 +164,34 @@ class Climb:
         return Evidence("level climb per frame", self.slope, self.threshold, self.note)
 
 
-def flash_climb(x: Sequence[float], times: Sequence[float], n: int, k: int) -> Climb | None:
+def flash_climb(x: Sequence[float], times: Sequence[float], n: int, k: int, hold: int) -> Climb | None:
     """Whether the k+1 frames of the level x ending before frame n climb beyond the NOISE_FRAMES before them
-    (climb_threshold), and where that climb began."""
+    (climb_threshold) and the `hold` frames from n keep that climb, and where it began."""
     baseline = np.asarray(x[max(0, n - k - NOISE_FRAMES) : n - k], dtype=float)
     threshold, pace, spread = climb_threshold(baseline, k)
     slope = theil_sen(np.asarray(x[n - k - 1 : n], dtype=float))
     if not slope > threshold:
         return None
+    # A melt glows brighter until its flash collapses, tens of frames on; a flickering light's run of bright
+    # frames falls back. The baseline can be short (a recording begun 20 s before the melt) and then its
+    # spread misses how a +-4 % flicker climbs by chance: five bright frames in a row passed for the flash
+    # 11 s early (flicker and dropped seconds, late-peak-low-tc seed 18003).
+    after = np.asarray(x[n : n + hold], dtype=float)
+    base = float(np.median(baseline[-5:]))
+    if after.size < hold or not np.nanmedian(after) - base > 0.5 * slope * k:
+        return None
     # Dated where the climb begins, not where the window that confirmed it does (3 frames early).
     b = max(n - 3 * k - 1, 0)
     note = f"over {k} frames; heating pace {pace:.2f}/frame, slope spread before {spread:.2f}"
-    return Climb(b + knee(times[b:n], x[b:n]), slope, threshold, note, float(np.median(baseline[-5:])))
+    return Climb(b + knee(times[b:n], x[b:n]), slope, threshold, note, base)
 
 
 def clouding_step(
     channels: Sequence[Series], i: int, *, start: int, hold: int
 ) -> tuple[float, int, Step, float] | None:
     """The strongest held step into frame i among the sample contrast's channels (B, G, R), beyond four
-    times its noise and 1 % of its level: (margin over that threshold, channel index, step, threshold).
+    times its noise, WANDER times the spread of its own held steps before (Series.step_spread) and 1 % of
+    its level: (margin over that threshold, channel index, step, threshold).
     The step's size is net of the channel's own drift the same way: the medians either side of i lie
     frames apart, and a melt cooling for minutes drifts in colour (blue fell 0.0036/frame, and over the 7.5
     frames between the medians that passed for a step: crystallization_start 15 s early on an unseen
@@ -176,7 +204,8 @@ def clouding_step(
         # step_at's frames before: measured from the first on, a glint's few unmeasured ones left out below.
         window = np.asarray(series.values[max(start, i - WINDOW) : i], dtype=float)
         level = abs(float(np.nanmedian(window)))
-        threshold = max(4.0 * step.noise, 0.01 * level)
+        spread = WANDER * series.step_spread(i, start=start, hold=hold)
+        threshold = max(4.0 * step.noise, spread, 0.01 * level)
         drift = theil_sen(window) * ((hold - 1) / 2.0 + (window.size + 1) / 2.0)  # between the medians
         net = abs(step.size) - max(drift * np.sign(step.size), 0.0)
         margin = net / threshold

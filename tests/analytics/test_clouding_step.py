@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from monitor.analytics.signals import Series, clouding_step, theil_sen
+from monitor.analytics.signals import WANDER, Series, clouding_step, theil_sen
 
 NAN = math.nan
 # The sample contrast (B, G, R) over 27 frames around nucleation (frame 20), heavy blur, seed 15004 of the
@@ -21,6 +21,27 @@ RED = [1.2705, NAN, NAN, 1.2695, 1.2701, 1.2706, 1.2703, 1.2701, 1.2699, 1.2697,
        1.2691, 1.27, NAN, NAN, 1.2686, 1.2693, 1.2703, 1.2075, 1.2074, 1.207, 1.2076, 1.2067, 1.2079,
        1.2088]  # fmt: skip
 NUCLEATION = 20
+
+
+# Green and red sample contrast at 520-615 s of a dim melt cooling (fixed exposure, late-peak-low-tc, seed
+# 18003; blue unmeasured): green wanders in runs held for 3-6 frames, up 1.3 % at 593 s; red clouds at 609 s.
+DIM_GREEN = [1.2848, 1.2829, 1.2829, 1.2864, 1.2878, 1.2878, 1.2864, 1.284, 1.2845, 1.2864, 1.2849, 1.2852,
+    1.2852, 1.2855, 1.2792, 1.2788, 1.2777, 1.2813, 1.284, 1.2857, 1.2864, 1.2868, 1.28, 1.2801, 1.284,
+    1.2825, 1.2831, 1.2864, 1.2911, 1.2911, 1.293, 1.2831, 1.2812, 1.2877, 1.2857, 1.2852, 1.2844, 1.2826,
+    1.2818, 1.2809, 1.2813, 1.2817, 1.2824, 1.2877, 1.2879, 1.2867, 1.2809, 1.2786, 1.2775, 1.2794, 1.2845,
+    1.2845, 1.2817, 1.2787, 1.2772, 1.2766, 1.2746, 1.2764, 1.2766, 1.2805, 1.282, 1.2801, 1.2772, 1.2703,
+    1.2686, 1.271, 1.2781, 1.2813, 1.2822, 1.2806, 1.2683, 1.2672, 1.2688, 1.2846, 1.2849, 1.2837, 1.2798,
+    1.28, 1.2758, 1.274, 1.2729, 1.2713, 1.2709, 1.2796, 1.2821, 1.2868, 1.2821, 1.2692, 1.2666, 1.2594,
+    1.2608, 1.2593, 1.2576, 1.2531, 1.2523, 1.2596]  # fmt: skip
+DIM_RED = [1.2551, 1.2569, 1.257, 1.2561, 1.2554, 1.255, 1.2558, 1.256, 1.2555, 1.2558, 1.2568, 1.2562,
+    1.2522, 1.2512, 1.2528, 1.2536, 1.2545, 1.2551, 1.2541, 1.2557, 1.2562, 1.257, 1.2583, 1.2562, 1.2519,
+    1.2528, 1.2539, 1.2529, 1.252, 1.2536, 1.253, 1.2533, 1.2531, 1.2511, 1.2521, 1.2542, 1.2546, 1.2567,
+    1.2565, 1.2538, 1.254, 1.2551, 1.2548, 1.2526, 1.2522, 1.2518, 1.2519, 1.254, 1.2546, 1.2534, 1.2499,
+    1.2501, 1.2529, 1.2539, 1.254, 1.253, 1.2488, 1.2497, 1.2507, 1.2517, 1.2503, 1.2513, 1.2532, 1.2548,
+    1.2565, 1.2573, 1.2543, 1.2533, 1.2516, 1.252, 1.252, 1.2528, 1.2523, 1.2507, 1.2523, 1.2539, 1.2515,
+    1.2475, 1.2438, 1.2446, 1.247, 1.2494, 1.2498, 1.2479, 1.2488, 1.2501, 1.254, 1.2558, 1.2549, 1.1806,
+    1.1795, 1.1819, 1.1834, 1.1863, 1.1848, 1.1782]  # fmt: skip
+DIM_UP, DIM_CLOUDING = 73, 89  # 593 s, 609 s
 
 
 def channels(*values: list[float]) -> list[Series]:
@@ -40,6 +61,28 @@ def test_a_glint_clipping_the_channel_before_the_step_leaves_its_level_known() -
     assert step.size == pytest.approx(1.2074 - 1.2699, abs=0.001)
     # Nothing held steps on the frames before it.
     assert all(clouding_step(channels(BLUE, GREEN, RED), i, start=0, hold=5) is None for i in range(5, 20))
+
+
+def test_a_dim_channel_wandering_in_held_runs_steps_without_clouding() -> None:
+    blue = [NAN] * len(DIM_GREEN)
+    sample = channels(blue, DIM_GREEN, DIM_RED)
+    # Green's up-step beats four times its frame-to-frame noise and 1 % of its level ...
+    green = sample[1]
+    up = green.step_at(DIM_UP, start=0, hold=3)
+    assert up is not None and up.size > max(4.0 * up.noise, 0.01 * 1.28)
+    # ... but not the spread of the held steps green took before it, and nothing else steps till red clouds.
+    assert all(clouding_step(sample, i, start=0, hold=3) is None for i in range(10, DIM_CLOUDING))
+    found = clouding_step(sample, DIM_CLOUDING, start=0, hold=3)
+    assert found is not None
+    margin, channel, step, _ = found
+    assert channel == 2 and step.index == DIM_CLOUDING and margin > 3.0
+
+
+def test_on_white_noise_the_held_steps_spread_adds_nothing_to_the_frame_noise() -> None:
+    rng = np.random.default_rng(7)
+    series = channels(list(1.3 + 0.002 * rng.standard_normal(200)))[0]
+    for i in range(80, 200, 10):
+        assert 0.0 < WANDER * series.step_spread(i, start=0, hold=3) < 4.0 * series.noise_before(i)
 
 
 def test_a_channel_not_measured_at_the_window_s_start_has_no_level_yet() -> None:

@@ -77,12 +77,14 @@ def test_every_frame_gets_the_true_stage(series, reference_run: SimulatedRun) ->
 
 
 def test_events_are_confirmed_within_a_few_frames(series) -> None:
-    """Step events wait HOLD frames (longer than a glint lasts); the end of growth waits for its plateau."""
+    """Step events wait HOLD frames (longer than a glint lasts); the flash's climb, dated where it began,
+    also waits for its window's end and then holds HOLD frames; the end of growth waits for its plateau."""
     detector, confirmed_at = feed(series)
     index = {file: i for i, (_, file, *_) in enumerate(series)}
+    limits = {EventType.MELTING_START: 2 * HOLD + 1, EventType.CRYSTALLIZATION_END: PLATEAU}
     for event in detector.events:
         delay = confirmed_at[event.type] - index[event.file]
-        limit = PLATEAU if event.type is EventType.CRYSTALLIZATION_END else HOLD + 1
+        limit = limits.get(event.type, HOLD + 1)
         assert 0 <= delay <= limit, (event.type, delay)
         assert 0.5 <= event.confidence <= 1.0 and event.evidence, event.type
 
