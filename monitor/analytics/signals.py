@@ -29,7 +29,7 @@ CLEARING = 0.15
 FLASH_CLIMB = 0.01
 # A clouding step stands this far out of the channel's own held steps before it (Series.step_spread). On
 # white noise that spread is about half the frame-to-frame noise, so 4x it is below clouding_step's 4x the
-# noise; it bites on a dim channel wandering in held runs: green 2x its frame noise while cooling, and an
+# noise; it bites on a dim channel wandering in held runs: green 1.9x its frame noise while cooling, and an
 # up-step of 2.7x the spread 16 s before the clouding had passed for it (fixed exposure, seed 18003).
 WANDER = 4.0
 
@@ -177,8 +177,9 @@ def flash_climb(x: Sequence[float], times: Sequence[float], n: int, k: int, hold
     # spread misses how a +-4 % flicker climbs by chance: five bright frames in a row passed for the flash
     # 11 s early (flicker and dropped seconds, late-peak-low-tc seed 18003).
     after = np.asarray(x[n : n + hold], dtype=float)
+    held = after[~np.isnan(after)]
     base = float(np.median(baseline[-5:]))
-    if after.size < hold or not np.nanmedian(after) - base > 0.5 * slope * k:
+    if after.size < hold or not held.size or not float(np.median(held)) - base > 0.5 * slope * k:
         return None
     # Dated where the climb begins, not where the window that confirmed it does (3 frames early).
     b = max(n - 3 * k - 1, 0)

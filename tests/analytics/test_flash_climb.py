@@ -32,3 +32,11 @@ def test_the_flash_keeps_its_climb_and_is_dated_where_it_began() -> None:
     assert TIMES[climb.at] == pytest.approx(130.0, abs=1.0) and climb.margin > 1.0
     # Not before the frames after the window have come in.
     assert flash_climb(LEVEL[: n + HOLD - 1], TIMES, n, K, HOLD) is None
+
+
+@pytest.mark.filterwarnings("error")
+def test_frames_after_that_were_not_measured_confirm_nothing() -> None:
+    n = 24  # the flash's window, its frames after unmeasured (a table row without means)
+    assert flash_climb(LEVEL, TIMES, n, K, HOLD) is not None
+    blank = [*LEVEL[:n], *[float("nan")] * HOLD]
+    assert flash_climb(blank, TIMES, n, K, HOLD) is None
