@@ -233,14 +233,17 @@ def flash_collapse(
 ) -> tuple[float, float, float] | None:
     """(drop, the drop it needed, amplitude) when the flash at `peak` has collapsed: a third of it gone
     within two frames, and still gone `hold` frames on (a glint comes back), by more than `floor` (the
-    level's own jitter while heating: a flickering light's spike is no flash)."""
+    level's own jitter while heating: a flickering light's spike is no flash). Still gone against the level
+    the flash had climbed to, the median of the peak and the two frames before it: a +-6 % flicker's spike
+    on a flash still climbing (149 on about 135) falls back to the climb, not below it, and its fall had
+    passed for the collapse 7 s early (probe programme low-liquidus-hot)."""
     amplitude, after = x[peak] - base, x[peak + 1 :]
     if amplitude <= 0 or len(after) < hold:
         return None
-    top = x[peak]
+    top, climbed = x[peak], float(np.nanmedian(x[max(peak - 2, 0) : peak + 1]))  # the peak is measured
     low = int(np.argmin(after[:2]))
     drop, need = top - after[low], max(0.3 * amplitude, floor)
-    if drop > need and all(top - v > 0.15 * amplitude for v in after[low:]):
+    if drop > need and all(climbed - v > 0.15 * amplitude for v in after[low:]):
         return drop, need, amplitude
     return None
 

@@ -158,3 +158,17 @@ def test_only_a_flash_s_climb_counts_as_a_recording_begun_in_it() -> None:
     assert not flash_climbing(settling, 10)
     assert not flash_climbing([100.0 + 0.2 * i for i in range(10)], 10)
     assert not flash_climbing(flash[:6], 10)
+
+
+def test_a_flicker_spike_on_a_flash_still_climbing_is_no_collapse() -> None:
+    """+-6 % flicker, probe programme low-liquidus-hot (110-138 s): the flash climbs from about 100 to 135 by
+    131 s, a spike takes it to 149 at 133 s and the frames after fall back to the climb (129-140), more than
+    15 % of the amplitude below the spike but not below the level the flash had reached."""
+    levels = [100.0, 99.7, 98.2, 101.4, 97.3, 96.8, 97.2, 98.9, 99.6, 101.7, 97.4, 100.7, 102.7, 103.4, 103.5,
+              114.2, 122.0, 126.1, 118.8, 128.2, 124.9, 134.6, 132.0, 149.2, 128.9, 129.9, 135.8, 134.8,
+              139.9]  # fmt: skip
+    assert flash_peak(levels, 13, base=99.6, jitter=1.85) == 23
+    assert flash_collapse(levels, 23, base=99.6, floor=7.4, hold=5) is None
+    # The same spike as a peak that the level then stays below: a collapse.
+    collapsed = [*levels[:24], *[118.0] * 5]
+    assert flash_collapse(collapsed, 23, base=99.6, floor=7.4, hold=5) is not None
