@@ -190,12 +190,13 @@ class StageDetector:
         hold = self.confirm_frames
         last = len(self._level.values) - hold  # the climb must hold on the frames after its window
         first = last if self._revised_from is None else min(self._revised_from + 1 - hold, last)
+        times = [p.time_s for p in self._points]
         for n in range(first, last + 1):  # the window ends before frame n
             for k in (hold, 2 * hold):
                 # At least four windows of k+1 frames before the candidate, to know how they climb.
                 if n < 2 * k + 4 or self._heating_over(n - k, kind):
                     break
-                climb = flash_climb(self._level.values, [p.time_s for p in self._points[:n]], n, k, hold)
+                climb = flash_climb(self._level.values, times, n, k, hold)
                 if climb is not None:
                     self._mark(kind, climb.at, confidence(climb.margin), [climb.evidence()])
                     self._heating = _Heating(climb.at, climb.base, climb.at)
