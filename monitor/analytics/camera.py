@@ -6,8 +6,9 @@ excursion that comes back within a few frames. The sample changes only part of t
 between consecutive frames that is the same for every channel and nearly every unsaturated pixel
 (photometric.measure_step); on a table of channel means (no pixels), an upward jump of every unclipped
 channel within a frame while 1# is falling, since a cooling sample only dims (photometric.table_step).
-`CameraTracker` turns them into the run's gain (the product of the steps) and a gain-compensated brightness,
-and in hindsight recognises glints (excursion.py) and what no auto exposure does (exposure.py).
+`CameraTracker` turns them into the run's gain (the product of the steps) and a gain-compensated brightness
+(kept in gain_ledger.py), and in hindsight recognises glints (excursion.py) and what no auto exposure does
+(exposure.py), and measures a step again once the scene's trend after it is known (exposure.remeasured).
 """
 
 import math
@@ -18,6 +19,7 @@ import numpy as np
 from monitor.analytics import exposure
 from monitor.analytics.excursion import flare_after, returns_to, unstepped_jump
 from monitor.analytics.exposure import GLINT_FRAMES, MAX_RAMP, MIN_STEP, Step
+from monitor.analytics.gain_ledger import GainLedger
 from monitor.analytics.photometric import MIN_UNIFORM, StepMeasure
 from monitor.analytics.stats import robust_std
 from monitor.records import Flag, FlagKind
@@ -48,8 +50,7 @@ class CameraTracker:
     would make (exposure.camera_made) is provisional: divided out until a glint's return would have come,
     then given back to the scene, the levels since revised."""
 
-    _log_gain: float = 0.0
-    _raw: list[float] = field(default_factory=list)
+    _book: GainLedger = field(default_factory=GainLedger)
     _steps: list[Step] = field(default_factory=list)  # steps not yet past the glint window
     _exposure: set[int] = field(default_factory=set)
     _glint: set[int] = field(default_factory=set)
@@ -58,16 +59,13 @@ class CameraTracker:
     _ramp: Run = field(default_factory=list)  # a uniform run
     _long_run: bool = False  # the uniform run outgrew MAX_RAMP: the scene, until it stops
     _long: Run = field(default_factory=list)  # its frames, while a glint may end it
-    _revised: list[tuple[int, float]] = field(default_factory=list)  # levels known better in hindsight
-    _levels: list[float] = field(default_factory=list)  # each frame's level, as last given
-    _given: list[float] = field(default_factory=list)  # each frame's log gain, as given online
     _uniform: set[int] = field(default_factory=set)  # recent frames that changed uniformly
     _early: list[Run] = field(default_factory=list)  # ramps closed before the jitter was known
     _returns: set[int] = field(default_factory=set)  # frames that undid a glint's step (registered or not)
 
     def observe(self, mean: float, step: StepMeasure) -> CameraState:
-        index = len(self._raw)
-        self._raw.append(mean)
+        index = len(self._book.raw)
+        self._book.raw.append(mean)
         if step.decided:
             applied = step.is_step and self._register(index, index)
         else:
@@ -77,31 +75,25 @@ class CameraTracker:
         if self._undo_excursion(index):
             self._ramp.clear()
             applied = False
-        elif quiet and mean > 0 and self._raw[index - 1] > 0:
-            self._trend = [*self._trend[-4:], math.log(mean / self._raw[index - 1])]
+        elif quiet and mean > 0 and self._book.raw[index - 1] > 0:
+            self._trend = [*self._trend[-4:], math.log(mean / self._book.raw[index - 1])]
+        self._remeasure(index)
         for s in [s for s in self._steps if index - s.index >= GLINT_FRAMES + MAX_RAMP]:
             self._steps.remove(s)
             if s.provisional:
                 self._expire(s, index)
-        gain = math.exp(self._log_gain)
-        self._levels.append(mean / gain)
-        self._given.append(self._log_gain)
-        return CameraState(exposure_step=applied, gain=gain, level=mean / gain)
+        level = self._book.give()
+        return CameraState(exposure_step=applied, gain=math.exp(self._book.log_gain), level=level)
 
     def _expire(self, s: Step, index: int) -> None:
         """A provisional step that did not come back was the scene's: the levels since lose its gain."""
-        self._log_gain -= s.log_ratio
+        self._book.give_back(s.index, s.last, s.log_ratio, index)
         self._exposure.difference_update(range(s.index, s.last + 1))
-        given = [self._given[j] - (s.log_ratio if j > s.last else 0.0) for j in range(s.index, index)]
-        self._revised += [(j, self._raw[j] / math.exp(g)) for j, g in enumerate(given, start=s.index)]
 
     def take_revisions(self) -> list[tuple[int, float]]:
         """(frame index, level) of earlier frames whose level is known better now (a ramp's, a glint's, a
         provisional step's), each given once."""
-        revised, self._revised = self._revised, []
-        for i, level in revised:
-            self._levels[i] = level
-        return revised
+        return self._book.take_revisions()
 
     def _scene_trend(self) -> float:
         """The scene's own log-change per frame lately (frames without a camera step)."""
@@ -114,9 +106,7 @@ class CameraTracker:
 
     def _bridge(self, first: int, last: int) -> None:
         """Frames first..last were the camera's: their level carries on at the scene's trend from before."""
-        if first > 0:
-            base, trend = self._levels[first - 1], self._scene_trend()
-            self._revised += [(j, base * math.exp(trend * (j - first + 1))) for j in range(first, last + 1)]
+        self._book.bridge(first, last, self._scene_trend())
 
     def _follow_ramp(self, index: int, step: StepMeasure) -> bool:
         """Grow or close the current run of uniform same-way changes; True if closing it registered a step
@@ -166,7 +156,7 @@ class CameraTracker:
         up to GLINT_FRAMES frames ago: a ramp (a step), then a glint (excursion.flare_after)."""
         if run[-1][0] != index - 1:  # the run had grown too long to keep every frame
             return False
-        g = flare_after(self._raw, index, [r for _, r in run])
+        g = flare_after(self._book.raw, index, [r for _, r in run])
         if g is None:
             return False
         self._ramp, first_glint = run[:-g], run[-g][0]
@@ -185,7 +175,7 @@ class CameraTracker:
         ramp, flicker = (run[1:], run[0]) if abs(run[0][1]) < abs(run[-1][1]) else (run[:-1], run[-1])
         if math.isnan(jitter) or abs(flicker[1]) >= jitter or not self._judge(ramp, jitter):
             return False
-        self._regain(ramp[-1][0] + 1, index)
+        self._book.regain(ramp[-1][0] + 1, index)
         return True
 
     def _settled(self, index: int, run: Run) -> bool:
@@ -193,14 +183,8 @@ class CameraTracker:
         a change it would make (exposure.against_drift), over no more frames than a glint may last."""
         if not (MAX_RAMP < len(run) <= GLINT_FRAMES and run[-1][0] == index - 1):
             return False
-        jitter, moving = self._light_jitter(run), exposure.against_drift(self._raw, run[0][0], run[0][1])
+        jitter, moving = self._light_jitter(run), exposure.against_drift(self._book.raw, run[0][0], run[0][1])
         return moving and not math.isnan(jitter) and self._judge(run, jitter)
-
-    def _regain(self, first: int, end: int) -> None:
-        """Frames first..end-1 went out before the gain they carry was known: their levels are revised."""
-        for j in range(first, end):
-            self._levels[j], self._given[j] = self._raw[j] / math.exp(self._log_gain), self._log_gain
-            self._revised.append((j, self._levels[j]))
 
     def _light_jitter(self, ramp: Run) -> float:
         """3.5 robust standard deviations of the frame-to-frame log-ratios (nan while under 5): the light by
@@ -224,9 +208,9 @@ class CameraTracker:
         net = exposure.beyond_trend(total, self._scene_trend() * len(ramp))
         if net < max(MIN_STEP, jitter) or self._ends_excursion(ramp[0][0], ramp[-1][0], jitter):
             return False
-        if early and not exposure.held(self._raw, ramp):  # judged late: the frames since came back
+        if early and not exposure.held(self._book.raw, ramp):  # judged late: the frames since came back
             return False
-        verdict = exposure.camera_made(self._steps, self._raw, ramp[0][0], ramp[-1][0], total)
+        verdict = exposure.camera_made(self._steps, self._book.raw, ramp[0][0], ramp[-1][0], total)
         if verdict.undoes is not None:
             self._drop(verdict.undoes, ramp, only_its_return=not verdict.step)
         return verdict.step and self._register(verdict.first, ramp[-1][0], provisional=verdict.provisional)
@@ -237,13 +221,13 @@ class CameraTracker:
         s, last = self._unwind(self._steps.index(undone), ramp[-1][0] + 1), ramp[-1][0]
         if only_its_return:
             self._glint_over(s.index, last)
-            self._regain(last, len(self._raw) - 1)
+            self._book.regain(last, len(self._book.raw) - 1)
             self._returns.update(i for i, _ in ramp)
 
     def _unwind(self, k: int, end: int) -> Step:
         """Steps k on were no camera's: their gain and exposure flags (to frame `end`) go. Returns step k."""
         s = self._steps[k]
-        self._log_gain -= sum(undone.log_ratio for undone in self._steps[k:])
+        self._book.log_gain -= sum(undone.log_ratio for undone in self._steps[k:])
         self._exposure.difference_update(range(s.index, end))
         del self._steps[k:]
         return s
@@ -254,13 +238,13 @@ class CameraTracker:
         while self._early and not math.isnan(jitter := self._light_jitter(self._early[0])):
             ramp = self._early.pop(0)
             if self._judge(ramp, jitter, early=True):
-                self._regain(ramp[-1][0] + 1, index)
+                self._book.regain(ramp[-1][0] + 1, index)
 
     def _ends_excursion(self, first: int, last: int, jitter: float) -> bool:
         """Frames first..last are a glint's return whose rise was not registered (excursion.unstepped_jump):
         its frames are the glint's, and the gain stays. A glint's return begins no excursion of its own."""
         jumps = self._uniform - self._exposure - self._returns
-        k = unstepped_jump(self._raw, first, last, jitter, jumps)
+        k = unstepped_jump(self._book.raw, first, last, jitter, jumps)
         if k is not None:
             self._glint_over(k, last)
         return k is not None
@@ -268,23 +252,37 @@ class CameraTracker:
     def _register(self, first: int, last: int, provisional: bool = False) -> bool:
         """A step over frames first..last, divided out of the level from now on (a provisional one until it
         has had time to come back: _expire)."""
-        before, after = self._raw[first - 1] if first else 0.0, self._raw[last]
+        before, after = self._book.raw[first - 1] if first else 0.0, self._book.raw[last]
         if first == 0 or before <= 0 or after <= 0:
             return False
         # The factor of the mean, not of the pixels: clipped pixels do not scale. Less the scene's own
         # trend over those frames, so the level carries on from the frame before as the scene did.
         trend = self._scene_trend()
         log_ratio = math.log(after / before) - trend * (last - first + 1)
-        self._steps.append(Step(first, last, log_ratio, before, after, provisional))
-        self._log_gain += log_ratio
+        self._steps.append(Step(first, last, log_ratio, before, after, provisional, trend))
+        self._book.log_gain += log_ratio
         self._exposure.update(range(first, last + 1))
         self._bridge(first, last)
         return True
 
+    def _remeasure(self, index: int) -> None:
+        """The last step, SETTLE frames on and nothing moving since, measured again (exposure.remeasured)."""
+        s = self._steps[-1] if self._steps and not (self._ramp or self._long_run or self._early) else None
+        if s is None or s.provisional or index != s.last + exposure.SETTLE:
+            return
+        moved = self._uniform | self._exposure | self._glint
+        if (trend := exposure.remeasured(self._book.raw, s, moved, self._light_jitter([]))) is None:
+            return
+        log_ratio = math.log(s.level_after / s.level_before) - trend * (s.last - s.index + 1)
+        self._book.log_gain += log_ratio - s.log_ratio
+        s.log_ratio, s.trend = log_ratio, trend
+        self._book.bridge(s.index, s.last, trend)
+        self._book.regain(s.last + 1, index)
+
     def _undo_excursion(self, index: int) -> bool:
         """A recent step whose level this frame returns to, sharply, is a glint (excursion.returns_to): its
         frames are not the scene, and the gain goes back to before it. True if this frame is such a return."""
-        k = returns_to(self._steps, self._raw, index)
+        k = returns_to(self._steps, self._book.raw, index)
         if k is None:
             return False
         s = self._unwind(k, index)  # the excursion began at this step: every step since belongs to it

@@ -22,6 +22,7 @@ GLINT_FRAMES = 8
 AE_MEMORY = 60  # frames whose median raw mean is where the camera usually keeps the picture
 _SETTLED = 10  # fewer frames than this do not tell it yet
 _BEFORE = 5  # frames whose median is where the picture stood (a flicker frame can tip the last one alone)
+SETTLE = 4  # frames after a step whose log-changes' median is the scene's trend after it (scene_during)
 
 
 @dataclass(slots=True)
@@ -36,6 +37,7 @@ class Step:
     # No auto exposure would have made it: divided out only while a glint's return may still come (a glint
     # must not pass for the scene meanwhile), then given back to the scene.
     provisional: bool = False
+    trend: float = 0.0  # the scene's own log-change a frame taken for its frames when it was registered
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +109,20 @@ def camera_made(steps: Sequence[Step], raw: Sequence[float], first: int, last: i
         if not s.provisional and first - s.last <= MAX_RAMP:
             began = s.index
     return Verdict(first, step=True, provisional=not against_drift(raw, began, total))
+
+
+def remeasured(raw: Sequence[float], s: Step, moved: set[int], jitter: float) -> float | None:
+    """The scene's own log-change a frame over step `s`'s frames, read SETTLE frames after it: midway between
+    its trend before the step (s.trend) and after it (the median log-change of the SETTLE frames after). A
+    melt flash lights the whole chamber, so neither the pixels nor the mean tell the camera's share of a
+    frame in which both moved; the middle errs least either way. An auto exposure stepped on a melt's
+    first three frames, and the heating's trend from before gave the flash's climb over them to the gain
+    (gain and white balance: melting_start 3 s late). None (as it was) unless the frames after are measured
+    and none of them `moved` (the camera or a glint), or if the change is within the light's `jitter` (nan on
+    a table of means, whose frames have no jitter measured: never)."""
+    frames = range(s.last, s.last + SETTLE + 1)
+    if frames.stop > len(raw) or any(raw[j] <= 0 for j in frames) or moved.intersection(frames[1:]):
+        return None
+    after = float(np.median([math.log(raw[j] / raw[j - 1]) for j in frames[1:]]))
+    trend = 0.5 * (s.trend + after)
+    return trend if abs(trend - s.trend) * (s.last - s.index + 1) > jitter else None

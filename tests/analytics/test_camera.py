@@ -650,3 +650,26 @@ def test_a_flash_climbing_at_its_own_pace_is_no_step_so_the_auto_exposure_s_step
     # The simulator's gain from 146 s: 0.70. The level climbs on to the flash's top at 148 s, then collapses.
     assert FLASH_THEN_AE_DOWN[37] / given[37] == pytest.approx(0.70, abs=0.02)
     assert given[38] == max(given) and given[39] < 0.7 * given[38]
+
+
+@pytest.mark.parametrize("climb_from", [0, 3])
+def test_a_step_on_a_melt_s_first_frames_is_measured_between_the_scene_s_trends_on_both_sides(
+    climb_from: int,
+) -> None:
+    """The picture dims 0.7 % a frame before the melt, then the auto exposure raises its gain 7.9 % a frame
+    for three frames while the flash climbs 2.8 % a frame, from the step's first frame or from just after
+    it (gain and white balance, late-peak-low-tc seed 18003). Which frames of the step the flash was in is
+    not seen (it lights the whole chamber): once the frames after it are in, the scene's change over the
+    step is taken midway between its trends before and after. Taken as the trend before alone, the whole
+    climb over the step went into the gain (its levels 10 % low from then on, and the climb seen 3 frames
+    late); now half of it at most, either way, and the levels climb across the step."""
+    scene = [100.0 * 0.993**i for i in range(30)]
+    scene += [scene[-1] * 1.028 ** max(k - climb_from, 0) for k in range(1, 21)]
+    gains = [1.0] * 30 + [1.079**k for k in (1, 2, 3)] + [1.079**3] * 17
+    means = [s * g for s, g in zip(scene, gains, strict=True)]
+    tracker, given = levels_revised(means, uniform={30, 31, 32})
+    assert [i for i in range(50) if tracker.flags(i)] == [30, 31, 32]
+    climb_over_step = 3 * (math.log(1.028) - math.log(0.993))
+    for i in range(33, 50):
+        assert abs(math.log(given[i] / scene[i])) <= 0.5 * climb_over_step + 0.005, i
+    assert given[29] < given[30] < given[31] < given[32] < given[33]
