@@ -281,12 +281,11 @@ class StageDetector:
         best = clouding_step(self._sample, i, start=first, hold=self.confirm_frames)
         if best is None:
             return
-        margin, channel, step, threshold = best
-        note = f"noise {step.noise:.4f}/frame"
-        evidence = [Evidence(f"sample contrast step ({'BGR'[channel]})", step.size, threshold, note)]
+        channel = f"sample contrast step ({'BGR'[best.channel]})"
+        evidence = [Evidence(channel, best.step.size, best.threshold, best.note)]
         if bound is not None and t1 is not None:
             evidence.append(Evidence(f"1# below {name}", t1, bound, "cooling below the liquidus"))
-        self._mark(kind, i, confidence(margin), evidence)
+        self._mark(kind, i, confidence(best.margin), evidence)
 
     def _find_crystallization_end(self) -> None:
         """Growth stops: the sample's pixels have crystallized, or its texture has reached a plateau."""

@@ -187,17 +187,33 @@ def flash_climb(x: Sequence[float], times: Sequence[float], n: int, k: int, hold
     return Climb(b + knee(times[b:n], x[b:n]), slope, threshold, note, base)
 
 
-def clouding_step(
-    channels: Sequence[Series], i: int, *, start: int, hold: int
-) -> tuple[float, int, Step, float] | None:
+@dataclass(frozen=True, slots=True)
+class Clouding:
+    """A held step of the sample contrast in one channel, beyond what that channel does by itself."""
+
+    channel: int  # 0, 1, 2: B, G, R
+    step: Step  # its size net of the channel's drift the same way
+    threshold: float  # what it beat: the largest of 4x the frame noise, `wander` and 1 % of the level
+    wander: float  # WANDER x the spread of the held steps the channel took before (Series.step_spread)
+
+    @property
+    def margin(self) -> float:
+        return abs(self.step.size) / self.threshold
+
+    @property
+    def note(self) -> str:
+        return f"noise {self.step.noise:.4f}/frame, held steps before {self.wander / WANDER:.4f} spread"
+
+
+def clouding_step(channels: Sequence[Series], i: int, *, start: int, hold: int) -> Clouding | None:
     """The strongest held step into frame i among the sample contrast's channels (B, G, R), beyond four
     times its noise, WANDER times the spread of its own held steps before (Series.step_spread) and 1 % of
-    its level: (margin over that threshold, channel index, step, threshold).
+    its level.
     The step's size is net of the channel's own drift the same way: the medians either side of i lie
     frames apart, and a melt cooling for minutes drifts in colour (blue fell 0.0036/frame, and over the 7.5
     frames between the medians that passed for a step: crystallization_start 15 s early on an unseen
     programme, seed 12002)."""
-    best: tuple[float, int, Step, float] | None = None
+    best: Clouding | None = None
     for c, series in enumerate(channels):
         step = series.step_at(i, start=start, hold=hold)
         if step is None:
@@ -209,9 +225,9 @@ def clouding_step(
         threshold = max(4.0 * step.noise, spread, 0.01 * level)
         drift = theil_sen(window) * ((hold - 1) / 2.0 + (window.size + 1) / 2.0)  # between the medians
         net = abs(step.size) - max(drift * np.sign(step.size), 0.0)
-        margin = net / threshold
-        if margin > 1.0 and (best is None or margin > best[0]):
-            best = (margin, c, Step(step.index, math.copysign(net, step.size), step.noise), threshold)
+        found = Clouding(c, Step(step.index, math.copysign(net, step.size), step.noise), threshold, spread)
+        if found.margin > 1.0 and (best is None or found.margin > best.margin):
+            best = found
     return best
 
 

@@ -56,9 +56,8 @@ def channels(*values: list[float]) -> list[Series]:
 def test_a_glint_clipping_the_channel_before_the_step_leaves_its_level_known() -> None:
     found = clouding_step(channels(BLUE, GREEN, RED), NUCLEATION, start=0, hold=5)
     assert found is not None
-    margin, channel, step, _ = found
-    assert channel == 2 and step.index == NUCLEATION and margin > 2.0
-    assert step.size == pytest.approx(1.2074 - 1.2699, abs=0.001)
+    assert found.channel == 2 and found.step.index == NUCLEATION and found.margin > 2.0
+    assert found.step.size == pytest.approx(1.2074 - 1.2699, abs=0.001)
     # Nothing held steps on the frames before it.
     assert all(clouding_step(channels(BLUE, GREEN, RED), i, start=0, hold=5) is None for i in range(5, 20))
 
@@ -74,8 +73,10 @@ def test_a_dim_channel_wandering_in_held_runs_steps_without_clouding() -> None:
     assert all(clouding_step(sample, i, start=0, hold=3) is None for i in range(10, DIM_CLOUDING))
     found = clouding_step(sample, DIM_CLOUDING, start=0, hold=3)
     assert found is not None
-    margin, channel, step, _ = found
-    assert channel == 2 and step.index == DIM_CLOUDING and margin > 3.0
+    assert found.channel == 2 and found.step.index == DIM_CLOUDING and found.margin > 3.0
+    # The evidence names both measures the threshold is made of, the frame noise and the held steps' spread.
+    assert f"noise {found.step.noise:.4f}/frame" in found.note
+    assert found.wander > 0 and f"held steps before {found.wander / WANDER:.4f} spread" in found.note
 
 
 def test_on_white_noise_the_held_steps_spread_adds_nothing_to_the_frame_noise() -> None:
