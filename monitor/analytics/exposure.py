@@ -22,7 +22,7 @@ GLINT_FRAMES = 8
 AE_MEMORY = 60  # frames whose median raw mean is where the camera usually keeps the picture
 _SETTLED = 10  # fewer frames than this do not tell it yet
 _BEFORE = 5  # frames whose median is where the picture stood (a flicker frame can tip the last one alone)
-SETTLE = 4  # frames after a step whose log-changes' median is the scene's trend after it (scene_during)
+SETTLE = 4  # frames after a step whose log-changes' median is the scene's trend after it (remeasured)
 
 
 @dataclass(slots=True)
