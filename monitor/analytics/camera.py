@@ -227,7 +227,7 @@ class CameraTracker:
     def _unwind(self, k: int, end: int) -> Step:
         """Steps k on were no camera's: their gain and exposure flags (to frame `end`) go. Returns step k."""
         s = self._steps[k]
-        self._book.log_gain -= sum(undone.log_ratio for undone in self._steps[k:])
+        self._book.shift(-sum(undone.log_ratio for undone in self._steps[k:]))
         self._exposure.difference_update(range(s.index, end))
         del self._steps[k:]
         return s
@@ -260,7 +260,7 @@ class CameraTracker:
         trend = self._scene_trend()
         log_ratio = math.log(after / before) - trend * (last - first + 1)
         self._steps.append(Step(first, last, log_ratio, before, after, provisional, trend))
-        self._book.log_gain += log_ratio
+        self._book.shift(log_ratio)
         self._exposure.update(range(first, last + 1))
         self._bridge(first, last)
         return True
@@ -274,7 +274,7 @@ class CameraTracker:
         if (trend := exposure.remeasured(self._book.raw, s, moved, self._light_jitter([]))) is None:
             return
         log_ratio = math.log(s.level_after / s.level_before) - trend * (s.last - s.index + 1)
-        self._book.log_gain += log_ratio - s.log_ratio
+        self._book.shift(log_ratio - s.log_ratio)
         s.log_ratio, s.trend = log_ratio, trend
         self._book.bridge(s.index, s.last, trend)
         self._book.regain(s.last + 1, index)

@@ -14,6 +14,11 @@ class GainLedger:
     given: list[float] = field(default_factory=list)  # each frame's log gain, as given online
     revised: list[tuple[int, float]] = field(default_factory=list)  # levels known better, not yet taken
 
+    def shift(self, log_ratio: float) -> None:
+        """The camera's gain moved by log_ratio from the next level given on (a step registered, measured
+        again or undone)."""
+        self.log_gain += log_ratio
+
     def give(self) -> float:
         """The latest frame's level at the gain as it stands now."""
         level = self.raw[-1] / math.exp(self.log_gain)
@@ -44,6 +49,6 @@ class GainLedger:
     def give_back(self, first: int, last: int, log_ratio: float, end: int) -> None:
         """A step over frames first..last (log_ratio) was the scene's: the gain loses it, and the levels of
         frames first..end-1 are revised without it."""
-        self.log_gain -= log_ratio
+        self.shift(-log_ratio)
         given = [self.given[j] - (log_ratio if j > last else 0.0) for j in range(first, end)]
         self.revised += [(j, self.raw[j] / math.exp(g)) for j, g in enumerate(given, start=first)]
