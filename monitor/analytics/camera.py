@@ -1,14 +1,13 @@
 """What the camera did between two frames, told apart from what the sample did.
 
 A camera's auto exposure (or gain) multiplies every unsaturated pixel by one factor; a glint is a short
-excursion that comes back within a few frames. The sample changes only part of the picture, and its colour
-(the glow's channels move by different factors). So a photometric step is, on frames, a large log-ratio
-between consecutive frames that is the same for every channel and nearly every unsaturated pixel
-(photometric.measure_step); on a table of channel means (no pixels), an upward jump of every unclipped
-channel within a frame while 1# is falling, since a cooling sample only dims (photometric.table_step).
-`CameraTracker` turns them into the run's gain (the product of the steps) and a gain-compensated brightness
-(kept in gain_ledger.py), and in hindsight recognises glints (excursion.py) and what no auto exposure does
-(exposure.py), and measures a step again once the scene's trend after it is known (exposure.remeasured).
+excursion that comes back within a few frames; the sample changes part of the picture, and its colour. So a
+photometric step is, on frames, a large log-ratio between consecutive frames, the same for every channel and
+nearly every unsaturated pixel (photometric.measure_step); on a table of channel means, an upward jump of
+every unclipped channel while 1# is falling, since a cooling sample only dims (photometric.table_step).
+`CameraTracker` turns them into the run's gain and a gain-compensated brightness (kept in gain_ledger.py),
+recognises glints (excursion.py) and what no auto exposure does (exposure.py) in hindsight, and measures a
+step again once the scene's trend after it is known (exposure.remeasured).
 """
 
 import math
@@ -38,8 +37,7 @@ class CameraState:
 
 @dataclass(slots=True)
 class CameraTracker:
-    """Per run: feed each frame's raw mean and step measurement; get its CameraState. `flags` says in
-    hindsight which frames were exposure steps and which were glints.
+    """Per run: feed each frame's raw mean and step measurement; get its CameraState; `flags`: in hindsight.
 
     On frames, an auto exposure ramps its gain over a few frames while a flickering light jitters every
     frame both ways: a step is a run of up to MAX_RAMP frames that all change uniformly the same way, whose
@@ -246,6 +244,10 @@ class CameraTracker:
         jumps = self._uniform - self._exposure - self._returns
         k = unstepped_jump(self._book.raw, first, last, jitter, jumps)
         if k is not None:
+            # Back to frames judged a glint's: the scene's after all (a recording begun in a glint).
+            scene = next(j for j in range(k - 1, -2, -1) if j not in self._glint) + 1
+            self._glint.difference_update(range(scene, k))
+            self._book.regain(scene, k)
             self._glint_over(k, last)
         return k is not None
 

@@ -9,6 +9,7 @@ import pytest
 
 from monitor.analytics.camera import CameraState, CameraTracker
 from monitor.analytics.photometric import NO_STEP, ColourDrift, StepMeasure, measure_step, table_step
+from monitor.analytics.signals import flash_climbing as climbs_as_a_flash
 from monitor.records import Flag, FlagKind
 
 
@@ -673,3 +674,19 @@ def test_a_step_on_a_melt_s_first_frames_is_measured_between_the_scene_s_trends_
     for i in range(33, 50):
         assert abs(math.log(given[i] / scene[i])) <= 0.5 * climb_over_step + 0.005, i
     assert given[29] < given[30] < given[31] < given[32] < given[33]
+
+
+def test_a_recording_begun_in_a_glint_during_the_flash_keeps_the_flash_s_climb() -> None:
+    """Whole-frame means of probe mid-melt-start, seed 21001 (138-151 s): the recording begins in a glint
+    (+15 %, frames 0-1) while the flash climbs 2.7/frame, and a second glint comes at frames 4-5. Up to
+    frame 5 "frames 2-3 were a dark glint" fits as well (frame 4 is back on the line of 0-1); only frame 6,
+    back on the line of 2-3, tells them apart. Its glint judged for good, the tracker bridged frames 2-5
+    from frame 1: a sawtooth whose first ten frames did not climb, and the run lost every event
+    (melting_complete to crystallization_end). A return to frames judged a glint's makes them the scene
+    again: frames 4-5 are the glint, and from frame 2 on the level climbs as the flash does."""
+    means = [144.5, 147.3, 130.7, 134.1, 157.2, 159.8, 142.1, 144.4, 147.6, 150.2, 152.8, 155.5, 158.0, 160.2]
+    tracker, given = levels_revised(means, uniform={2, 3, 4, 5, 6, 8, 11})
+    assert [i for i in range(len(means)) if tracker.flags(i)] == [4, 5]
+    assert tracker.flags(4) == (Flag(FlagKind.GLINT),)
+    assert all(b > a for a, b in itertools.pairwise(given[2:]))
+    assert climbs_as_a_flash(given[:10], 10)
