@@ -70,7 +70,8 @@ class CameraTracker:
             applied = self._follow_ramp(index, step)
             self._judge_early(index)
         quiet = not (applied or self._ramp or self._long_run) and index > 0  # the scene's own change
-        if self._undo_excursion(index):
+        # What moved the whole picture comes back over the whole picture: a return is never the sample's.
+        if (step.decided or step.uniform) and self._undo_excursion(index):
             self._ramp.clear()
             applied = False
         elif quiet and mean > 0 and self._book.raw[index - 1] > 0:
@@ -89,8 +90,7 @@ class CameraTracker:
         self._exposure.difference_update(range(s.index, s.last + 1))
 
     def take_revisions(self) -> list[tuple[int, float]]:
-        """(frame index, level) of earlier frames whose level is known better now (a ramp's, a glint's, a
-        provisional step's), each given once."""
+        """(index, level) of earlier frames whose level is known better now (a ramp's, a glint's), once."""
         return self._book.take_revisions()
 
     def _scene_trend(self) -> float:

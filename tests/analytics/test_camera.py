@@ -690,3 +690,22 @@ def test_a_recording_begun_in_a_glint_during_the_flash_keeps_the_flash_s_climb()
     assert tracker.flags(4) == (Flag(FlagKind.GLINT),)
     assert all(b > a for a, b in itertools.pairwise(given[2:]))
     assert climbs_as_a_flash(given[:10], 10)
+
+
+def test_the_sample_s_own_rise_back_to_a_step_s_level_is_no_return_of_it() -> None:
+    """Whole-frame means of probe narrow-ae, late-peak-low-tc seed 21003 (110-165 s): a glint (frames
+    36-37) on the first frames of the auto exposure's ramp down (37-40), then the flash's last surge (41,
+    the sample only: not uniform) lands back where the ramp began, and the flash collapses (42). Taken for
+    a dark glint's return, the ramp's gain went, the surge stood below the bridged glint, and
+    melting_complete came 4 s early, on the glint. What moved the whole picture comes back over the whole
+    picture: the ramp stays a step, and the flash peaks on its last frame."""
+    means = [98.5, 98.5, 98.8, 98.9, 98.9, 98.9, 99.5, 99.5, 99.8, 100.3, 100.8, 101.0, 100.7, 101.1, 101.0]
+    means += [100.7, 100.7, 100.3, 100.1, 99.7, 102.4, 105.8, 108.4, 111.8, 114.8, 117.3, 120.8, 123.3]
+    means += [126.3, 129.1, 132.0, 135.3, 138.4, 140.6, 143.4, 146.5, 173.2, 167.5, 134.1, 126.0, 118.5]
+    means += [138.8, 83.0, 88.4, 94.6, 100.8, 107.7, 107.4, 107.2, 107.0, 107.2, 106.7, 106.8, 106.4]
+    tracker, given = levels_revised(means, uniform={31, 32, 34, 35, 36, 37, 38, 39, 40, 43, 44, 45, 46})
+    assert [tracker.flags(i) for i in (39, 40)] == [(Flag(FlagKind.EXPOSURE_STEP),)] * 2
+    assert max(range(len(means)), key=given.__getitem__) == 41
+    # The same means with the surge uniform (the light or a glint, not the sample) undo the ramp.
+    tracker, _ = levels_revised(means, uniform={31, 32, 34, 35, 36, 37, 38, 39, 40, 41, 43, 44, 45, 46})
+    assert [tracker.flags(i) for i in (39, 40)] == [(Flag(FlagKind.GLINT),)] * 2
