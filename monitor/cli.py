@@ -300,7 +300,7 @@ def cmd_evaluate_analytics(args: argparse.Namespace) -> int:
     )
     print(sweep.format_sweep(results))
     first = args.out / results[0].variant / results[0].scenario.name
-    rate = sweep.features_and_stages_rate(first, FeatureExtractor(config.analytics))
+    rate = sweep.features_and_stages_rate(first, FeatureExtractor(config.analytics, config.overlay))
     print(f"features + stage detection: {rate:.0f} frames/s (JPEG decode excluded)")
     (args.out / "sweep.json").write_text(sweep.sweep_json(results) + "\n", encoding="utf-8")
     return 0 if all(r.passed for r in results) else 1

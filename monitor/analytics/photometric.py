@@ -72,12 +72,17 @@ def _agree(channels: Sequence[float], overall: float, usual: Sequence[float]) ->
     return len(votes) >= 2 and all(abs(v - overall) <= _CHANNEL_AGREEMENT * abs(overall) for v in votes)
 
 
-def measure_step(previous: np.ndarray, current: np.ndarray, usual: Sequence[float] = ()) -> StepMeasure:
+def measure_step(
+    previous: np.ndarray, current: np.ndarray, usual: Sequence[float] = (), scene: np.ndarray | None = None
+) -> StepMeasure:
     """Compare two downscaled BGR frames (float32, same shape) pixel by pixel on their unsaturated values;
     every other pixel of every other row is plenty for a median. `usual`: each channel's usual deviation
-    from the common change lately (ColourDrift), taken out if the channels do not agree as they are."""
+    from the common change lately (ColourDrift), taken out if the channels do not agree as they are.
+    `scene`: False where the pixels are not the camera's (the recorder's burned-in overlay)."""
     previous, current = previous[::2, ::2], current[::2, ::2]
     valid = (previous > _DARK) & (previous < _BRIGHT) & (current > _DARK) & (current < _BRIGHT)
+    if scene is not None:
+        valid &= scene[::2, ::2, None]
     if valid.sum() < 64:
         return NO_STEP
     logs = np.log(np.maximum(current, 1.0)) - np.log(np.maximum(previous, 1.0))

@@ -88,7 +88,7 @@ class NaivePipeline:
         config = parse_config({"ocr": {"engine": "paddle"}}, env={})
         self.processor = FrameProcessor(
             reader=build_naive_reader(config.overlay, config.ocr),
-            features=FeatureExtractor(config.analytics),
+            features=FeatureExtractor(config.analytics, config.overlay),
             confirm_frames=config.analytics.confirm_frames,
         )
         self.models = NaiveModels(*input_specs(models_dir))

@@ -201,7 +201,7 @@ def processor_factory(config: MonitorConfig) -> Callable[[], FrameProcessor]:
     def fresh() -> FrameProcessor:
         return FrameProcessor(
             reader=engines.fresh(),
-            features=FeatureExtractor(config.analytics),
+            features=FeatureExtractor(config.analytics, config.overlay),
             confirm_frames=config.analytics.confirm_frames,
             model_step=model_step,
             overlay_box=config.overlay.box,
