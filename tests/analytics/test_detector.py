@@ -20,7 +20,7 @@ from monitor.simulate import SimulatedRun
 def series(reference_run: SimulatedRun) -> list[tuple[float, str, Features, float, np.ndarray | None]]:
     """(time, file, features, 1#, the sample's pixels) of every frame of the reference run."""
     config = parse_config({}, env={})
-    extractor = FeatureExtractor(config.analytics)
+    extractor = FeatureExtractor(config.analytics, config.overlay)
     locator = SampleLocator(ignore=(config.overlay.box,))
     out = []
     for frame in reference_run.frames:
