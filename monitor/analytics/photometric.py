@@ -13,6 +13,7 @@ import numpy as np
 
 # Pixels darker or brighter than this are clipped or drowned in noise: their ratio says nothing.
 _DARK, _BRIGHT = 12.0, 243.0
+_RESOLVE = 1.0  # grey level: a change must move a channel's typical pixel by this for the channel to judge it
 # A frame changes uniformly when its log-ratio is at least this (2 %) and the channels and pixels agree.
 MIN_UNIFORM = 0.02
 # The channels' log-ratios agree within this share of the step: the glow's colour shifts do not.
@@ -66,9 +67,10 @@ class ColourDrift:
             self._recent.append(tuple(c - step.log_ratio for c in step.channels))
 
 
-def _agree(channels: Sequence[float], overall: float, usual: Sequence[float]) -> bool:
-    """Every channel that can vote (two at least) changes by the common factor, less its `usual` deviation."""
-    votes = [c - u for c, u in zip(channels, usual, strict=True) if not math.isnan(c + u)]
+def _agree(channels: Sequence[float], overall: float, usual: Sequence[float], heard: Sequence[bool]) -> bool:
+    """Every channel that can vote (two at least; `heard`: bright enough) changes by the common factor, less
+    its `usual` deviation."""
+    votes = [c - u for c, u, h in zip(channels, usual, heard, strict=True) if h and not math.isnan(c + u)]
     return len(votes) >= 2 and all(abs(v - overall) <= _CHANNEL_AGREEMENT * abs(overall) for v in votes)
 
 
@@ -87,15 +89,21 @@ def measure_step(
         return NO_STEP
     logs = np.log(np.maximum(current, 1.0)) - np.log(np.maximum(previous, 1.0))
     overall = float(np.median(logs[valid]))
-    channels = []
+    channels, heard = [], []
     for c in range(current.shape[-1]):
         v = valid[..., c]
-        # A channel with few usable pixels (blue in a red-hot scene) cannot vote.
-        channels.append(float(np.median(logs[..., c][v])) if v.mean() > 0.05 else math.nan)
+        # A channel with few usable pixels (blue in a red-hot scene) cannot vote, nor one so dim that the
+        # change moves its typical pixel by under a grey level (_RESOLVE): its median ratio rounds to whole
+        # levels (blue at 13-20 read +6.9 % for a +5 % gain step, and the step was not uniform).
+        usable = v.mean() > 0.05
+        channels.append(float(np.median(logs[..., c][v])) if usable else math.nan)
+        typical = float(np.median(previous[..., c][v] + current[..., c][v])) / 2.0 if usable else 0.0
+        heard.append(typical * abs(overall) >= _RESOLVE)
     tolerance = max(abs(overall) * 0.5, 0.01)
     pixel_share = float((np.abs(logs[valid] - overall) <= tolerance).mean())
-    agree = _agree(channels, overall, (0.0,) * len(channels)) or (
-        abs(overall) >= _DRIFTED_STEP and len(usual) == len(channels) and _agree(channels, overall, usual)
+    drifted = abs(overall) >= _DRIFTED_STEP and len(usual) == len(channels)
+    agree = _agree(channels, overall, (0.0,) * len(channels), heard) or (
+        drifted and _agree(channels, overall, usual, heard)
     )
     uniform = agree and pixel_share >= _PIXEL_AGREEMENT and abs(overall) >= MIN_UNIFORM
     return StepMeasure(

@@ -52,6 +52,24 @@ def test_a_colour_change_of_the_glow_or_a_local_change_is_not_a_camera_step() ->
     assert not measure_step(base, camera(base, 1.01)).uniform
 
 
+def test_a_channel_too_dim_to_show_a_step_in_whole_grey_levels_does_not_judge_it() -> None:
+    """Frames are whole grey levels: blue at 13-14 moves by under one level in a +5 % gain step, and its
+    median ratio rounds to one level (+6.9 %) or none: it disagreed with green and red and the step was not
+    uniform (probe mid-melt-start, seed 21000: the auto exposure's ramp cut short, the gain 12 % low). A
+    blue channel bright enough to show the step still vetoes it when it does not move (the glow's colour)."""
+    rng = np.random.default_rng(11)
+    h, w = 96, 128
+    dim_blue = np.stack(
+        [rng.uniform(12.6, 14.4, (h, w)), rng.uniform(40, 120, (h, w)), rng.uniform(60, 200, (h, w))], -1
+    )
+    before = np.round(dim_blue).astype(np.float32)
+    step = measure_step(before, np.round(dim_blue * 1.05).astype(np.float32))
+    assert step.uniform and step.log_ratio == pytest.approx(math.log(1.05), abs=0.01)
+    bright_blue = dim_blue * np.array([5.0, 1.0, 1.0])
+    still_blue = np.round(bright_blue * np.array([1.0, 1.05, 1.05])).astype(np.float32)
+    assert not measure_step(np.round(bright_blue).astype(np.float32), still_blue).uniform
+
+
 def test_a_camera_step_on_a_scene_shifting_colour_steadily_is_uniform_once_that_shift_is_known() -> None:
     """While the glow heats, blue falls 3.5 % and red rises 2 % a frame; an auto exposure step of +10 % then
     spreads the channels beyond the agreement allowed (blue 0.06 off the common 0.095). Each channel's usual
