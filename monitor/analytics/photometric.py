@@ -94,7 +94,7 @@ def measure_step(
         v = valid[..., c]
         # A channel with few usable pixels (blue in a red-hot scene) cannot vote, nor one so dim that the
         # change moves its typical pixel by under a grey level (_RESOLVE): its median ratio rounds to whole
-        # levels (blue at 13-20 read +6.9 % for a +5 % gain step, and the step was not uniform).
+        # levels (blue, typically at 14, read +6.9 % for a +5 % gain step, and the step was not uniform).
         usable = v.mean() > 0.05
         channels.append(float(np.median(logs[..., c][v])) if usable else math.nan)
         typical = float(np.median(previous[..., c][v] + current[..., c][v])) / 2.0 if usable else 0.0
