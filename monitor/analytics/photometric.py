@@ -90,6 +90,7 @@ def measure_step(
     logs = np.log(np.maximum(current, 1.0)) - np.log(np.maximum(previous, 1.0))
     overall = float(np.median(logs[valid]))
     channels, heard = [], []
+    judged = abs(overall) >= MIN_UNIFORM  # a smaller change is no step whatever the channels say
     for c in range(current.shape[-1]):
         v = valid[..., c]
         # A channel with few usable pixels (blue in a red-hot scene) cannot vote, nor one so dim that the
@@ -97,7 +98,8 @@ def measure_step(
         # levels (blue, typically at 14, read +6.9 % for a +5 % gain step, and the step was not uniform).
         usable = v.mean() > 0.05
         channels.append(float(np.median(logs[..., c][v])) if usable else math.nan)
-        typical = float(np.median(previous[..., c][v] + current[..., c][v])) / 2.0 if usable else 0.0
+        both = previous[..., c][v] + current[..., c][v] if usable and judged else None
+        typical = 0.0 if both is None else float(np.median(both)) / 2.0
         heard.append(typical * abs(overall) >= _RESOLVE)
     tolerance = max(abs(overall) * 0.5, 0.01)
     pixel_share = float((np.abs(logs[valid] - overall) <= tolerance).mean())
