@@ -102,14 +102,17 @@ class Series:
 
 def knee(times: Sequence[float], values: Sequence[float]) -> int:
     """Where a climb begins in the values at those times (ending in the climb): the first frame after the
-    hinge of the two-line fit (the level's own trend, then the climb) with the least squared error."""
+    hinge of the two-line fit (the level's own trend, then the climb) with the least squared error.
+    Unmeasured (nan) values are left out of the fit."""
     t, y = np.asarray(times, dtype=float), np.asarray(values, dtype=float)
+    kept = np.flatnonzero(~np.isnan(y))
+    t, y = t[kept], y[kept]
     errors = []
     for j in range(1, y.size - 1):
         design = np.column_stack([np.ones_like(t), t - t[0], np.maximum(t - t[j], 0.0)])
         coef = np.linalg.lstsq(design, y, rcond=None)[0]
         errors.append(float(((design @ coef - y) ** 2).sum()))
-    return int(np.argmin(errors)) + 2 if errors else y.size - 1
+    return int(kept[int(np.argmin(errors)) + 2]) if errors else len(values) - 1
 
 
 def theil_sen(y: np.ndarray) -> float:
@@ -181,7 +184,9 @@ def flash_climb(x: Sequence[float], times: Sequence[float], n: int, k: int, hold
     base = float(np.median(baseline[-5:]))
     if after.size < hold or not held.size or not float(np.median(held)) - base > 0.5 * slope * k:
         return None
-    # Dated where the climb begins, not where the window that confirmed it does (3 frames early).
+    # Dated where the climb begins, not where the window that confirmed it does (3 frames early). Not on the
+    # frames that confirmed it as well: a glint among them, not yet known for one, pulls the climb's line
+    # (stop 43: a glint at 138 s dated a flash that began at 130 s at 136 s).
     b = max(n - 3 * k - 1, 0)
     note = f"over {k} frames; heating pace {pace:.2f}/frame, slope spread before {spread:.2f}"
     return Climb(b + knee(times[b:n], x[b:n]), slope, threshold, note, base)

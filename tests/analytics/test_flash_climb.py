@@ -1,9 +1,11 @@
 """The melt flash's climb (signals.flash_climb) on a recording begun 20 s before the melt, under a flicker."""
 
+import math
+
 import numpy as np
 import pytest
 
-from monitor.analytics.signals import climb_threshold, flash_climb, theil_sen
+from monitor.analytics.signals import climb_threshold, flash_climb, knee, theil_sen
 
 # The whole-frame level at 110-149 s, +-4 % flicker and dropped seconds (late-peak-low-tc, seed 18003):
 # five bright frames in a row at 121-126 s fall back; the melt's flash begins at 130 s.
@@ -40,3 +42,11 @@ def test_frames_after_that_were_not_measured_confirm_nothing() -> None:
     assert flash_climb(LEVEL, TIMES, n, K, HOLD) is not None
     blank = [*LEVEL[:n], *[float("nan")] * HOLD]
     assert flash_climb(blank, TIMES, n, K, HOLD) is None
+
+
+def test_an_unmeasured_frame_does_not_date_the_climb() -> None:
+    times = [float(t) for t in range(20)]
+    level = [100.0 + 0.1 * t + 3.0 * max(t - 10.0, 0.0) for t in times]
+    assert knee(times, level) == 11  # the first frame after the hinge
+    level[4] = math.nan  # a table row without means before the climb
+    assert knee(times, level) == 11
