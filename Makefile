@@ -25,10 +25,11 @@ APT_PACKAGES := fonts-wqy-zenhei fonts-wqy-microhei $(OCR_FONTS) mosquitto mosqu
 demo: setup
 	$(BIN)/furnace-monitor demo --out demo
 
-# pytest-xdist: whole test files to each of up to four workers (a file's fixtures are made once; the
-# session ones once per worker). On 2 cores the suite took 705 s instead of 958 s serially.
+# pytest-xdist: whole test files to one worker per core (four at most), each worker's numeric libraries on
+# one thread: two workers whose torch and OpenMP each spun on both cores burned more CPU than they saved.
+# On 2 cores (2026-12-07, idle): 496 s, against 773 s serially and 705 s on two workers left multithreaded.
 test: setup lint
-	$(BIN)/pytest -q -n auto --maxprocesses=4 --dist loadfile
+	OMP_NUM_THREADS=1 $(BIN)/pytest -q -n auto --maxprocesses=4 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check monitor tests docs
