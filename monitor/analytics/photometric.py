@@ -98,8 +98,9 @@ def measure_step(
         # levels (blue, typically at 14, read +6.9 % for a +5 % gain step, and the step was not uniform).
         usable = v.mean() > 0.05
         channels.append(float(np.median(logs[..., c][v])) if usable else math.nan)
-        both = previous[..., c][v] + current[..., c][v] if usable and judged else None
-        typical = 0.0 if both is None else float(np.median(both)) / 2.0
+        typical = 0.0
+        if usable and judged:  # a median per channel, paid only where the verdict can matter
+            typical = float(np.median(previous[..., c][v] + current[..., c][v])) / 2.0
         heard.append(typical * abs(overall) >= _RESOLVE)
     tolerance = max(abs(overall) * 0.5, 0.01)
     pixel_share = float((np.abs(logs[valid] - overall) <= tolerance).mean())
@@ -107,7 +108,7 @@ def measure_step(
     agree = _agree(channels, overall, (0.0,) * len(channels), heard) or (
         drifted and _agree(channels, overall, usual, heard)
     )
-    uniform = agree and pixel_share >= _PIXEL_AGREEMENT and abs(overall) >= MIN_UNIFORM
+    uniform = judged and agree and pixel_share >= _PIXEL_AGREEMENT
     return StepMeasure(
         log_ratio=overall,
         uniform=uniform,
