@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from monitor.analytics.growth_end import SamplePixels, find_growth_end
+from monitor.analytics.growth_end import GrowthEndSearch
 from monitor.analytics.observation import Observation
 from monitor.analytics.programme import Programme
 from monitor.analytics.signals import (
@@ -78,7 +78,7 @@ class StageDetector:
         self._level = Series()
         self._sample = (Series(), Series(), Series())
         self._texture = Series()
-        self._pixels = SamplePixels()
+        self._growth_end = GrowthEndSearch()
         self._marks = _Marks()
         self._index: dict[EventType, int] = {}
         self._heating = _Heating(0, math.nan, 0)  # what the flash rose from, once known
@@ -120,7 +120,7 @@ class StageDetector:
 
     def update(self, observation: Observation) -> list[StageEvent]:
         if EventType.CRYSTALLIZATION_END not in self._marks.events:  # no use for them after it
-            self._pixels.add(len(self._points), observation.pixels)
+            self._growth_end.pixels.add(len(self._points), observation.pixels)
         self._points.append(dataclasses.replace(observation, pixels=None))  # the pixels are kept above
         self._level.append(observation.level)
         # Ratios inside the frame: the camera's gain cancels out, and a local change may coincide with it.
@@ -291,7 +291,7 @@ class StageDetector:
         """Growth stops: the sample's pixels have crystallized, or its texture has reached a plateau."""
         # Without fully_molten (a recording that began late) the melt is read on the frames before the start.
         start, melt = self._index[EventType.CRYSTALLIZATION_START], self._index.get(EventType.FULLY_MOLTEN, 0)
-        found = find_growth_end(self._texture.values, start, melt, self._pixels)
+        found = self._growth_end.judge(self._texture.values, start, melt)
         if isinstance(found, str):
             self._marks.why[EventType.CRYSTALLIZATION_END] = found
         else:

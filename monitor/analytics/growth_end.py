@@ -3,7 +3,7 @@
 The texture (analytics/features.py) is a mean of local variances over the sample box: an area average, so it
 rises with the crystalline share. Growth has ended at frame i when i has covered LEVEL of the texture's rise
 from the melt before crystallization_start to the plateau after it: the median of the PLATEAU frames from
-i, which counts only when they are flat (their trend under _FLAT_RISE of the rise per frame: a sample still
+i, which counts only when they are flat (rising under _FLAT_RISE of the rise per frame: a sample still
 growing, or a stall of growth followed by more growth, is not on its plateau). A smooth end works as well
 as a sudden one, since it is the level that is judged, not a step.
 
@@ -48,6 +48,16 @@ lag the area as the texture does: uncapped, the end of a run whose last tenth is
 cameras, seeds 8000-8004 through three sweep cameras, six synthetic runs): 81 -> 87 within 5 s; a smooth
 slow tail whose growth stayed above the limit until the recording stopped is now not found (one run, -1 s
 before), where two other smooth slow tails moved from 7 and 20 s early to 5 s late.
+
+An end is confirmed once STREAK frames in a row judged growth ended (GrowthEndSearch), dated at the first:
+each later frame's plateau counts pixels that rose late, and on a slow tail the share crossed went over
+SHARE for two frames and fell back (seed 19004: 0.9915 at 587 s, 0.984 at 592-596 s, the end at 599 s;
+7 of 10 cameras 12-16 s early). A plateau that falls up to _FLAT_FALL is flat: growth does not lower the
+texture, crystals that cool and dim do (a 320x240 frame's, -0.3..-0.5 % a frame after the end, broke the
+streak). Replayed on the
+stored candidates of 170 runs (seeds 19000-19004 and 20000-20004 through the ten sweep cameras, 21000-21004
+through fifteen probes): 163 -> 166 within 5 s. A longer streak costs ends on recordings that stop soon
+after them (the last candidate is PLATEAU frames before the last frame): 4 frames, 164.
 """
 
 import math
@@ -62,6 +72,7 @@ END_FRACTION = 0.97  # the crystalline share that ends growth, as metallurgists 
 LEVEL = 0.975  # the share of the texture's rise that marks it (the texture runs ahead near the end)
 PLATEAU = 18  # frames from the end whose median is the plateau: the end is confirmed this many frames on
 _FLAT_RISE = 0.0025  # the plateau's trend per frame, as a share of its level, at most
+_FLAT_FALL = 2 * _FLAT_RISE  # and its fall: crystals dim as they cool (growth never lowers the texture)
 _CAP = 0.75  # a pixel's contrast counts up to this quantile of the risen pixels' rises (flatness on pixels)
 _SMOOTH = 3  # the texture at a frame is the median of this many frames either side
 _MELT_FRAMES = 30  # frames up to crystallization_start whose median is the melt's texture
@@ -74,6 +85,7 @@ _KEEP = 90  # frames of pixels kept until crystallization_start is known (it is 
 # 51-73 % of the powder mask's pixels had risen in the sweep's runs; the rest is the mask's grown rim and
 # pixels of little texture). Growth within the noise, a few wire pixels darkening, is left to the level.
 _RISEN = 0.25
+STREAK = 3  # frames in a row that must judge growth ended (GrowthEndSearch)
 MAX_PIXELS = 10_000  # a larger sample is sampled evenly: a share needs no more
 # The last 1 - SHARE of the sample is told apart only where it spans a 5x5 window (of the halved grid): on a
 # smaller sample the windows around the last pockets see them crystallized early, and the level judges. A
@@ -191,7 +203,7 @@ def find_growth_end(
     judged = None if pixels is None else pixels.crystallized(start, melt_from, i, n)
     # Growth has ended only once the sample stopped growing: on pixels, their capped area; else the texture.
     trend = judged.trend if judged is not None else flat_trend(after - base)
-    if abs(trend) > _FLAT_RISE:
+    if not -_FLAT_FALL <= trend <= _FLAT_RISE:
         return still
     if judged is not None:
         if judged.share < SHARE:
@@ -213,3 +225,25 @@ def find_growth_end(
         float(np.clip(1.0 - 0.5 * threshold / rise, 0.0, 1.0)),
         [Evidence("texture rise", rise, threshold, f"melt {base:.4g}, plateau {plateau:.4g}"), evidence],
     )
+
+
+class GrowthEndSearch:
+    """find_growth_end asked once per frame, an end confirmed once STREAK frames in a row judged growth
+    ended, and dated at the first of them. Each later frame's plateau brings pixels that rose late into the
+    count: a share that falls back below SHARE with them had been reached early."""
+
+    def __init__(self) -> None:
+        self.pixels = SamplePixels()
+        self._first: GrowthEnd | None = None  # the streak's first judgement
+        self._streak = 0
+
+    def judge(self, x: list[float], start: int, melt_from: int) -> GrowthEnd | str:
+        found = find_growth_end(x, start, melt_from, self.pixels)
+        if isinstance(found, str):
+            self._first, self._streak = None, 0
+            return found
+        self._first = self._first or found
+        self._streak += 1
+        if self._streak < STREAK:
+            return f"growth seems ended at frame {self._first.index}: {self._streak} of {STREAK} agree"
+        return self._first

@@ -8,7 +8,7 @@ import pytest
 
 from monitor.analytics.detector import HOLD, Observation, StageDetector
 from monitor.analytics.features import FeatureExtractor
-from monitor.analytics.growth_end import PLATEAU
+from monitor.analytics.growth_end import PLATEAU, STREAK
 from monitor.analytics.locate import SampleLocator
 from monitor.analytics.signals import climb_threshold, flash_climbing, flash_collapse, flash_peak, theil_sen
 from monitor.config import parse_config
@@ -78,10 +78,11 @@ def test_every_frame_gets_the_true_stage(series, reference_run: SimulatedRun) ->
 
 def test_events_are_confirmed_within_a_few_frames(series) -> None:
     """Step events wait HOLD frames (longer than a glint lasts); the flash's climb, dated where it began,
-    also waits for its window's end and then holds HOLD frames; the end of growth waits for its plateau."""
+    also waits for its window's end and then holds HOLD frames; the end of growth waits for its plateau, then
+    for STREAK frames in a row to agree."""
     detector, confirmed_at = feed(series)
     index = {file: i for i, (_, file, *_) in enumerate(series)}
-    limits = {EventType.MELTING_START: 2 * HOLD + 1, EventType.CRYSTALLIZATION_END: PLATEAU}
+    limits = {EventType.MELTING_START: 2 * HOLD + 1, EventType.CRYSTALLIZATION_END: PLATEAU + STREAK - 1}
     for event in detector.events:
         delay = confirmed_at[event.type] - index[event.file]
         limit = limits.get(event.type, HOLD + 1)

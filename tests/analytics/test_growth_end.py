@@ -14,7 +14,9 @@ from monitor.analytics.growth_end import (
     MIN_PIXELS,
     PLATEAU,
     SHARE,
+    STREAK,
     GrowthEnd,
+    GrowthEndSearch,
     SamplePixels,
     find_growth_end,
 )
@@ -36,9 +38,10 @@ def jmak(duration: float, n: float, frames: int, *, snap: bool) -> tuple[np.ndar
 
 
 def first_end(texture: np.ndarray) -> GrowthEnd | None:
-    """Asked once per frame, as the online detector does: the first end found."""
+    """Asked once per frame, as the online detector does: the first end confirmed."""
+    search = GrowthEndSearch()
     for n in range(START + PLATEAU + 1, texture.size + 1):
-        found = find_growth_end(list(texture[:n]), START, MELT_FROM)
+        found = search.judge(list(texture[:n]), START, MELT_FROM)
         if isinstance(found, GrowthEnd):
             return found
     return None
@@ -90,6 +93,25 @@ def test_a_plateau_that_keeps_drifting_is_not_growth() -> None:
     fraction, end = jmak(90.0, 3.0, START + 150, snap=False)
     found = first_end(texture_of(fraction, drift=0.001))
     assert found is not None and found.index == pytest.approx(end, abs=5)
+
+
+def test_a_plateau_that_falls_as_the_crystals_dim_is_flat() -> None:
+    """After a snap the texture falls 0.4 % of its level a frame (cooling crystals dim; a 320x240 probe camera
+    fell 0.3-0.5 % after the end): no growth, so the end is found, within 5 frames (judged on the trend's
+    size, rising or falling, it was never found)."""
+    fraction, end = jmak(90.0, 3.0, START + 90 + 40, snap=True)
+    frames = np.arange(fraction.size)
+    texture = texture_of(fraction) * (1.0 - 0.004 * np.maximum(frames - end, 0))
+    found = first_end(texture)
+    assert found is not None and found.index == pytest.approx(end, abs=5)
+
+
+def test_a_texture_that_falls_steeply_is_no_plateau() -> None:
+    """Falling 2 % of its level a frame is not crystals dimming (an exposure or a lens going): no end."""
+    fraction, end = jmak(90.0, 3.0, START + 90 + 40, snap=True)
+    frames = np.arange(fraction.size)
+    texture = texture_of(fraction) * (1.0 - 0.02 * np.clip(frames - end + 5, 0, 30))
+    assert first_end(texture) is None
 
 
 def test_growth_within_the_noise_is_not_an_end() -> None:
@@ -217,8 +239,9 @@ def sample_run(
 
 def ends_on(texture: list[float], start: int) -> int | None:
     """The first end the detector's growth-end search confirms on a texture series, frame by frame."""
+    search = GrowthEndSearch()
     for n in range(start + PLATEAU + 1, len(texture) + 1):
-        found = find_growth_end(texture[:n], start, POWDER)
+        found = search.judge(texture[:n], start, POWDER)
         if isinstance(found, GrowthEnd):
             return found.index
     return None
@@ -266,12 +289,12 @@ def pixel_end(frames: list[np.ndarray], start: int, box: Box = BOX) -> GrowthEnd
     """The first end found frame by frame with the sample's pixels, as the detector searches."""
     extractor = FeatureExtractor(parse_config({}, env={}).analytics)
     extractor.set_sample_box(box)
-    pixels, texture = SamplePixels(), []
+    search, texture = GrowthEndSearch(), []
     for i, frame in enumerate(frames):
         texture.append(extractor.extract(frame).area_texture)
-        pixels.add(i, extractor.sample_pixels)
+        search.pixels.add(i, extractor.sample_pixels)
         if i >= start + PLATEAU:
-            found = find_growth_end(texture, start, POWDER, pixels)
+            found = search.judge(texture, start, POWDER)
             if isinstance(found, GrowthEnd):
                 return found
     return None
@@ -392,3 +415,20 @@ def test_pixels_that_rose_only_by_their_neighbours_blur_do_not_end_growth(n: flo
     # The window straddling the snap is flat once most of it is past: up to 4 frames early, within 5 s.
     assert found is not None and end - 5 <= found.index <= end
     assert found.evidence[-1].signal == "crystallized share of the sample's pixels"
+
+
+def test_an_end_is_confirmed_by_streak_frames_in_a_row_and_dated_at_the_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A share that reaches SHARE and falls back as later plateaus count pixels that rose late was reached
+    early (seed 19004's slow tail: 0.9915 at 587 s, 0.984 at 592-596 s, the end at 599 s). One judgement
+    alone is no end; STREAK in a row are, dated at their first."""
+    still = "the texture of the sample is still growing"
+    ended = [GrowthEnd(index, 0.9, []) for index in range(200, 200 + 2 * STREAK)]
+    script = iter([ended[0], *[still] * 2, *ended[STREAK:]])
+    monkeypatch.setattr(growth_end, "find_growth_end", lambda *_: next(script))
+    search = GrowthEndSearch()
+    answers = [search.judge([], START, MELT_FROM) for _ in range(3 + STREAK)]
+    assert all(isinstance(a, str) for a in answers[: 2 + STREAK])
+    assert "agree" in str(answers[0]) and answers[1] == still
+    assert answers[-1] == ended[STREAK]
