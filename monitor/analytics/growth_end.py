@@ -54,10 +54,10 @@ each later frame's plateau counts pixels that rose late, and on a slow tail the 
 SHARE for two frames and fell back (seed 19004: 0.9915 at 587 s, 0.984 at 592-596 s, the end at 599 s;
 7 of 10 cameras 12-16 s early). A plateau that falls up to _FLAT_FALL is flat: growth does not lower the
 texture, crystals that cool and dim do (a 320x240 frame's, -0.3..-0.5 % a frame after the end, broke the
-streak). Replayed on the
-stored candidates of 170 runs (seeds 19000-19004 and 20000-20004 through the ten sweep cameras, 21000-21004
-through fifteen probes): 163 -> 166 within 5 s. A longer streak costs ends on recordings that stop soon
-after them (the last candidate is PLATEAU frames before the last frame): 4 frames, 164.
+streak). Replayed on the stored candidates of 170 runs (seeds 19000-19004 and 20000-20004 through the ten
+sweep cameras, 21000-21004 through fifteen probes): 163 -> 166 within 5 s (a streak of 2: 165, of 4: 164;
+a longer streak loses ends on recordings that stop soon after them, the last candidate being PLATEAU frames
+before the last frame). On 50 fresh runs (seeds 22000-22004): 49 -> 48, the one lost to such a recording.
 """
 
 import math
