@@ -43,3 +43,22 @@ def test_every_docs_page_is_linked_from_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     unlinked = [p.name for p in PAGES[1:] if f"docs/{p.name}" not in readme]
     assert unlinked == []
+
+
+def results_rows(readme: str) -> list[list[str]]:
+    """The README's Results table, each row's cells."""
+    section = readme.split("\n## Results\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| what")]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows]
+
+
+def test_every_result_in_the_readme_is_a_measured_figure() -> None:
+    """A figure cell holds a number: not empty, not a placeholder left by an edit (SUITE_FIGURE was one)."""
+    rows = results_rows((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert len(rows) >= 5
+    unmeasured = [
+        what
+        for what, figure, *_ in rows
+        if not re.search(r"\d", figure) or re.search(r"\b[A-Z_]{6,}\b", figure)
+    ]
+    assert unmeasured == []
