@@ -139,7 +139,7 @@ def test_nan_labels_are_masked_per_target() -> None:
     loss.backward()
     assert torch.isfinite(loss)
     # each target averaged over its own labels: t1 (2^2) / 1 + progress (1 + 1 + 0) / 3
-    assert float(loss) == pytest.approx(4.0 + 2.0 / 3.0)
+    assert loss.item() == pytest.approx(4.0 + 2.0 / 3.0)
     assert pred.grad is not None
     assert pred.grad[:2, 0].abs().sum() == 0 and pred.grad[2, 1] == 0
     assert pred.grad[2, 0] != 0 and pred.grad[0, 1] != 0
