@@ -57,7 +57,8 @@ texture, crystals that cool and dim do (a 320x240 frame's, -0.3..-0.5 % a frame 
 streak). Replayed on the stored candidates of 170 runs (seeds 19000-19004 and 20000-20004 through the ten
 sweep cameras, 21000-21004 through fifteen probes): 163 -> 166 within 5 s (a streak of 2: 165, of 4: 164;
 a longer streak loses ends on recordings that stop soon after them, the last candidate being PLATEAU frames
-before the last frame). On 50 fresh runs (seeds 22000-22004): 49 -> 48, the one lost to such a recording.
+before the last frame). On fresh runs it has not paid: seeds 22000-22004 (50 runs) 49 -> 48, 23000-23004
+through the sixteen probes 76 -> 75, each lost to a recording that stops 25 s after the end (the sweep's).
 """
 
 import math
