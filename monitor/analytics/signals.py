@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from monitor.analytics.exposure import GLINT_FRAMES
 from monitor.analytics.stats import robust_std
 from monitor.records import Evidence
 
@@ -58,16 +59,20 @@ class Series:
     def step_at(self, i: int, *, start: int, hold: int = HOLD) -> Step | None:
         """The step into frame i: the median of the `hold` frames from i against the median of up to WINDOW
         frames before (not before `start`); None if the new level does not hold or the data are short. The
-        frames before must be measured from the first on: a signal that has only just come out of clipping (a
-        dim channel as the camera raises its gain) has no level to step from yet. A few frames unmeasured
-        among them (a glint clipping the channel) leave its level known: counting them as no level had lost
-        a clean 5 % step of the sample's red at nucleation, two glint frames among the ten before (heavy
-        blur, seed 15004: crystallization_start and _end not found)."""
+        frames before must have a level: a signal that has only just come out of clipping (a dim channel as
+        the camera raises its gain) has none to step from yet. A few frames unmeasured (a glint or an exposure
+        step clipping the channel) leave the level it had known, among those frames or at their head:
+        counting them as no level had lost a clean 5 % step of the sample's red at nucleation, two glint
+        frames among the ten before (heavy blur, seed 15004), and with three at their head (a glint, then the
+        gain stepping up) the red's 7 % step was passed over for the blue's drift 6 s later (offset-far and
+        mid-melt start, fresh seed 23001)."""
         x = self.values
-        before = np.asarray(x[max(start, i - WINDOW) : i], dtype=float)
+        first = max(start, i - WINDOW)
+        before = np.asarray(x[first:i], dtype=float)
         after = np.asarray(x[i : i + hold], dtype=float)
         measured = before[~np.isnan(before)]
-        if measured.size < HOLD or np.isnan(before[0]) or after.size < hold or np.isnan(after).any():
+        short = measured.size < HOLD or after.size < hold
+        if short or np.isnan(after).any() or not self._level_at(first, start):
             return None
         old, new = float(np.median(measured)), float(np.median(after))
         size = new - old
@@ -79,6 +84,20 @@ class Series:
         if abs(x[i] - old) < 0.6 * abs(size) or abs(x[i] - x[max(i - SHARP_FRAMES, 0)]) < 0.7 * abs(size):
             return None
         return Step(i, size, self.noise_before(i, start=start))
+
+    def _level_at(self, first: int, start: int) -> bool:
+        """Whether the signal had a level at frame `first`: measured there, or in a gap of at most
+        GLINT_FRAMES unmeasured frames with a measured one on either side, the one before
+        not before `start`."""
+        x = self.values
+        if not math.isnan(x[first]):
+            return True
+        lo = max(start, first - GLINT_FRAMES)
+        earlier = np.flatnonzero(~np.isnan(np.asarray(x[lo:first], dtype=float)))
+        later = np.flatnonzero(~np.isnan(np.asarray(x[first + 1 : first + 1 + GLINT_FRAMES], dtype=float)))
+        if not earlier.size or not later.size:
+            return False
+        return (first + 1 + int(later[0])) - (lo + int(earlier[-1]) + 1) <= GLINT_FRAMES
 
     def step_spread(self, i: int, *, start: int, hold: int) -> float:
         """How far step_at's statistic (the median of `hold` frames less the median of WINDOW before) strays

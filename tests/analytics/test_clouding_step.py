@@ -86,11 +86,45 @@ def test_on_white_noise_the_held_steps_spread_adds_nothing_to_the_frame_noise() 
         assert 0.0 < WANDER * series.step_spread(i, start=0, hold=3) < 4.0 * series.noise_before(i)
 
 
-def test_a_channel_not_measured_at_the_window_s_start_has_no_level_yet() -> None:
-    """A channel only just out of clipping (a dim one as the gain rises): its first frames give no level."""
-    red = list(RED)
-    red[10:15] = [NAN] * 5
-    assert clouding_step(channels(BLUE, GREEN, red), NUCLEATION, start=0, hold=5) is None
+# The sample contrast at 415-445 s through the offset-far camera (hot-fast-cooling, fresh seed 23001): a glint
+# at 423-424 s, then the gain steps up, and red is clipped for three frames (424-426 s) at the head of the
+# ten before nucleation (435 s); blue, just out of clipping, jumps and then falls fast.
+FAR_BLUE = [NAN] * 9 + [1.5391, 1.4957, 1.481, 1.4735, 1.4614, 1.4401, 1.4329, 1.4033, 1.4001, 1.3864, 1.3893,
+    1.6431, 1.5963, 1.5885, 1.5504, 1.5453, 1.5232, 1.4855, 1.4823, 1.4763, 1.4627, 1.4589]  # fmt: skip
+FAR_GREEN = [1.2586, 1.2578, 1.2563, 1.2579, 1.2552, 1.2549, 1.2584, 1.2575, 1.2535, 1.2586, 1.2585, 1.2578,
+    1.2569, 1.2546, 1.2549, 1.254, 1.255, 1.2559, 1.2563, 1.2537, 1.2415, 1.2382, 1.2412, 1.2404, 1.2389,
+    1.2423, 1.2391, 1.2398, 1.242, 1.2456, 1.2435]  # fmt: skip
+FAR_RED = [1.2274, 1.2267, 1.2273, 1.2289, 1.2247, 1.2279, 1.2262, 1.2253, 1.226, NAN, NAN, NAN, 1.2286,
+    1.2263, 1.2252, 1.2251, 1.2258, 1.2248, 1.2262, 1.2254, 1.1462, 1.1436, 1.1457, 1.1464, 1.1472, 1.1467,
+    1.1469, 1.1447, 1.1474, 1.1476, 1.149]  # fmt: skip
+FAR_NUCLEATION = 20
+
+
+def test_a_channel_clipped_at_the_head_of_the_frames_before_keeps_the_level_it_had() -> None:
+    found = clouding_step(channels(FAR_BLUE, FAR_GREEN, FAR_RED), FAR_NUCLEATION, start=0, hold=5)
+    assert found is not None
+    assert found.channel == 2 and found.step.index == FAR_NUCLEATION and found.margin > 3.0
+    assert found.step.size == pytest.approx(1.1464 - 1.2258, abs=0.002)
+    assert all(
+        clouding_step(channels(FAR_BLUE, FAR_GREEN, FAR_RED), i, start=0, hold=5) is None
+        for i in range(12, FAR_NUCLEATION)
+    )
+
+
+def test_a_channel_not_measured_before_the_window_s_start_has_no_level_yet() -> None:
+    """A channel only just out of clipping (a dim one as the gain rises), or clipped for longer than a glint
+    lasts, gives no level on its first frames back; nor does one whose last level lies before `start`."""
+    found_red = clouding_step(channels(BLUE, GREEN, RED), NUCLEATION, start=0, hold=5)
+    assert found_red is not None and found_red.channel == 2
+    never = [NAN] * 12 + RED[12:]
+    assert clouding_step(channels(BLUE, GREEN, never), NUCLEATION, start=0, hold=5) is None
+    long_gap = list(RED)
+    long_gap[1:12] = [NAN] * 11  # 11 frames > GLINT_FRAMES
+    assert clouding_step(channels(BLUE, GREEN, long_gap), NUCLEATION, start=0, hold=5) is None
+    short_gap = list(RED)
+    short_gap[8:12] = [NAN] * 4
+    assert clouding_step(channels(BLUE, GREEN, short_gap), NUCLEATION, start=0, hold=5) is not None
+    assert clouding_step(channels(BLUE, GREEN, short_gap), NUCLEATION, start=8, hold=5) is None
 
 
 def test_theil_sen_leaves_unmeasured_points_out_in_their_places() -> None:
