@@ -120,7 +120,7 @@ class StageDetector:
 
     def update(self, observation: Observation) -> list[StageEvent]:
         if EventType.CRYSTALLIZATION_END not in self._marks.events:  # no use for them after it
-            self._growth_end.pixels.add(len(self._points), observation.pixels)
+            self._growth_end.add_pixels(len(self._points), observation.pixels)
         self._points.append(dataclasses.replace(observation, pixels=None))  # the pixels are kept above
         self._level.append(observation.level)
         # Ratios inside the frame: the camera's gain cancels out, and a local change may coincide with it.
@@ -291,7 +291,7 @@ class StageDetector:
         """Growth stops: the sample's pixels have crystallized, or its texture has reached a plateau."""
         # Without fully_molten (a recording that began late) the melt is read on the frames before the start.
         start, melt = self._index[EventType.CRYSTALLIZATION_START], self._index.get(EventType.FULLY_MOLTEN, 0)
-        found = self._growth_end.judge(self._texture.values, start, melt)
+        found = self._growth_end.judge(self._texture.values, start, melt, lambda j: self._points[j].time_s)
         if isinstance(found, str):
             self._marks.why[EventType.CRYSTALLIZATION_END] = found
         else:

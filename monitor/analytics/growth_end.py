@@ -62,6 +62,7 @@ through the sixteen probes 76 -> 75, each lost to a recording that stops 25 s af
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -234,17 +235,26 @@ class GrowthEndSearch:
     count: a share that falls back below SHARE with them had been reached early."""
 
     def __init__(self) -> None:
-        self.pixels = SamplePixels()
+        self._pixels = SamplePixels()
         self._first: GrowthEnd | None = None  # the streak's first judgement
         self._streak = 0
 
-    def judge(self, x: list[float], start: int, melt_from: int) -> GrowthEnd | str:
-        found = find_growth_end(x, start, melt_from, self.pixels)
+    def add_pixels(self, index: int, pixels: np.ndarray | None) -> None:
+        """Frame `index`'s sample pixels (SamplePixels.add)."""
+        self._pixels.add(index, pixels)
+
+    def judge(
+        self, x: list[float], start: int, melt_from: int, time_s: Callable[[int], float]
+    ) -> GrowthEnd | str:
+        """find_growth_end on the texture so far; the reason while there is no confirmed end, which names
+        a pending end by its time (`time_s` of a frame index)."""
+        found = find_growth_end(x, start, melt_from, self._pixels)
         if isinstance(found, str):
             self._first, self._streak = None, 0
             return found
         self._first = self._first or found
         self._streak += 1
         if self._streak < STREAK:
-            return f"growth seems ended at frame {self._first.index}: {self._streak} of {STREAK} agree"
+            at = time_s(self._first.index)
+            return f"growth seems ended at {at:g} s: {self._streak} of {STREAK} frames in a row agree so far"
         return self._first

@@ -41,7 +41,7 @@ def first_end(texture: np.ndarray) -> GrowthEnd | None:
     """Asked once per frame, as the online detector does: the first end confirmed."""
     search = GrowthEndSearch()
     for n in range(START + PLATEAU + 1, texture.size + 1):
-        found = search.judge(list(texture[:n]), START, MELT_FROM)
+        found = search.judge(list(texture[:n]), START, MELT_FROM, float)
         if isinstance(found, GrowthEnd):
             return found
     return None
@@ -241,7 +241,7 @@ def ends_on(texture: list[float], start: int) -> int | None:
     """The first end the detector's growth-end search confirms on a texture series, frame by frame."""
     search = GrowthEndSearch()
     for n in range(start + PLATEAU + 1, len(texture) + 1):
-        found = search.judge(texture[:n], start, POWDER)
+        found = search.judge(texture[:n], start, POWDER, float)
         if isinstance(found, GrowthEnd):
             return found.index
     return None
@@ -292,9 +292,9 @@ def pixel_end(frames: list[np.ndarray], start: int, box: Box = BOX) -> GrowthEnd
     search, texture = GrowthEndSearch(), []
     for i, frame in enumerate(frames):
         texture.append(extractor.extract(frame).area_texture)
-        search.pixels.add(i, extractor.sample_pixels)
+        search.add_pixels(i, extractor.sample_pixels)
         if i >= start + PLATEAU:
-            found = search.judge(texture, start, POWDER)
+            found = search.judge(texture, start, POWDER, float)
             if isinstance(found, GrowthEnd):
                 return found
     return None
@@ -428,7 +428,9 @@ def test_an_end_is_confirmed_by_streak_frames_in_a_row_and_dated_at_the_first(
     script = iter([ended[0], *[still] * 2, *ended[STREAK:]])
     monkeypatch.setattr(growth_end, "find_growth_end", lambda *_: next(script))
     search = GrowthEndSearch()
-    answers = [search.judge([], START, MELT_FROM) for _ in range(3 + STREAK)]
+    answers = [search.judge([], START, MELT_FROM, lambda i: 110.0 + i) for _ in range(3 + STREAK)]
     assert all(isinstance(a, str) for a in answers[: 2 + STREAK])
-    assert "agree" in str(answers[0]) and answers[1] == still
+    # A pending end is named by its time (frame 200 of a recording that began at 110 s), not its index.
+    assert answers[0] == f"growth seems ended at 310 s: 1 of {STREAK} frames in a row agree so far"
+    assert answers[1] == still
     assert answers[-1] == ended[STREAK]
