@@ -59,8 +59,8 @@ sweep cameras, 21000-21004 through fifteen probes): 163 -> 166 within 5 s (a str
 a longer streak loses ends on recordings that stop soon after them, the last candidate being PLATEAU frames
 before the last frame). On fresh runs it has not paid: seeds 22000-22004 (50 runs) 49 -> 48, 23000-23004
 through the sixteen probes 76 -> 75, each lost to a recording that stops 25 s after the end (the sweep's).
-Replayed at stop 45 on 260 runs without seed 19004 (docs/growth_end_replay.py): streaks of 1-4 put 252,
-250, 250 and 248 within the targets. Confirming frames were not let off with a share just under SHARE:
+Replayed at stop 45 on 310 runs (docs/growth_end_replay.py; 19000-19004 among them): streaks of 1-4 put
+294, 295, 296 and 292 within the targets. Confirming frames were not let off with a share just under SHARE:
 19004's early end fell back to 0.9889, vga's true one (seed 23001) swung to 0.9883 (docs/analytics.md).
 """
 
