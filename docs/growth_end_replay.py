@@ -24,10 +24,10 @@ from typing import Any
 
 from monitor.analytics import growth_end
 from monitor.config import load_config
+from monitor.evaluation import analytics_sweep as sweep
 from monitor.evaluation import sweep_cases as cases
-from monitor.evaluation.analytics_sweep import TOLERANCE_S, _complete, score_run
-from monitor.pipeline.process import build_processor
-from monitor.simulate import simulate
+from monitor.pipeline.process import FrameProcessor
+from monitor.records import read_events
 
 ENDED = "ended"
 
@@ -61,34 +61,30 @@ def log(folder: Path, offset: int, out: Path, variants: list[str], programmes: l
     candidates: list[list[Any]] = []
     growth_end.find_growth_end = patched_search(candidates)
     growth_end.STREAK = 10**9  # never confirmed: every candidate to the recording's end is judged
-    config = load_config(None)
+    build, firsts = sweep.processor_builder(load_config(None)), []
+
+    def marked(liquidus_c: float | None) -> FrameProcessor:
+        firsts.append(len(candidates))  # run_sweep builds each run's pipeline just before scoring it
+        return build(liquidus_c)
+
     known = {v.name: v for v in (*cases.VARIANTS, *cases.PROBES)}
+    chosen = [s for s in cases.SCENARIOS if not programmes or s.name in programmes]
+    scored = sweep.run_sweep(
+        folder, marked, variants=[known[name] for name in variants], scenarios=cases.reseeded(chosen, offset)
+    )
     with out.open("a", encoding="utf-8") as f:
-        for variant in (known[name] for name in variants):
-            chosen = [s for s in cases.SCENARIOS if not programmes or s.name in programmes]
-            for s in cases.reseeded(chosen, offset):
-                run = folder / variant.name / s.name
-                if not _complete(run):
-                    simulate(run, variant.options(cases.scenario_options(s)), progress=False)
-                liquidus = s.profile.fully_molten_c if variant.liquidus_configured else None
-                analytics = config.analytics.model_copy(
-                    update={"liquidus_c": liquidus or config.analytics.liquidus_c}
-                )
-                processor = build_processor(config.model_copy(update={"analytics": analytics}))
-                candidates.clear()
-                scored = score_run(run, processor, variant=variant.name, scenario=s)
-                times = scored.result.times
-                truth = json.loads((run / "events.json").read_text(encoding="utf-8"))["events"]
-                record = {
-                    "variant": variant.name,
-                    "scenario": s.name,
-                    "errors": {k.value: e for k, e in scored.errors.items()},
-                    "false": scored.false_events,
-                    "unreliable": scored.unreliable,
-                    "truth": {e["type"]: e["time_s"] for e in truth},
-                    "candidates": [[times[c[0]], *c[1:]] for c in candidates],
-                }
-                f.write(json.dumps(record) + "\n")
+        for run, first, last in zip(scored, firsts, [*firsts[1:], len(candidates)], strict=True):
+            truth = read_events(folder / run.variant / run.scenario.name / "events.json")
+            record = {
+                "variant": run.variant,
+                "scenario": run.scenario.name,
+                "errors": {k.value: e for k, e in run.errors.items()},
+                "false": run.false_events,
+                "unreliable": run.unreliable,
+                "truth": {e.type.value: e.time_s for e in truth},
+                "candidates": [[run.result.times[c[0]], *c[1:]] for c in candidates[first:last]],
+            }
+            f.write(json.dumps(record) + "\n")
 
 
 def confirmed(candidates: list[list[Any]], streak: int) -> float | None:
@@ -105,17 +101,22 @@ def within(record: dict[str, Any], end: float | None) -> bool:
     errors = {**record["errors"], "crystallization_end": None}
     if end is not None:
         errors["crystallization_end"] = end - record["truth"]["crystallization_end"]
-    timed = all(e is not None and abs(e) <= TOLERANCE_S.get(k, float("inf")) for k, e in errors.items())
+    timed = all(e is not None and abs(e) <= sweep.TOLERANCE_S.get(k, float("inf")) for k, e in errors.items())
     return timed and not record["false"] and record["unreliable"] == ["2#"]
+
+
+def seed_set(scenario: str) -> str:
+    """A reseeded scenario's set of five seeds: "hot-fast-cooling-seed23001" -> "2300x"."""
+    return scenario.rsplit("seed", 1)[1][:-1] + "x"
 
 
 def replay(files: list[Path], streaks: list[int]) -> None:
     records = [json.loads(line) for f in files for line in f.read_text(encoding="utf-8").splitlines()]
-    sets = sorted({r["scenario"].rsplit("seed", 1)[1][:-1] + "x" for r in records})
+    sets = sorted({seed_set(r["scenario"]) for r in records})
     for streak in streaks:
         passed, runs = Counter[str](), Counter[str]()
         for r in records:
-            seeds = r["scenario"].rsplit("seed", 1)[1][:-1] + "x"
+            seeds = seed_set(r["scenario"])
             runs[seeds] += 1
             passed[seeds] += within(r, confirmed(r["candidates"], streak))
         per_set = ", ".join(f"seeds {s}: {passed[s]}/{runs[s]}" for s in sets)

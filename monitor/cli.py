@@ -276,7 +276,6 @@ def cmd_evaluate_analytics(args: argparse.Namespace) -> int:
     from monitor.analytics.features import FeatureExtractor
     from monitor.evaluation import analytics_sweep as sweep
     from monitor.evaluation import sweep_cases as cases
-    from monitor.pipeline.process import FrameProcessor, build_processor
 
     config = load_config(args.config)
     try:
@@ -289,14 +288,12 @@ def cmd_evaluate_analytics(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    def build(liquidus_c: float | None) -> FrameProcessor:
-        analytics = config.analytics.model_copy(
-            update={"liquidus_c": liquidus_c or config.analytics.liquidus_c}
-        )
-        return build_processor(config.model_copy(update={"analytics": analytics}))
-
     results = sweep.run_sweep(
-        args.out, build, variants=variants, scenarios=scenarios, progress=not args.quiet
+        args.out,
+        sweep.processor_builder(config),
+        variants=variants,
+        scenarios=scenarios,
+        progress=not args.quiet,
     )
     print(sweep.format_sweep(results))
     first = args.out / results[0].variant / results[0].scenario.name

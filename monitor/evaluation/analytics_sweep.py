@@ -18,10 +18,11 @@ import cv2
 from monitor.analytics.detector import Observation, StageDetector
 from monitor.analytics.features import FeatureExtractor
 from monitor.analytics.result import AnalysisResult
+from monitor.config import MonitorConfig
 from monitor.evaluation.sweep_cases import SCENARIOS, VARIANTS, Scenario, Variant, scenario_options
 from monitor.ingest.loader import list_frames
 from monitor.pipeline.batch import analyze_frames
-from monitor.pipeline.process import FrameProcessor
+from monitor.pipeline.process import FrameProcessor, build_processor
 from monitor.records import EventType, read_events
 from monitor.simulate import simulate
 
@@ -55,6 +56,18 @@ class ScenarioResult:
             e is not None and abs(e) <= TOLERANCE_S.get(k, float("inf")) for k, e in self.errors.items()
         )
         return timed and not self.false_events and self.unreliable == ["2#"]
+
+
+def processor_builder(config: MonitorConfig) -> Callable[[float | None], FrameProcessor]:
+    """run_sweep's `build`: the config's pipeline, told the flux's liquidus when a variant configures it."""
+
+    def build(liquidus_c: float | None) -> FrameProcessor:
+        analytics = config.analytics.model_copy(
+            update={"liquidus_c": liquidus_c or config.analytics.liquidus_c}
+        )
+        return build_processor(config.model_copy(update={"analytics": analytics}))
+
+    return build
 
 
 def run_sweep(
