@@ -112,6 +112,20 @@ class GrowthEnd:
     evidence: list[Evidence]
 
 
+@dataclass(frozen=True, slots=True)
+class Plateau:
+    """The sample's pixels over a candidate's plateau window (frames x pixels) against the melt."""
+
+    window: np.ndarray
+    base: np.ndarray  # each pixel's melt level
+    rise: np.ndarray  # each pixel's median over the window, less its melt level
+    risen: np.ndarray  # the pixels whose rise is beyond their noise
+
+    def capped(self) -> np.ndarray:
+        """Each pixel's contrast over the melt, capped at the _CAP quantile of the risen pixels' rises."""
+        return np.minimum(self.window - self.base, float(np.quantile(self.rise[self.risen], _CAP)))
+
+
 class SamplePixels:
     """The squared local contrast of each of the sample's pixels (FeatureExtractor.sample_pixels), frame by
     frame (indexed like the detector's series): the last _KEEP frames until the search for the end starts,
@@ -157,19 +171,30 @@ class SamplePixels:
             smooth = np.median(np.stack([self._maps[k] for k in near]).astype(np.float32), axis=0)
             self._highest = smooth if self._highest is None else np.maximum(self._highest, smooth)
         self._upto = max(self._upto, i)
+        plateau = self.plateau(i, n)
+        if self._highest is None or plateau.risen.mean() < _RISEN:
+            return None
+        # The sample's growth over the plateau, each pixel's contrast capped at what most crystallized pixels
+        # reach: an area, as the texture is, in which the most contrasted pixels (grain boundaries) weigh no
+        # more than the rest. Over every pixel, not only the risen ones: a pixel still liquid in the plateau's
+        # first half rises in its second, and only the whole sample's area sees it (seed 19004's slow tail).
+        grown = plateau.capped().mean(axis=1)
+        return PixelJudgement(self.crossed(plateau, FRONT), int(plateau.risen.sum()), flat_trend(grown))
+
+    def crossed(self, plateau: "Plateau", front: float) -> float:
+        """The share of the plateau's risen pixels whose contrast had covered `front` of their rise by its
+        first frame (the last crystallized() was asked for)."""
+        assert self._highest is not None
+        risen = plateau.risen
+        return float((self._highest[risen] >= (plateau.base + front * plateau.rise)[risen]).mean())
+
+    def plateau(self, i: int, n: int) -> "Plateau":
+        """Frames i..n-1 against the melt (after crystallized() has fixed the melt for this start)."""
+        assert self._melt is not None
         _, base, noise = self._melt
         window = np.stack([self._maps[j] for j in range(i, n)]).astype(np.float32)
         rise = np.median(window, axis=0) - base
-        risen = rise > _NOISE_MARGIN * np.maximum(noise, 1e-12)
-        if self._highest is None or risen.mean() < _RISEN:
-            return None
-        crossed = self._highest[risen] >= (base + FRONT * rise)[risen]
-        # The sample's growth over the plateau, each pixel's contrast capped at what most crystallized pixels
-        # reach: an area, as the texture is, in which the most contrasted pixels (grain boundaries) weigh no
-        # more than the rest.
-        cap = float(np.quantile(rise[risen], _CAP))
-        grown = np.minimum(window - base, cap).mean(axis=1)
-        return PixelJudgement(float(crossed.mean()), int(risen.sum()), flat_trend(grown))
+        return Plateau(window, base, rise, rise > _NOISE_MARGIN * np.maximum(noise, 1e-12))
 
 
 def flat_trend(level: np.ndarray) -> float:
