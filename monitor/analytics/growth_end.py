@@ -181,14 +181,14 @@ class SamplePixels:
         grown = plateau.capped().mean(axis=1)
         return PixelJudgement(self.crossed(plateau, FRONT), int(plateau.risen.sum()), flat_trend(grown))
 
-    def crossed(self, plateau: "Plateau", front: float) -> float:
+    def crossed(self, plateau: Plateau, front: float) -> float:
         """The share of the plateau's risen pixels whose contrast had covered `front` of their rise by its
         first frame (the last crystallized() was asked for)."""
         assert self._highest is not None
         risen = plateau.risen
         return float((self._highest[risen] >= (plateau.base + front * plateau.rise)[risen]).mean())
 
-    def plateau(self, i: int, n: int) -> "Plateau":
+    def plateau(self, i: int, n: int) -> Plateau:
         """Frames i..n-1 against the melt (after crystallized() has fixed the melt for this start)."""
         assert self._melt is not None
         _, base, noise = self._melt
