@@ -30,6 +30,11 @@ _POWDER_SHARE = 0.2  # a powder mask smaller than this share of the box: no powd
 # The mask grows by 4 halved pixels: the powder's rim is less grainy than its middle, and the last liquid
 # freezes at the rim (without it, the texture flattened before growth ended: 47/50 sweep runs, not 49).
 _POWDER_GROW = np.ones((9, 9), np.uint8)
+# Powder is a heap: its grain fills its outline (the sweep's powder masks: solidity 0.97). A recording begun
+# after the melt shows no powder; its grain is the melt's rim, the glowing wires and glare, a ring around the
+# smooth melt (solidity 0.54-0.61), which as a mask left the sample's inside out of its pixels. Then the whole
+# box counts.
+_POWDER_SOLIDITY = 0.8
 _NOISE_STRIP = 24  # rows of chamber wall the noise is measured on
 # A channel scales with the camera's gain while its means stay off black and few of its pixels are white: a
 # clipped pixel's lost excess has no bound (a bright sample's red, 55 % white at a mean of 234 while the gain
@@ -187,8 +192,19 @@ class _PowderMask:
                 # Blurred, so the powder's grain between its grainiest pixels counts, and thin lines do not.
                 grainy = cv2.blur(self._sum / POWDER_FRAMES, _POWDER_BLUR) > 0.5 * TEXTURE_LEVEL**2
                 grainy = cv2.dilate(grainy.astype(np.uint8), _POWDER_GROW) > 0
-                self.mask = grainy if grainy.mean() >= _POWDER_SHARE else None
+                powder = grainy.mean() >= _POWDER_SHARE and solidity(grainy) >= _POWDER_SOLIDITY
+                self.mask = grainy if powder else None
         return squared.ravel() if self.mask is None else squared[self.mask]
+
+
+def solidity(mask: np.ndarray) -> float:
+    """The share of the mask's convex hull that the mask fills."""
+    points = cv2.findNonZero(mask.view(np.uint8))
+    if points is None:
+        return 0.0
+    hull = np.zeros(mask.shape, np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(points), 1)
+    return float(mask.sum()) / max(float(hull.sum()), 1.0)
 
 
 def contrast_of(squared: np.ndarray | None) -> tuple[float, float]:

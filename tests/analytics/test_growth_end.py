@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from monitor.analytics import growth_end
-from monitor.analytics.features import FeatureExtractor, contrast_of, texture_map
+from monitor.analytics.features import POWDER_FRAMES, FeatureExtractor, contrast_of, solidity, texture_map
 from monitor.analytics.growth_end import (
     MAX_PIXELS,
     MIN_PIXELS,
@@ -434,3 +434,62 @@ def test_an_end_is_confirmed_by_streak_frames_in_a_row_and_dated_at_the_first(
     assert answers[0] == f"growth seems ended at 310 s: 1 of {STREAK} frames in a row agree so far"
     assert answers[1] == still
     assert answers[-1] == ended[STREAK]
+
+
+# --- where the sample's pixels are ------------------------------------------------------------------------
+
+
+def first_frames(*, molten: bool, seed: int = 0) -> list[np.ndarray]:
+    """A run's first frames of BOX. Powder: a grainy elliptical heap on a smooth wall. Molten (a recording
+    begun after the melt): the sample a smooth melt darker than the wall with a soft rim, and the two
+    thermocouple wires glowing brighter than the wall below it."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0 : BOX.height, 0 : BOX.width]
+    across, down = (xx - BOX.width / 2) / (0.4 * BOX.width), (yy - BOX.height / 2) / (0.32 * BOX.height)
+    sample = (across**2 + down**2 < 1.0).astype(np.float32)
+    wires = np.zeros((BOX.height, BOX.width), np.float32)
+    for x in (int(0.12 * BOX.width), int(0.88 * BOX.width)):
+        cv2.line(wires, (x, int(0.6 * BOX.height)), (x, BOX.height - 1), 1.0, 4)
+    frames = []
+    for _ in range(POWDER_FRAMES):
+        if molten:
+            image = 100.0 - 20.0 * cv2.GaussianBlur(sample, (0, 0), 3.0) + 30.0 * wires * (1.0 - sample)
+        else:
+            grain = cv2.GaussianBlur(rng.normal(0.0, 1.0, sample.shape).astype(np.float32), (0, 0), 1.2)
+            image = 100.0 + 30.0 * grain / grain.std() * sample
+        frame = np.full((260, 320), 90.0, np.float32)
+        frame[BOX.y : BOX.y + BOX.height, BOX.x : BOX.x + BOX.width] = image
+        frame += rng.normal(0.0, 2.0, frame.shape)
+        frames.append(cv2.cvtColor(np.clip(frame, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR))
+    return frames
+
+
+def sample_pixel_count(frames: list[np.ndarray]) -> int:
+    extractor = FeatureExtractor(parse_config({}, env={}).analytics)
+    extractor.set_sample_box(BOX)
+    for frame in frames:
+        extractor.extract(frame)
+    assert extractor.sample_pixels is not None
+    return extractor.sample_pixels.size
+
+
+def test_the_powder_heap_marks_the_sample_s_pixels() -> None:
+    whole_box = (BOX.height // 2) * (BOX.width // 2)
+    # The ellipse covers 40 % of the box; the mask grows it by its rim.
+    assert 0.4 * whole_box < sample_pixel_count(first_frames(molten=False)) < 0.7 * whole_box
+
+
+def test_a_recording_begun_on_the_melt_counts_the_whole_box() -> None:
+    """Its first frames hold no powder: their grain is a ring (the melt's soft rim, the glowing wires) round
+    a smooth middle, and as a mask that ring left the sample's inside out of its pixels."""
+    assert sample_pixel_count(first_frames(molten=True)) == (BOX.height // 2) * (BOX.width // 2)
+
+
+def test_solidity_is_the_share_of_the_outline_filled() -> None:
+    heap = np.zeros((80, 120), bool)
+    heap[10:70, 10:110] = True
+    assert solidity(heap) == pytest.approx(1.0)
+    ring = heap.copy()
+    ring[20:60, 20:100] = False
+    assert solidity(ring) == pytest.approx(1.0 - 40 * 80 / (60 * 100), abs=0.02)
+    assert solidity(np.zeros((5, 5), bool)) == 0.0
