@@ -30,11 +30,12 @@ _POWDER_SHARE = 0.2  # a powder mask smaller than this share of the box: no powd
 # The mask grows by 4 halved pixels: the powder's rim is less grainy than its middle, and the last liquid
 # freezes at the rim (without it, the texture flattened before growth ended: 47/50 sweep runs, not 49).
 _POWDER_GROW = np.ones((9, 9), np.uint8)
-# Powder is a heap: its grain fills its outline (the sweep's powder masks: solidity 0.97). A recording begun
-# after the melt shows no powder; its grain is the melt's rim, the glowing wires and glare, a ring around the
-# smooth melt (solidity 0.54-0.61), which as a mask left the sample's inside out of its pixels. Then the whole
-# box counts.
-_POWDER_SOLIDITY = 0.8
+# Powder is a heap: its grain fills its outline (0.965-1.0 of its convex hull on the 310 stored sweep and
+# probe runs, heavy blur and late or mid-melt starts aside). Grain that does not is a ring: under a heavy blur only the heap's rim
+# stays grainy (0.71-0.81), a recording begun after the melt shows the melt's soft rim, the glowing wires and
+# glare (0.54-0.62). As a mask, a ring left the sample's inside out of its pixels. The sample lies within its
+# outline, so then the convex hull is the mask (one recording begun mid-melt, 0.88, takes it too).
+_POWDER_SOLIDITY = 0.9
 _NOISE_STRIP = 24  # rows of chamber wall the noise is measured on
 # A channel scales with the camera's gain while its means stay off black and few of its pixels are white: a
 # clipped pixel's lost excess has no bound (a bright sample's red, 55 % white at a mean of 234 while the gain
@@ -192,19 +193,25 @@ class _PowderMask:
                 # Blurred, so the powder's grain between its grainiest pixels counts, and thin lines do not.
                 grainy = cv2.blur(self._sum / POWDER_FRAMES, _POWDER_BLUR) > 0.5 * TEXTURE_LEVEL**2
                 grainy = cv2.dilate(grainy.astype(np.uint8), _POWDER_GROW) > 0
-                powder = grainy.mean() >= _POWDER_SHARE and solidity(grainy) >= _POWDER_SOLIDITY
-                self.mask = grainy if powder else None
+                if grainy.mean() < _POWDER_SHARE:
+                    self.mask = None
+                else:
+                    self.mask = grainy if solidity(grainy) >= _POWDER_SOLIDITY else convex_hull(grainy)
         return squared.ravel() if self.mask is None else squared[self.mask]
+
+
+def convex_hull(mask: np.ndarray) -> np.ndarray:
+    """The mask's convex hull, filled."""
+    hull = np.zeros(mask.shape, np.uint8)
+    points = cv2.findNonZero(mask.view(np.uint8))
+    if points is not None:
+        cv2.fillConvexPoly(hull, cv2.convexHull(points), 1)
+    return hull > 0
 
 
 def solidity(mask: np.ndarray) -> float:
     """The share of the mask's convex hull that the mask fills."""
-    points = cv2.findNonZero(mask.view(np.uint8))
-    if points is None:
-        return 0.0
-    hull = np.zeros(mask.shape, np.uint8)
-    cv2.fillConvexPoly(hull, cv2.convexHull(points), 1)
-    return float(mask.sum()) / max(float(hull.sum()), 1.0)
+    return float(mask.sum()) / max(float(convex_hull(mask).sum()), 1.0)
 
 
 def contrast_of(squared: np.ndarray | None) -> tuple[float, float]:

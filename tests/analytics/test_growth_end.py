@@ -440,23 +440,28 @@ def test_an_end_is_confirmed_by_streak_frames_in_a_row_and_dated_at_the_first(
 
 
 def first_frames(*, molten: bool, seed: int = 0) -> list[np.ndarray]:
-    """A run's first frames of BOX. Powder: a grainy elliptical heap on a smooth wall. Molten (a recording
-    begun after the melt): the sample a smooth melt darker than the wall with a soft rim, and the two
-    thermocouple wires glowing brighter than the wall below it."""
+    """A run's first frames of BOX, then one with crystals in the sample's middle. Powder: a grainy
+    elliptical heap on a smooth wall. Molten (a recording begun after the melt): the sample a smooth melt
+    darker than the wall with a soft rim, and the two thermocouple wires glowing brighter than the wall below
+    it."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0 : BOX.height, 0 : BOX.width]
     across, down = (xx - BOX.width / 2) / (0.4 * BOX.width), (yy - BOX.height / 2) / (0.32 * BOX.height)
     sample = (across**2 + down**2 < 1.0).astype(np.float32)
+    middle = across**2 + down**2 < 0.3**2
     wires = np.zeros((BOX.height, BOX.width), np.float32)
     for x in (int(0.12 * BOX.width), int(0.88 * BOX.width)):
         cv2.line(wires, (x, int(0.6 * BOX.height)), (x, BOX.height - 1), 1.0, 4)
     frames = []
-    for _ in range(POWDER_FRAMES):
+    for i in range(POWDER_FRAMES + 1):
+        grain = cv2.GaussianBlur(rng.normal(0.0, 1.0, sample.shape).astype(np.float32), (0, 0), 1.2)
+        grain *= 30.0 / grain.std()
         if molten:
             image = 100.0 - 20.0 * cv2.GaussianBlur(sample, (0, 0), 3.0) + 30.0 * wires * (1.0 - sample)
         else:
-            grain = cv2.GaussianBlur(rng.normal(0.0, 1.0, sample.shape).astype(np.float32), (0, 0), 1.2)
-            image = 100.0 + 30.0 * grain / grain.std() * sample
+            image = 100.0 + grain * sample
+        if i == POWDER_FRAMES:  # crystals in the middle of the (now molten) sample
+            image[middle] = 80.0 + grain[middle]
         frame = np.full((260, 320), 90.0, np.float32)
         frame[BOX.y : BOX.y + BOX.height, BOX.x : BOX.x + BOX.width] = image
         frame += rng.normal(0.0, 2.0, frame.shape)
@@ -464,25 +469,24 @@ def first_frames(*, molten: bool, seed: int = 0) -> list[np.ndarray]:
     return frames
 
 
-def sample_pixel_count(frames: list[np.ndarray]) -> int:
+def test_the_powder_heap_marks_the_sample_s_pixels() -> None:
     extractor = FeatureExtractor(parse_config({}, env={}).analytics)
     extractor.set_sample_box(BOX)
-    for frame in frames:
+    for frame in first_frames(molten=False)[:POWDER_FRAMES]:
         extractor.extract(frame)
     assert extractor.sample_pixels is not None
-    return extractor.sample_pixels.size
-
-
-def test_the_powder_heap_marks_the_sample_s_pixels() -> None:
-    whole_box = (BOX.height // 2) * (BOX.width // 2)
     # The ellipse covers 40 % of the box; the mask grows it by its rim.
-    assert 0.4 * whole_box < sample_pixel_count(first_frames(molten=False)) < 0.7 * whole_box
+    whole_box = (BOX.height // 2) * (BOX.width // 2)
+    assert 0.4 * whole_box < extractor.sample_pixels.size < 0.7 * whole_box
 
 
-def test_a_recording_begun_on_the_melt_counts_the_whole_box() -> None:
+def test_a_recording_begun_on_the_melt_sees_the_sample_s_middle() -> None:
     """Its first frames hold no powder: their grain is a ring (the melt's soft rim, the glowing wires) round
-    a smooth middle, and as a mask that ring left the sample's inside out of its pixels."""
-    assert sample_pixel_count(first_frames(molten=True)) == (BOX.height // 2) * (BOX.width // 2)
+    a smooth middle. As a mask, that ring left crystals in the sample's middle out of its texture."""
+    extractor = FeatureExtractor(parse_config({}, env={}).analytics)
+    extractor.set_sample_box(BOX)
+    texture = [extractor.extract(frame).area_texture for frame in first_frames(molten=True)]
+    assert texture[-1] > 2.0 * texture[POWDER_FRAMES - 1]
 
 
 def test_solidity_is_the_share_of_the_outline_filled() -> None:
