@@ -31,10 +31,11 @@ _POWDER_SHARE = 0.2  # a powder mask smaller than this share of the box: no powd
 # freezes at the rim (without it, the texture flattened before growth ended: 47/50 sweep runs, not 49).
 _POWDER_GROW = np.ones((9, 9), np.uint8)
 # Powder is a heap: its grain fills its outline (0.965-1.0 of its convex hull on the 310 stored sweep and
-# probe runs, heavy blur and late or mid-melt starts aside). Grain that does not is a ring: under a heavy blur only the heap's rim
-# stays grainy (0.71-0.81), a recording begun after the melt shows the melt's soft rim, the glowing wires and
-# glare (0.54-0.62). As a mask, a ring left the sample's inside out of its pixels. The sample lies within its
-# outline, so then the convex hull is the mask (one recording begun mid-melt, 0.88, takes it too).
+# probe runs, heavy blur and late or mid-melt starts aside). Grain that does not is a ring: under a heavy
+# blur only the heap's rim stays grainy (0.71-0.81), a recording begun after the melt shows the melt's soft
+# rim, the glowing wires and glare (0.54-0.62). As a mask, a ring left the sample's inside out of its pixels.
+# The sample lies within its outline, so then the convex hull is the mask (one recording begun mid-melt,
+# 0.88, takes it too).
 _POWDER_SOLIDITY = 0.9
 _NOISE_STRIP = 24  # rows of chamber wall the noise is measured on
 # A channel scales with the camera's gain while its means stay off black and few of its pixels are white: a
