@@ -37,7 +37,7 @@ ENDED = "ended"
 
 def patched_search(candidates: list[list[Any]]) -> Callable[..., growth_end.GrowthEnd | str]:
     """growth_end.find_growth_end that appends [candidate index, verdict, share, risen, trend, alternatives]
-    per call; the alternatives (ALTERNATIVES) are what the pixels would have given by other rules."""
+    per call; the alternatives (alternatives()) are what the pixels would have given by other rules."""
     judged: dict[int, tuple[growth_end.PixelJudgement, dict[str, Any]] | None] = {}
     crystallized = growth_end.SamplePixels.crystallized
     find = growth_end.find_growth_end
