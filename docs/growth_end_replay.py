@@ -89,7 +89,7 @@ def reverdict(candidate: list[Any], trend: str, front: float) -> str:
     if trend == "risen":
         growth = alternative["risen_trend"]
     flat = -growth_end._FLAT_FALL <= growth <= growth_end._FLAT_RISE
-    return ENDED if flat and share >= growth_end.SHARE else "the texture of the sample is still growing"
+    return ENDED if flat and share >= growth_end.SHARE else growth_end.STILL_GROWING
 
 
 def log(folder: Path, offset: int, out: Path, variants: list[str], programmes: list[str] | None) -> None:

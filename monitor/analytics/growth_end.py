@@ -96,6 +96,7 @@ MAX_PIXELS = 10_000  # a larger sample is sampled evenly: a share needs no more
 # smaller sample the windows around the last pockets see them crystallized early, and the level judges. A
 # 320x240 frame (its sample 1170 pixels) ended 12-38 s early on 4 of 5 runs by pixels, within 1 s by level.
 MIN_PIXELS = round(25 / (1.0 - SHARE))
+STILL_GROWING = "the texture of the sample is still growing"  # the reason while growth has not ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +218,7 @@ def find_growth_end(
     n = len(x)
     if all(math.isnan(v) for v in x[-PLATEAU:]):
         return "no texture signal of the sample"
-    still = "the texture of the sample is still growing"
+    still = STILL_GROWING
     i = n - PLATEAU  # the candidate: the frame with a whole plateau window after it
     melt = np.asarray(x[max(melt_from, start - _MELT_FRAMES) : start + 1], dtype=float)
     melt = melt[~np.isnan(melt)]

@@ -186,6 +186,27 @@ def test_the_area_texture_does_not_jump_with_the_camera_gain() -> None:
 POWDER, MOLTEN, GROWTH, AFTER = 5, 40, 70, 30  # frames of each phase of the image run below
 
 
+def ellipse_and_wires(wire_top: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """BOX's elliptical sample (each pixel's radius, 1 at the sample's edge, and the sample) and two
+    thermocouple wires hanging from `wire_top` (a share of the box's height) in its lower corners."""
+    yy, xx = np.mgrid[0 : BOX.height, 0 : BOX.width]
+    across, down = (xx - BOX.width / 2) / (0.4 * BOX.width), (yy - BOX.height / 2) / (0.32 * BOX.height)
+    radius = np.sqrt(across**2 + down**2)
+    sample = radius < 1.0
+    wires = np.zeros((BOX.height, BOX.width), np.uint8)
+    for x in (int(0.12 * BOX.width), int(0.88 * BOX.width)):
+        cv2.line(wires, (x, int(wire_top * BOX.height)), (x, BOX.height - 1), 1, 4)
+    return radius, sample, wires.astype(bool) & ~sample
+
+
+def framed(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """BOX's image on a smooth wall, with sensor noise of 2 grey levels, as a BGR frame."""
+    frame = np.full((260, 320), 90.0, np.float32)
+    frame[BOX.y : BOX.y + BOX.height, BOX.x : BOX.x + BOX.width] = image
+    frame += rng.normal(0.0, 2.0, frame.shape)
+    return cv2.cvtColor(np.clip(frame, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+
+
 def sample_run(
     *, grows: bool, seed: int = 0, rim_last: bool = False, last_contrast: float = 1.0, n: float = 2.5
 ) -> tuple[list[np.ndarray], int, int]:
@@ -198,16 +219,9 @@ def sample_run(
     to crystallize have this many times the contrast of the rest (grain boundaries, where grains meet last,
     are the most contrasted). n: the Avrami exponent."""
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0 : BOX.height, 0 : BOX.width]
-    across, down = (xx - BOX.width / 2) / (0.4 * BOX.width), (yy - BOX.height / 2) / (0.32 * BOX.height)
-    sample = across**2 + down**2 < 1.0
-    wires = np.zeros((BOX.height, BOX.width), np.uint8)
-    for x in (int(0.12 * BOX.width), int(0.88 * BOX.width)):
-        cv2.line(wires, (x, int(0.75 * BOX.height)), (x, BOX.height - 1), 1, 4)
-    wires = wires.astype(bool) & ~sample
+    radius, sample, wires = ellipse_and_wires(0.75)
     grain = cv2.GaussianBlur(rng.normal(0.0, 1.0, sample.shape).astype(np.float32), (0, 0), 1.2)
     facets = 1.0 + 0.2 * grain / grain.std()
-    radius = np.sqrt(across**2 + down**2)
     powder = 1.0 + 0.3 * grain / grain.std() * (np.clip(1.0 - radius, 0.0, 1.0) if rim_last else 1.0)
     # Crystals reach a pixel in the order of a smooth random field: compact grains, the last liquid between.
     arrival = cv2.GaussianBlur(rng.random(sample.shape).astype(np.float32), (0, 0), 6.0)
@@ -230,10 +244,7 @@ def sample_run(
             crystal = sample & (order < fraction)
             image[crystal] = 100.0 * facets[crystal]
         image[wires] = 100.0 * (1.0 - 0.006 * max(i - start, 0))
-        frame = np.full((260, 320), 90.0, np.float32)
-        frame[BOX.y : BOX.y + BOX.height, BOX.x : BOX.x + BOX.width] = image
-        frame += rng.normal(0.0, 2.0, frame.shape)
-        frames.append(cv2.cvtColor(np.clip(frame, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR))
+        frames.append(framed(image, rng))
     return frames, start, start + math.ceil(duration)
 
 
@@ -445,27 +456,19 @@ def first_frames(*, molten: bool, seed: int = 0) -> list[np.ndarray]:
     darker than the wall with a soft rim, and the two thermocouple wires glowing brighter than the wall below
     it."""
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0 : BOX.height, 0 : BOX.width]
-    across, down = (xx - BOX.width / 2) / (0.4 * BOX.width), (yy - BOX.height / 2) / (0.32 * BOX.height)
-    sample = (across**2 + down**2 < 1.0).astype(np.float32)
-    middle = across**2 + down**2 < 0.3**2
-    wires = np.zeros((BOX.height, BOX.width), np.float32)
-    for x in (int(0.12 * BOX.width), int(0.88 * BOX.width)):
-        cv2.line(wires, (x, int(0.6 * BOX.height)), (x, BOX.height - 1), 1.0, 4)
+    radius, inside, wires = ellipse_and_wires(0.6)
+    sample, middle = inside.astype(np.float32), radius < 0.3
     frames = []
     for i in range(POWDER_FRAMES + 1):
         grain = cv2.GaussianBlur(rng.normal(0.0, 1.0, sample.shape).astype(np.float32), (0, 0), 1.2)
         grain *= 30.0 / grain.std()
         if molten:
-            image = 100.0 - 20.0 * cv2.GaussianBlur(sample, (0, 0), 3.0) + 30.0 * wires * (1.0 - sample)
+            image = 100.0 - 20.0 * cv2.GaussianBlur(sample, (0, 0), 3.0) + 30.0 * wires
         else:
             image = 100.0 + grain * sample
         if i == POWDER_FRAMES:  # crystals in the middle of the (now molten) sample
             image[middle] = 80.0 + grain[middle]
-        frame = np.full((260, 320), 90.0, np.float32)
-        frame[BOX.y : BOX.y + BOX.height, BOX.x : BOX.x + BOX.width] = image
-        frame += rng.normal(0.0, 2.0, frame.shape)
-        frames.append(cv2.cvtColor(np.clip(frame, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR))
+        frames.append(framed(image, rng))
     return frames
 
 
