@@ -33,6 +33,10 @@ FLASH_CLIMB = 0.01
 # noise; it bites on a dim channel wandering in held runs: green 1.9x its frame noise while cooling, and an
 # up-step of 2.7x the spread 16 s before the clouding had passed for it (fixed exposure, seed 18003).
 WANDER = 4.0
+# A clouded melt does not clear while it cools: the contrast stays at least this share of its step away
+# from the old level after the first `hold` frames too. A wobbling dim channel does not: green's +0.014 held
+# for 5 frames, then returned to 8 % of it, 16 s before the nucleation (fixed exposure, fresh seed 25003).
+KEPT = 0.5
 
 
 def confidence(margin: float) -> float:
@@ -56,9 +60,10 @@ class Series:
     def append(self, value: float) -> None:
         self.values.append(value)
 
-    def step_at(self, i: int, *, start: int, hold: int = HOLD) -> Step | None:
+    def step_at(self, i: int, *, start: int, hold: int = HOLD, keep: int = 0) -> Step | None:
         """The step into frame i: the median of the `hold` frames from i against the median of up to WINDOW
-        frames before (not before `start`); None if the new level does not hold or the data are short. The
+        frames before (not before `start`); None if the new level does not hold (nor, with `keep`, the
+        median of the `keep` frames after those stay KEPT of the way there) or the data are short. The
         frames before must have a level: a signal that has only just come out of clipping (a dim channel as
         the camera raises its gain) has none to step from yet. A few frames unmeasured (a glint or an exposure
         step clipping the channel) leave the level it had known, among those frames or at their head:
@@ -83,7 +88,18 @@ class Series:
         # slope that builds up over ten frames is not a transition).
         if abs(x[i] - old) < 0.6 * abs(size) or abs(x[i] - x[max(i - SHARP_FRAMES, 0)]) < 0.7 * abs(size):
             return None
+        if keep and not self._kept(i + hold, keep, old, size):
+            return None
         return Step(i, size, self.noise_before(i, start=start))
+
+    def _kept(self, first: int, frames: int, old: float, size: float) -> bool:
+        """Whether the measured ones of the `frames` frames from `first` (at least half of them) stay KEPT
+        of the way from `old` to the new level, `size` away."""
+        later = np.asarray(self.values[first : first + frames], dtype=float)
+        measured = later[~np.isnan(later)]
+        if later.size < frames or 2 * measured.size < frames:
+            return False
+        return (float(np.median(measured)) - old) / size >= KEPT
 
     def _level_at(self, first: int, start: int) -> bool:
         """Whether the signal had a level at frame `first`: measured there, or in a gap of at most
@@ -232,14 +248,14 @@ class Clouding:
 def clouding_step(channels: Sequence[Series], i: int, *, start: int, hold: int) -> Clouding | None:
     """The strongest held step into frame i among the sample contrast's channels (B, G, R), beyond four
     times its noise, WANDER times the spread of its own held steps before (Series.step_spread) and 1 % of
-    its level.
+    its level, and still KEPT the `hold` frames after its hold (so it is judged 2 x `hold` frames on).
     The step's size is net of the channel's own drift the same way: the medians either side of i lie
     frames apart, and a melt cooling for minutes drifts in colour (blue fell 0.0036/frame, and over the 7.5
     frames between the medians that passed for a step: crystallization_start 15 s early on an unseen
     programme, seed 12002)."""
     best: Clouding | None = None
     for c, series in enumerate(channels):
-        step = series.step_at(i, start=start, hold=hold)
+        step = series.step_at(i, start=start, hold=hold, keep=hold)
         if step is None:
             continue
         # step_at's frames before: measured from the first on, a glint's few unmeasured ones left out below.

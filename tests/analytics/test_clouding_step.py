@@ -8,18 +8,18 @@ import pytest
 from monitor.analytics.signals import WANDER, Series, clouding_step, theil_sen
 
 NAN = math.nan
-# The sample contrast (B, G, R) over 27 frames around nucleation (frame 20), heavy blur, seed 15004 of the
+# The sample contrast (B, G, R) over 32 frames around nucleation (frame 20), heavy blur, seed 15004 of the
 # probe cameras: blue falls fast either side of a jump (not held), green steps by under 1 %, and red steps
 # cleanly by 5 %, with two glint frames clipped white (not measured) among the ten before.
 BLUE = [NAN, 1.5616, 1.5208, 1.5187, 1.4857, 1.4764, 1.471, 1.4523, 1.4383, 1.4433, 1.4325, 1.4188, 1.4172,
         1.4099, 1.4082, 1.413, 1.3954, 1.3825, 1.3697, 1.3656, 1.5401, 1.5212, 1.5031, 1.4818, 1.4815, 1.4669,
-        1.4552]  # fmt: skip
+        1.4552, 1.4482, 1.4535, 1.4414, 1.4329, 1.4259]  # fmt: skip
 GREEN = [1.2932, 1.2922, 1.294, 1.2938, 1.2929, 1.2917, 1.292, 1.2912, 1.2927, 1.2911, 1.2916, 1.2914,
          1.2925, 1.2923, 1.2912, 1.2937, 1.2926, 1.2917, 1.2922, 1.2911, 1.2784, 1.2787, 1.2812, 1.2797,
-         1.2798, 1.282, 1.2817]  # fmt: skip
+         1.2798, 1.282, 1.2817, 1.2806, 1.2804, 1.2818, 1.2812, 1.2822]  # fmt: skip
 RED = [1.2705, NAN, NAN, 1.2695, 1.2701, 1.2706, 1.2703, 1.2701, 1.2699, 1.2697, 1.2695, 1.2706, 1.2697,
        1.2691, 1.27, NAN, NAN, 1.2686, 1.2693, 1.2703, 1.2075, 1.2074, 1.207, 1.2076, 1.2067, 1.2079,
-       1.2088]  # fmt: skip
+       1.2088, 1.2071, 1.2074, 1.2063, 1.2061, 1.207]  # fmt: skip
 NUCLEATION = 20
 
 
@@ -42,6 +42,28 @@ DIM_RED = [1.2551, 1.2569, 1.257, 1.2561, 1.2554, 1.255, 1.2558, 1.256, 1.2555, 
     1.2475, 1.2438, 1.2446, 1.247, 1.2494, 1.2498, 1.2479, 1.2488, 1.2501, 1.254, 1.2558, 1.2549, 1.1806,
     1.1795, 1.1819, 1.1834, 1.1863, 1.1848, 1.1782]  # fmt: skip
 DIM_UP, DIM_CLOUDING = 73, 89  # 593 s, 609 s
+
+# The same programme at 530-620 s through the same camera, fresh seed 25003: green wobbles by +-0.008 with a
+# period of about 10 s; it steps up 0.014 at 593 s, holds 5 frames and comes back. Red clouds at 609 s.
+WOBBLE_GREEN = [1.283, 1.2844, 1.2854, 1.2834, 1.2772, 1.2769, 1.2765, 1.2784, 1.284, 1.2847, 1.2863, 1.286,
+    1.2786, 1.2825, 1.2815, 1.2811, 1.2816, 1.2888, 1.2898, 1.2906, 1.291, 1.2835, 1.2809, 1.2816, 1.2852,
+    1.283, 1.2824, 1.2811, 1.2788, 1.2799, 1.2806, 1.2812, 1.2798, 1.2864, 1.287, 1.2847, 1.2784, 1.2784,
+    1.2761, 1.2792, 1.2833, 1.2821, 1.2816, 1.2782, 1.2762, 1.2749, 1.2751, 1.2757, 1.278, 1.2793, 1.2817,
+    1.2777, 1.2737, 1.2694, 1.2678, 1.2699, 1.2753, 1.2824, 1.2821, 1.2793, 1.2677, 1.2668, 1.2702, 1.282,
+    1.2839, 1.2844, 1.2785, 1.2849, 1.2751, 1.2737, 1.2711, 1.2701, 1.2699, 1.2761, 1.2832, 1.2871, 1.2873,
+    1.2649, 1.2682, 1.2581, 1.2598, 1.261, 1.2571, 1.2545, 1.2518, 1.2602, 1.2662, 1.2677, 1.2658, 1.2665,
+    1.2589]  # fmt: skip
+WOBBLE_RED = [1.2564, 1.2557, 1.2523, 1.2507, 1.252, 1.2535, 1.2557, 1.2551, 1.2535, 1.2553, 1.2562, 1.2571,
+    1.2569, 1.2519, 1.2528, 1.2522, 1.2529, 1.252, 1.2515, 1.2518, 1.2533, 1.2535, 1.2524, 1.2521, 1.2516,
+    1.2532, 1.2551, 1.2569, 1.2559, 1.2531, 1.2531, 1.254, 1.2553, 1.2524, 1.2514, 1.2522, 1.252, 1.2533,
+    1.2548, 1.252, 1.2491, 1.2505, 1.2528, 1.2531, 1.253, 1.2504, 1.2495, 1.2489, 1.2505, 1.2515, 1.2506,
+    1.2518, 1.2529, 1.255, 1.2566, 1.2568, 1.2555, 1.2515, 1.2521, 1.2512, 1.2515, 1.2527, 1.2525, 1.2511,
+    1.2526, 1.2526, 1.2529, 1.2445, 1.2442, 1.2447, 1.2471, 1.2495, 1.2506, 1.2483, 1.2475, 1.2506, 1.2528,
+    1.256, 1.2539, 1.1796, 1.1791, 1.1803, 1.1832, 1.1857, 1.1866, 1.1786, 1.1747, 1.1752, 1.1774, 1.176,
+    1.1784]  # fmt: skip
+WOBBLE_BLUE = [NAN] * 76 + [1.3181, 1.3784, 1.3718, 1.4334, 1.4133, 1.4126, 1.424, 1.4021, 1.3764, 1.3571,
+    1.3598, 1.3643, 1.3547, 1.3732, 1.3981]  # fmt: skip
+WOBBLE_UP, WOBBLE_CLOUDING = 63, 79  # 593 s, 609 s
 
 
 def channels(*values: list[float]) -> list[Series]:
@@ -131,3 +153,24 @@ def test_theil_sen_leaves_unmeasured_points_out_in_their_places() -> None:
     y = np.array([0.0, 1.0, NAN, 3.0, NAN, 5.0])
     assert theil_sen(y) == pytest.approx(1.0)
     assert math.isnan(theil_sen(np.array([NAN, 2.0, NAN])))
+
+
+def test_a_held_step_that_comes_back_is_not_the_clouding() -> None:
+    sample = channels(WOBBLE_BLUE, WOBBLE_GREEN, WOBBLE_RED)
+    green = sample[1]
+    # Green's up-step holds its 5 frames and stands out of everything green did before ...
+    up = green.step_at(WOBBLE_UP, start=0, hold=5)
+    assert up is not None and up.size > max(4.0 * up.noise, WANDER * green.step_spread(WOBBLE_UP, start=0, hold=5))
+    # ... but returns within the next 5 (a clouded melt stays clouded), so nothing clouds till red does.
+    assert green.step_at(WOBBLE_UP, start=0, hold=5, keep=5) is None
+    assert all(clouding_step(sample, i, start=0, hold=5) is None for i in range(10, WOBBLE_CLOUDING))
+    found = clouding_step(sample, WOBBLE_CLOUDING, start=0, hold=5)
+    assert found is not None and found.channel == 2 and found.step.index == WOBBLE_CLOUDING
+    assert found.step.size == pytest.approx(1.1796 - 1.252, abs=0.003)
+
+
+def test_a_clouding_judged_before_its_second_hold_is_seen_is_not_found() -> None:
+    # Only 9 frames after red's step: its hold is there, the 5 frames to show it stays are not.
+    sample = channels(BLUE[: NUCLEATION + 9], GREEN[: NUCLEATION + 9], RED[: NUCLEATION + 9])
+    assert sample[2].step_at(NUCLEATION, start=0, hold=5) is not None
+    assert clouding_step(sample, NUCLEATION, start=0, hold=5) is None

@@ -77,12 +77,13 @@ def test_every_frame_gets_the_true_stage(series, reference_run: SimulatedRun) ->
 
 
 def test_events_are_confirmed_within_a_few_frames(series) -> None:
-    """Step events wait HOLD frames (longer than a glint lasts); the flash's climb, dated where it began,
-    also waits for its window's end and then holds HOLD frames; the end of growth waits for its plateau, then
-    for STREAK frames in a row to agree."""
+    """Step events wait HOLD frames (longer than a glint lasts); the clouding HOLD more (a clouded melt
+    stays clouded); the flash's climb, dated where it began, also waits for its window's end and then holds
+    HOLD frames; the end of growth waits for its plateau, then for STREAK frames in a row to agree."""
     detector, confirmed_at = feed(series)
     index = {file: i for i, (_, file, *_) in enumerate(series)}
-    limits = {EventType.MELTING_START: 2 * HOLD + 1, EventType.CRYSTALLIZATION_END: PLATEAU + STREAK - 1}
+    limits = {EventType.MELTING_START: 2 * HOLD + 1, EventType.CRYSTALLIZATION_START: 2 * HOLD + 1,
+              EventType.CRYSTALLIZATION_END: PLATEAU + STREAK - 1}  # fmt: skip
     for event in detector.events:
         delay = confirmed_at[event.type] - index[event.file]
         limit = limits.get(event.type, HOLD + 1)
