@@ -160,7 +160,8 @@ def test_a_held_step_that_comes_back_is_not_the_clouding() -> None:
     green = sample[1]
     # Green's up-step holds its 5 frames and stands out of everything green did before ...
     up = green.step_at(WOBBLE_UP, start=0, hold=5)
-    assert up is not None and up.size > max(4.0 * up.noise, WANDER * green.step_spread(WOBBLE_UP, start=0, hold=5))
+    wander = WANDER * green.step_spread(WOBBLE_UP, start=0, hold=5)
+    assert up is not None and up.size > max(4.0 * up.noise, wander)
     # ... but returns within the next 5 (a clouded melt stays clouded), so nothing clouds till red does.
     assert green.step_at(WOBBLE_UP, start=0, hold=5, keep=5) is None
     assert all(clouding_step(sample, i, start=0, hold=5) is None for i in range(10, WOBBLE_CLOUDING))
