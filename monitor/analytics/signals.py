@@ -93,13 +93,14 @@ class Series:
         return Step(i, size, self.noise_before(i, start=start))
 
     def _kept(self, first: int, frames: int, old: float, size: float) -> bool:
-        """Whether the measured ones of the `frames` frames from `first` (at least half of them) stay KEPT
-        of the way from `old` to the new level, `size` away."""
+        """Whether the measured ones of the `frames` frames from `first` stay KEPT of the way from `old` to
+        the new level, `size` away. Fewer than two measured (a long glint or the gain clipping the channel
+        right after the step) cannot say it came back, so they do not veto the step."""
         later = np.asarray(self.values[first : first + frames], dtype=float)
         measured = later[~np.isnan(later)]
-        if later.size < frames or 2 * measured.size < frames:
+        if later.size < frames:
             return False
-        return (float(np.median(measured)) - old) / size >= KEPT
+        return measured.size < 2 or (float(np.median(measured)) - old) / size >= KEPT
 
     def _level_at(self, first: int, start: int) -> bool:
         """Whether the signal had a level at frame `first`: measured there, or in a gap of at most
