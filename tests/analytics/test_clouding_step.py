@@ -180,10 +180,10 @@ def test_a_clouding_judged_before_its_second_hold_is_seen_is_not_found() -> None
 def test_a_glint_over_the_frames_after_the_hold_does_not_veto_the_clouding() -> None:
     # Red's clouding with the 5 frames after its hold clipped by a long glint (not measured): nothing there
     # says the melt cleared again, so the step stands; with 2 of them measured back at the old level, it goes.
-    glinted = RED[: NUCLEATION + 5] + [NAN] * 5
+    glinted = [*RED[: NUCLEATION + 5], *[NAN] * 5]
     sample = channels(BLUE[: NUCLEATION + 10], GREEN[: NUCLEATION + 10], glinted)
     found = clouding_step(sample, NUCLEATION, start=0, hold=5)
     assert found is not None and found.channel == 2
-    cleared = RED[: NUCLEATION + 5] + [NAN, 1.2700, NAN, 1.2698, NAN]
+    cleared = [*RED[: NUCLEATION + 5], NAN, 1.27, NAN, 1.2698, NAN]
     sample = channels(BLUE[: NUCLEATION + 10], GREEN[: NUCLEATION + 10], cleared)
     assert sample[2].step_at(NUCLEATION, start=0, hold=5, keep=5) is None
