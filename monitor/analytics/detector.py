@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from monitor.analytics.clouding import clouding_step
 from monitor.analytics.growth_end import GrowthEndSearch
 from monitor.analytics.observation import Observation
 from monitor.analytics.programme import Programme
@@ -36,7 +37,6 @@ from monitor.analytics.signals import (
     HOLD,
     WINDOW,
     Series,
-    clouding_step,
     confidence,
     flash_climb,
     flash_climbing,
@@ -252,7 +252,7 @@ class StageDetector:
         """Crystals cloud the melt: a held step of the sample contrast while cooling below the liquidus."""
         kind = EventType.CRYSTALLIZATION_START
         n = len(self._points)
-        i = n - 2 * self.confirm_frames  # the clouding's step must hold, and stay (signals.clouding_step)
+        i = n - 2 * self.confirm_frames  # the clouding's step must hold, and stay (clouding.clouding_step)
         fm = self._marks.events.get(EventType.FULLY_MOLTEN)
         has_t1, cooling = any(p.t1_c is not None for p in self._points), self._programme.cooling_from
         if has_t1 and cooling is None:

@@ -28,15 +28,6 @@ CLEARING = 0.15
 # the simulator's 2-3 %. Heating climbs under 0.5 %, and the settling after the flash's collapse, which a
 # recording begun after it shows first, rose 0.4-0.8 % (the real run from 175 s).
 FLASH_CLIMB = 0.01
-# A clouding step stands this far out of the channel's own held steps before it (Series.step_spread). On
-# white noise that spread is about half the frame-to-frame noise, so 4x it is below clouding_step's 4x the
-# noise; it bites on a dim channel wandering in held runs: green 1.9x its frame noise while cooling, and an
-# up-step of 2.7x the spread 16 s before the clouding had passed for it (fixed exposure, seed 18003).
-WANDER = 4.0
-# A clouded melt does not clear while it cools: the contrast stays at least this share of its step away
-# from the old level after the first `hold` frames too. A wobbling dim channel does not: green's +0.014 held
-# for 5 frames, then returned to 8 % of it, 16 s before the nucleation (fixed exposure, fresh seed 25003).
-KEPT = 0.5
 
 
 def confidence(margin: float) -> float:
@@ -60,10 +51,9 @@ class Series:
     def append(self, value: float) -> None:
         self.values.append(value)
 
-    def step_at(self, i: int, *, start: int, hold: int = HOLD, keep: int = 0) -> Step | None:
+    def step_at(self, i: int, *, start: int, hold: int = HOLD) -> Step | None:
         """The step into frame i: the median of the `hold` frames from i against the median of up to WINDOW
-        frames before (not before `start`); None if the new level does not hold (nor, with `keep`, the
-        median of the `keep` frames after those stay KEPT of the way there) or the data are short. The
+        frames before (not before `start`); None if the new level does not hold or the data are short. The
         frames before must have a level: a signal that has only just come out of clipping (a dim channel as
         the camera raises its gain) has none to step from yet. A few frames unmeasured (a glint or an exposure
         step clipping the channel) leave the level it had known, among those frames or at their head:
@@ -88,19 +78,7 @@ class Series:
         # slope that builds up over ten frames is not a transition).
         if abs(x[i] - old) < 0.6 * abs(size) or abs(x[i] - x[max(i - SHARP_FRAMES, 0)]) < 0.7 * abs(size):
             return None
-        if keep and not self._kept(i + hold, keep, old, size):
-            return None
         return Step(i, size, self.noise_before(i, start=start))
-
-    def _kept(self, first: int, frames: int, old: float, size: float) -> bool:
-        """Whether the measured ones of the `frames` frames from `first` stay KEPT of the way from `old` to
-        the new level, `size` away. Fewer than two measured (a long glint or the gain clipping the channel
-        right after the step) cannot say it came back, so they do not veto the step."""
-        later = np.asarray(self.values[first : first + frames], dtype=float)
-        measured = later[~np.isnan(later)]
-        if later.size < frames:
-            return False
-        return measured.size < 2 or (float(np.median(measured)) - old) / size >= KEPT
 
     def _level_at(self, first: int, start: int) -> bool:
         """Whether the signal had a level at frame `first`: measured there, or in a gap of at most
@@ -226,50 +204,6 @@ def flash_climb(x: Sequence[float], times: Sequence[float], n: int, k: int, hold
     b = max(n - 3 * k - 1, 0)
     note = f"over {k} frames; heating pace {pace:.2f}/frame, slope spread before {spread:.2f}"
     return Climb(b + knee(times[b:n], x[b:n]), slope, threshold, note, base)
-
-
-@dataclass(frozen=True, slots=True)
-class Clouding:
-    """A held step of the sample contrast in one channel, beyond what that channel does by itself."""
-
-    channel: int  # 0, 1, 2: B, G, R
-    step: Step  # its size net of the channel's drift the same way
-    threshold: float  # what it beat: the largest of 4x the frame noise, `wander` and 1 % of the level
-    wander: float  # WANDER x the spread of the held steps the channel took before (Series.step_spread)
-
-    @property
-    def margin(self) -> float:
-        return abs(self.step.size) / self.threshold
-
-    @property
-    def note(self) -> str:
-        return f"noise {self.step.noise:.4f}/frame, held steps before {self.wander / WANDER:.4f} spread"
-
-
-def clouding_step(channels: Sequence[Series], i: int, *, start: int, hold: int) -> Clouding | None:
-    """The strongest held step into frame i among the sample contrast's channels (B, G, R), beyond four
-    times its noise, WANDER times the spread of its own held steps before (Series.step_spread) and 1 % of
-    its level, and still KEPT the `hold` frames after its hold (so it is judged 2 x `hold` frames on).
-    The step's size is net of the channel's own drift the same way: the medians either side of i lie
-    frames apart, and a melt cooling for minutes drifts in colour (blue fell 0.0036/frame, and over the 7.5
-    frames between the medians that passed for a step: crystallization_start 15 s early on an unseen
-    programme, seed 12002)."""
-    best: Clouding | None = None
-    for c, series in enumerate(channels):
-        step = series.step_at(i, start=start, hold=hold, keep=hold)
-        if step is None:
-            continue
-        # step_at's frames before: measured from the first on, a glint's few unmeasured ones left out below.
-        window = np.asarray(series.values[max(start, i - WINDOW) : i], dtype=float)
-        level = abs(float(np.nanmedian(window)))
-        spread = WANDER * series.step_spread(i, start=start, hold=hold)
-        threshold = max(4.0 * step.noise, spread, 0.01 * level)
-        drift = theil_sen(window) * ((hold - 1) / 2.0 + (window.size + 1) / 2.0)  # between the medians
-        net = abs(step.size) - max(drift * np.sign(step.size), 0.0)
-        found = Clouding(c, Step(step.index, math.copysign(net, step.size), step.noise), threshold, spread)
-        if found.margin > 1.0 and (best is None or found.margin > best.margin):
-            best = found
-    return best
 
 
 def flash_peak(x: Sequence[float], start: int, base: float, jitter: float) -> int:
