@@ -20,20 +20,20 @@ WANDER = 4.0
 KEPT = 0.5
 
 
-def kept(later: Sequence[float], hold: int, old: float, size: float, slope: float, apart: float) -> bool:
-    """Whether the `hold` frames after a step's hold (`later`, nan where not measured) stay KEPT of the way
-    from the old level to the step's new one, `size` away. A drift away from the step that the channel had
-    before it (`slope` per frame; the old and new medians `apart` frames apart) pulls the level back by
-    itself (blue fell 0.011/frame either side of its jump at nucleation, narrow auto exposure, seed 21004),
-    so both are then measured from the old level's trend line. Too few frames yet veto; fewer than two
-    measured (a long glint, the gain clipping the channel) cannot say it came back and do not."""
+def kept(later: Sequence[float], hold: int, old: float, size: float, slope: float, apart: float) -> float:
+    """The share of a step, from the old level to the new one `size` away, that the `hold` frames after its
+    hold (`later`, nan where not measured) keep; it must be KEPT. A drift away from the step that the
+    channel had before it (`slope` per frame; the old and new medians `apart` frames apart) pulls the level
+    back by itself (blue fell 0.011/frame either side of its jump at nucleation, narrow auto exposure, seed
+    21004), so both are then measured from the old level's trend line. Too few frames yet: -inf; fewer than
+    two measured (a long glint, the gain clipping the channel) cannot say it came back: inf."""
     x = np.asarray(later, dtype=float)
     measured = x[~np.isnan(x)]
     if x.size < hold or measured.size < 2:
-        return x.size >= hold
+        return math.inf if x.size >= hold else -math.inf
     against = slope if slope * size < 0 else 0.0
     back = float(np.median(measured)) - old - against * (apart + hold)
-    return back / (size - against * apart) >= KEPT
+    return back / (size - against * apart)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,7 @@ class Clouding:
     step: Step  # its size net of the channel's drift the same way
     threshold: float  # what it beat: the largest of 4x the frame noise, `wander` and 1 % of the level
     wander: float  # WANDER x the spread of the held steps the channel took before (Series.step_spread)
+    kept: float  # the share of the step the frames after its hold keep (kept; inf: not measured)
 
     @property
     def margin(self) -> float:
@@ -51,7 +52,10 @@ class Clouding:
 
     @property
     def note(self) -> str:
-        return f"noise {self.step.noise:.4f}/frame, held steps before {self.wander / WANDER:.4f} spread"
+        stays = f", {self.kept:.2f} of it kept after its hold" if math.isfinite(self.kept) else ""
+        return (
+            f"noise {self.step.noise:.4f}/frame, held steps before {self.wander / WANDER:.4f} spread{stays}"
+        )
 
 
 def clouding_step(channels: Sequence[Series], i: int, *, start: int, hold: int) -> Clouding | None:
@@ -74,10 +78,13 @@ def clouding_step(channels: Sequence[Series], i: int, *, start: int, hold: int) 
         spread = WANDER * series.step_spread(i, start=start, hold=hold)
         threshold = max(4.0 * step.noise, spread, 0.01 * level)
         slope, apart = theil_sen(window), (hold - 1) / 2.0 + (window.size + 1) / 2.0  # between the medians
-        if not kept(series.values[i + hold : i + 2 * hold], hold, old, step.size, slope, apart):
+        share = kept(series.values[i + hold : i + 2 * hold], hold, old, step.size, slope, apart)
+        if not share >= KEPT:
             continue
         net = abs(step.size) - max(slope * apart * np.sign(step.size), 0.0)
-        found = Clouding(c, Step(step.index, math.copysign(net, step.size), step.noise), threshold, spread)
+        found = Clouding(
+            c, Step(step.index, math.copysign(net, step.size), step.noise), threshold, spread, share
+        )
         if found.margin > 1.0 and (best is None or found.margin > best.margin):
             best = found
     return best

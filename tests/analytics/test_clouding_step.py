@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from monitor.analytics.clouding import WANDER, clouding_step, kept
+from monitor.analytics.clouding import KEPT, WANDER, clouding_step, kept
 from monitor.analytics.signals import Series, theil_sen
 
 NAN = math.nan
@@ -157,10 +157,12 @@ def test_theil_sen_leaves_unmeasured_points_out_in_their_places() -> None:
 
 
 def kept_after(series: Series, i: int, size: float, hold: int = 5) -> bool:
-    """kept() on the frames after the hold of a step into frame i, as clouding_step asks it."""
+    """Whether the frames after the hold of a step into frame i keep it, as clouding_step asks it."""
     window = np.asarray(series.values[i - 10 : i], dtype=float)
     later = series.values[i + hold : i + 2 * hold]
-    return kept(later, hold, float(np.nanmedian(window)), size, theil_sen(window), (hold - 1) / 2 + 5.5)
+    return (
+        kept(later, hold, float(np.nanmedian(window)), size, theil_sen(window), (hold - 1) / 2 + 5.5) >= KEPT
+    )
 
 
 def test_a_held_step_that_comes_back_is_not_the_clouding() -> None:
@@ -205,6 +207,7 @@ def test_a_step_against_the_channels_own_drift_is_kept_along_its_trend() -> None
     assert kept_after(blue, FALLING_NUCLEATION, up.size)
     found = clouding_step(sample, FALLING_NUCLEATION, start=0, hold=5)
     assert found is not None and found.channel == 0 and found.step.index == FALLING_NUCLEATION
+    assert found.kept > 0.8 and f"{found.kept:.2f} of it kept after its hold" in found.note
     assert all(clouding_step(sample, i, start=0, hold=5) is None for i in range(10, FALLING_NUCLEATION))
 
 
@@ -221,6 +224,6 @@ def test_a_glint_over_the_frames_after_the_hold_does_not_veto_the_clouding() -> 
     glinted = [*RED[: NUCLEATION + 5], *[NAN] * 5]
     sample = channels(BLUE[: NUCLEATION + 10], GREEN[: NUCLEATION + 10], glinted)
     found = clouding_step(sample, NUCLEATION, start=0, hold=5)
-    assert found is not None and found.channel == 2
+    assert found is not None and found.channel == 2 and "kept" not in found.note
     cleared = channels([*RED[: NUCLEATION + 5], NAN, 1.27, NAN, 1.2698, NAN])[0]
     assert not kept_after(cleared, NUCLEATION, 1.2074 - 1.2699)
