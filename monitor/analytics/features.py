@@ -197,7 +197,8 @@ class _PowderMask:
                 if grainy.mean() < _POWDER_SHARE:
                     self.mask = None
                 else:
-                    self.mask = grainy if solidity(grainy) >= _POWDER_SOLIDITY else convex_hull(grainy)
+                    hull = convex_hull(grainy)
+                    self.mask = grainy if solidity(grainy, hull) >= _POWDER_SOLIDITY else hull
         return squared.ravel() if self.mask is None else squared[self.mask]
 
 
@@ -210,9 +211,10 @@ def convex_hull(mask: np.ndarray) -> np.ndarray:
     return hull > 0
 
 
-def solidity(mask: np.ndarray) -> float:
-    """The share of the mask's convex hull that the mask fills."""
-    return float(mask.sum()) / max(float(convex_hull(mask).sum()), 1.0)
+def solidity(mask: np.ndarray, hull: np.ndarray | None = None) -> float:
+    """The share of the mask's convex hull (computed unless given) that the mask fills."""
+    hull = convex_hull(mask) if hull is None else hull
+    return float(mask.sum()) / max(float(hull.sum()), 1.0)
 
 
 def contrast_of(squared: np.ndarray | None) -> tuple[float, float]:
